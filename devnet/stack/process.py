@@ -1,0 +1,155 @@
+"""Start, watch and stop the local stack's child processes.
+
+Every child runs in its own process group so that stopping it also stops whatever it spawned;
+its output goes to a log file under the state directory, never to the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A one-line, operator-readable reason why a part of the local stack cannot run."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    if not port_is_free(host, port):
+        raise StackError(f"{what}: port {host}:{port} is already in use (another stack running? try `hedger stack status`)")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def require_binary(path: Path | str, what: str, hint: str) -> Path:
+    resolved = Path(path) if os.sep in str(path) else (shutil.which(str(path)) and Path(shutil.which(str(path)) or ""))
+    if not resolved or not Path(resolved).exists():
+        raise StackError(f"{what}: binary not found at {path} ({hint})")
+    return Path(resolved)
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: ManagedProcess | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise StackError(f"{what}: exited during start-up with code {proc.returncode()} (log: {proc.log_path})")
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.1)
+    raise StackError(f"{what}: not ready after {timeout:.0f}s (log: {proc.log_path if proc else 'n/a'})")
+
+
+@dataclass
+class ManagedProcess:
+    """A child process in its own session/process group, logging to `log_path`."""
+
+    name: str
+    argv: Sequence[str]
+    log_path: Path
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    user: str | None = None
+    _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self._popen = subprocess.Popen(
+                list(self.argv),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **(self.env or {})},
+                cwd=self.cwd,
+                start_new_session=True,
+                user=self.user,
+            )
+        finally:
+            log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._popen is not None, f"{self.name} not started"
+        return self._popen.pid
+
+    def alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def returncode(self) -> int | None:
+        return None if self._popen is None else self._popen.poll()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._popen is None:
+            return
+        stop_process_group(self._popen.pid, timeout=timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout=1)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still answers kill(0): look at its state.
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().split(") ", 1)[1].startswith("Z"):
+                return False
+    return True
+
+
+def stop_process_group(pid: int, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """SIGTERM the process group led by `pid`, then SIGKILL whatever is left after `timeout`."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid) and not _group_alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    # Every member may be a zombie awaiting its reaper.
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError):
+            fields = (entry / "stat").read_text().split(") ", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
