@@ -60,5 +60,7 @@ def parse_client_order_id(client_order_id: str) -> ParsedClientOrderId | None:
 
 def _checked(client_order_id: str) -> str:
     if len(client_order_id) > MAX_CLIENT_ORDER_ID_LEN:
-        raise ValueError(f"client order id {client_order_id!r} is longer than {MAX_CLIENT_ORDER_ID_LEN}")
+        raise ValueError(
+            f"client order id {client_order_id!r} is longer than {MAX_CLIENT_ORDER_ID_LEN}"
+        )
     return client_order_id

@@ -67,5 +67,10 @@ def start_anvil(
         argv += ["--block-time", str(block_time)]
     process = ManagedProcess("anvil", argv, state_dir / "anvil.log").start()
     node = Anvil(host, port, chain_id, process)
-    wait_until(lambda: node.rpc("eth_chainId") == hex(chain_id), timeout=timeout, what="anvil", proc=process)
+    wait_until(
+        lambda: node.rpc("eth_chainId") == hex(chain_id),
+        timeout=timeout,
+        what="anvil",
+        proc=process,
+    )
     return node

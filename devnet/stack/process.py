@@ -7,6 +7,7 @@ its output goes to a log file under the state directory, never to the terminal.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 
 class StackError(RuntimeError):
@@ -34,7 +36,9 @@ def port_is_free(host: str, port: int) -> bool:
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
     if not port_is_free(host, port):
-        raise StackError(f"{what}: port {host}:{port} is already in use (another stack running? try `hedger stack status`)")
+        raise StackError(
+            f"{what}: port {host}:{port} is already in use (another stack running? try `hedger stack status`)"
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -44,22 +48,32 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def require_binary(path: Path | str, what: str, hint: str) -> Path:
-    resolved = Path(path) if os.sep in str(path) else (shutil.which(str(path)) and Path(shutil.which(str(path)) or ""))
+    resolved = (
+        Path(path)
+        if os.sep in str(path)
+        else (shutil.which(str(path)) and Path(shutil.which(str(path)) or ""))
+    )
     if not resolved or not Path(resolved).exists():
         raise StackError(f"{what}: binary not found at {path} ({hint})")
     return Path(resolved)
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, proc: ManagedProcess | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, what: str, proc: ManagedProcess | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and not proc.alive():
-            raise StackError(f"{what}: exited during start-up with code {proc.returncode()} (log: {proc.log_path})")
+            raise StackError(
+                f"{what}: exited during start-up with code {proc.returncode()} (log: {proc.log_path})"
+            )
         with contextlib.suppress(Exception):
             if check():
                 return
         time.sleep(0.1)
-    raise StackError(f"{what}: not ready after {timeout:.0f}s (log: {proc.log_path if proc else 'n/a'})")
+    raise StackError(
+        f"{what}: not ready after {timeout:.0f}s (log: {proc.log_path if proc else 'n/a'})"
+    )
 
 
 @dataclass
@@ -72,25 +86,32 @@ class ManagedProcess:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     user: str | None = None
+    die_with_parent: bool = True
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
-            self._popen = subprocess.Popen(
-                list(self.argv),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **(self.env or {})},
-                cwd=self.cwd,
-                start_new_session=True,
-                user=self.user,
-            )
+            self._popen = self._spawn(log)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StackError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
         finally:
             log.close()
         return self
+
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            list(self.argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(self.env or {})},
+            cwd=self.cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if self.die_with_parent else None,
+            **run_as_kwargs(self.user),
+        )
 
     @property
     def pid(self) -> int:
@@ -109,6 +130,31 @@ class ManagedProcess:
         stop_process_group(self._popen.pid, timeout=timeout)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=1)
+
+
+_LIBC = ctypes.CDLL(
+    "libc.so.6", use_errno=True
+)  # resolved here: the child must not import after fork
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies, so a killed supervisor leaves no orphan."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_as_kwargs(user: str | None) -> dict[str, object]:
+    """subprocess kwargs that drop to `user` with its own primary group and no others.
+
+    Dropping only the uid would keep root's gid, and a root-group directory with no group bits
+    then denies access that its o+x would grant.
+    """
+    if user is None:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def pid_alive(pid: int) -> bool:

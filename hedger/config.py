@@ -1,0 +1,183 @@
+"""Settings: every URL, key and limit comes from the environment (or a `.env` file).
+
+Defaults point at the embedded local stack, so `make demo` needs no configuration; production
+sets the same variables (see `infra/README.md`). Variables are prefixed `HEDGER_`; lists are
+comma-separated. `load_settings()` validates everything up front and turns any problem into a
+`ConfigError` whose message names the offending variable and never echoes a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "HEDGER_"
+_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+# anvil's deterministic dev account 2: PartyB in the local stack. A public test key, never real money.
+DEVNET_HEDGER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+DEVNET_ADMIN_TOKEN = "devnet-admin-token"  # noqa: S105 - local-only default, rejected in production
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased for the operator who has to fix it."""
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=(".env", ".hedger/devnet.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+    )
+
+    environment: str = Field("local", description="local | staging | production")
+    log_level: str = "INFO"
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_api_key: SecretStr | None = None
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # Postgres (the hedger's own ledger)
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/hedger"
+
+    # Chain
+    chain_id: int = Field(31337, gt=0)
+    rpc_http_urls: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8545"])
+    rpc_ws_url: str = "ws://127.0.0.1:8545"
+    symmio_address: str | None = None
+    private_key: SecretStr = SecretStr(DEVNET_HEDGER_KEY)
+    confirmations: int = Field(1, ge=0)
+    subgraph_url: str | None = None
+
+    # Muon oracle gateways, tried in order
+    muon_urls: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8546/v1/"])
+    muon_app: str = "symmio"
+
+    # Broker (ccxt)
+    broker_exchange_id: str = "binanceusdm"
+    broker_api_key: SecretStr = SecretStr("devnet-api-key")
+    broker_api_secret: SecretStr = SecretStr("devnet-api-secret")
+    broker_rest_url: str | None = Field(
+        "http://127.0.0.1:8547",
+        description="override of the exchange's REST base (None = the real exchange)",
+    )
+    broker_ws_url: str | None = "ws://127.0.0.1:8547"
+
+    # API server
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, gt=0, lt=65536)
+    admin_token: SecretStr = SecretStr(DEVNET_ADMIN_TOKEN)
+    metrics_port: int = Field(9100, ge=0, lt=65536)
+    alert_webhook_url: str | None = None
+
+    # Risk limits (hedger policy)
+    max_open_interest: Decimal = Field(Decimal("1000000"), ge=0)
+    max_notional_per_symbol: Decimal = Field(Decimal("250000"), ge=0)
+    price_band_pct: Decimal = Field(Decimal("2"), gt=0, le=100)
+    min_seconds_to_deadline: int = Field(30, ge=0)
+
+    _split = field_validator("rpc_http_urls", "muon_urls", mode="before")(_split_list)
+
+    @field_validator("private_key")
+    @classmethod
+    def _check_private_key(cls, value: SecretStr) -> SecretStr:
+        if not _HEX_KEY.match(value.get_secret_value()):
+            raise ValueError("must be a 32-byte hex private key (64 hex digits, optional 0x)")
+        return value
+
+    @field_validator("symmio_address")
+    @classmethod
+    def _check_address(cls, value: str | None) -> str | None:
+        if value is not None and not _ADDRESS.match(value):
+            raise ValueError("must be a 0x-prefixed 20-byte hex address")
+        return value
+
+    @field_validator("rpc_http_urls", "muon_urls")
+    @classmethod
+    def _non_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("needs at least one URL")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        if value not in {"local", "staging", "production"}:
+            raise ValueError("must be one of local, staging, production")
+        return value
+
+    def check_production_safety(self) -> None:
+        """Refuse devnet secrets outside the local environment."""
+        if self.environment == "local":
+            return
+        problems = []
+        if self.private_key.get_secret_value() == DEVNET_HEDGER_KEY:
+            problems.append(f"{ENV_PREFIX}PRIVATE_KEY: is the public devnet key")
+        if self.admin_token.get_secret_value() == DEVNET_ADMIN_TOKEN:
+            problems.append(f"{ENV_PREFIX}ADMIN_TOKEN: is the devnet default")
+        if self.symmio_address is None:
+            problems.append(f"{ENV_PREFIX}SYMMIO_ADDRESS: is required")
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+
+    def require_symmio_address(self) -> str:
+        if self.symmio_address is None:
+            raise ConfigError(
+                f"{ENV_PREFIX}SYMMIO_ADDRESS: is not set (locally, `hedger devnet deploy` writes it to .hedger/devnet.env)"
+            )
+        return self.symmio_address
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict, secrets masked: safe to print or log."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            out[name] = "********" if isinstance(value, SecretStr) else value
+        return out
+
+
+def _format(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "?"
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration; raises `ConfigError` naming each bad variable."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc)) from None
+    settings.check_production_safety()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def env_file_paths() -> list[str]:
+    return [path for path in (".env", ".hedger/devnet.env") if os.path.exists(path)]
