@@ -22,6 +22,30 @@ devnet_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     app.add_typer(stack_app, name="stack")
     app.add_typer(devnet_app, name="devnet")
+    app.command("demo")(demo)
+
+
+def demo(
+    exit_when_ready: bool = typer.Option(False, "--exit-when-ready", help="stop as soon as everything is up (smoke test)"),
+) -> None:
+    """Run the hedger end to end on the embedded local stack, until Ctrl-C."""
+    stack = LocalStack(state_dir(), StackPorts(), log=lambda line: typer.echo(line, err=True))
+    started = time.monotonic()
+
+    def _ready(s: LocalStack) -> None:
+        typer.echo(f"stack: up in {time.monotonic() - started:.1f}s", err=True)
+        _announce(s)
+        if exit_when_ready:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        stack.run_foreground(on_ready=_ready)
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _announce(stack: LocalStack) -> None:

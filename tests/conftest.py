@@ -5,13 +5,17 @@ Each part starts lazily, only when a test asks for it, and stops at the end of t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 
 from devnet.stack.anvil import Anvil, start_anvil
+from devnet.stack.postgres import Postgres, start_postgres
 from devnet.stack.process import free_port
+from devnet.stack.temporal import TemporalDevServer, start_temporal
+from hedger.config import Settings, load_settings
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +31,46 @@ def anvil(stack_dir: Path) -> Iterator[Anvil]:
         yield node
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(stack_dir: Path) -> Iterator[Postgres]:
+    """An embedded Postgres server with an empty `hedger` database."""
+    server = start_postgres(port=free_port(), data_dir=stack_dir / "postgres" / "data")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: Postgres) -> str:
+    """URL of the `hedger` database, migrated to the newest schema."""
+    from hedger.db.migrate import upgrade
+
+    upgrade(postgres.url())
+    return postgres.url()
+
+
+@pytest.fixture(scope="session")
+def temporal_server(stack_dir: Path) -> Iterator[TemporalDevServer]:
+    server = start_temporal(port=free_port(), ui_port=free_port(), state_dir=stack_dir / "temporal", headless=True)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(temporal_server: TemporalDevServer) -> Settings:
+    """Settings pointing at the test session's Temporal (other parts are added by their fixtures)."""
+    return load_settings(temporal_address=temporal_server.address)
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(settings: Settings) -> AsyncIterator[Client]:
+    """A client of the dev server, with the hedger's search attributes registered."""
+    from hedger.temporal import connect, setup_temporal
+
+    await setup_temporal(settings)
+    yield await connect(settings)

@@ -1,0 +1,46 @@
+# symmio-hedger — the two commands that matter:
+#   make demo   run the hedger end to end on the embedded local stack
+#   make test   run the whole test suite (what CI runs)
+# Both install whatever is missing first (venv + pinned Python packages, pinned npm packages).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NPM_STAMP := devnet/node_modules/.installed
+ARGS ?=
+
+.PHONY: deps demo test lint format clean stack-down
+
+deps: $(STAMP) $(NPM_STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+$(NPM_STAMP): devnet/package.json devnet/package-lock.json
+	cd devnet && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NPM_STAMP)
+
+demo: deps
+	$(BIN)/hedger demo $(ARGS)
+
+test: deps
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+stack-down: deps
+	$(BIN)/hedger stack down
+
+clean:
+	rm -rf $(VENV) devnet/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from hedger.cli import main
+
+main()
