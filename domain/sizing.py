@@ -1,0 +1,183 @@
+"""Broker order sizing and what to report on chain from broker fills.
+
+Rules (SYMMIO.md §2.2, DESIGN §4 step 5):
+* the broker order quantity is the quote's quantity rounded **down** to the market step;
+* MARKET opens/closes must report the whole quantity (`filledAmount == quantity`);
+* LIMIT may report a part (`0 < filledAmount <= quantity`); for an open, both the filled part and
+  the remainder must keep `lockedValues.totalForPartyA() >= minAcceptableQuoteValue`;
+* the reported price is the broker average, bounded by the trader's requested price by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+
+from domain.enums import OrderType, PositionType
+from domain.fixed import (
+    is_multiple_of_step,
+    round_down_to_step,
+    round_up_to_step,
+    to_chain_precision,
+)
+from domain.pricing import clamp_close_price, clamp_open_price
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    quantity: Decimal
+    price: Decimal
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError(f"fill quantity must be > 0, got {self.quantity}")
+        if self.price <= 0:
+            raise ValueError(f"fill price must be > 0, got {self.price}")
+
+
+def broker_quantity(quantity: Decimal, step: Decimal) -> Decimal:
+    """Quote quantity → broker order quantity: rounded down to the market step."""
+    return round_down_to_step(quantity, step)
+
+
+def meets_min_notional(quantity: Decimal, price: Decimal, min_notional: Decimal) -> bool:
+    return quantity * price >= min_notional
+
+
+def total_filled(fills: Iterable[Fill]) -> Decimal:
+    return sum((f.quantity for f in fills), ZERO)
+
+
+def average_price(fills: Iterable[Fill]) -> Decimal:
+    """Volume-weighted average price, rounded to 18 decimals (half-even).
+
+    Callers that must respect a bound use `open_price_to_report` / `close_price_to_report`,
+    which round in the safe direction instead.
+    """
+    fills = list(fills)
+    qty = total_filled(fills)
+    if qty == 0:
+        raise ValueError("average_price of no fills")
+    with localcontext() as ctx:
+        ctx.prec = 120
+        avg = sum((f.quantity * f.price for f in fills), ZERO) / qty
+        return avg.quantize(Decimal("1e-18"))
+
+
+def _exact_average(fills: list[Fill]) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 120
+        return sum((f.quantity * f.price for f in fills), ZERO) / total_filled(fills)
+
+
+def open_price_to_report(
+    trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
+) -> Decimal:
+    """`openedPrice` for openPosition: the broker average, rounded to 18 decimals in the
+    trader-favourable direction (down for LONG, up for SHORT) and bounded by the requested
+    price, so the contract check always passes. If the broker filled worse than requested
+    (possible only for a MARKET hedge sent without a price cap) the hedger absorbs the gap."""
+    avg = _exact_average(list(fills))
+    rounded = to_chain_precision(avg, round_up=trader_side == PositionType.SHORT)
+    return clamp_open_price(trader_side, rounded, requested)
+
+
+def close_price_to_report(
+    trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
+) -> Decimal:
+    """`closedPrice` for fillCloseRequest: broker average rounded trader-favourably (up when
+    closing a LONG, down when closing a SHORT), bounded by the requested close price."""
+    avg = _exact_average(list(fills))
+    rounded = to_chain_precision(avg, round_up=trader_side == PositionType.LONG)
+    return clamp_close_price(trader_side, rounded, requested)
+
+
+def open_price_slippage_cost(
+    trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
+) -> Decimal:
+    """What the hedger loses when the broker filled worse than the requested price (>= 0)."""
+    fills = list(fills)
+    avg = _exact_average(fills)
+    gap = avg - requested if trader_side == PositionType.LONG else requested - avg
+    return max(ZERO, gap) * total_filled(fills)
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    """What to report on chain (`amount`, None = nothing reportable now) and how much broker
+    quantity has no chain counterpart and must be unwound (`excess`)."""
+
+    amount: Decimal | None
+    excess: Decimal
+
+
+def open_amount_to_report(
+    order_type: OrderType,
+    quote_quantity: Decimal,
+    broker_filled: Decimal,
+    *,
+    total_for_party_a: Decimal | None = None,
+    min_acceptable_quote_value: Decimal = ZERO,
+) -> FillReport:
+    """filledAmount for openPosition from the cumulative broker fill.
+
+    MARKET: the whole quantity or nothing (an under-fill reports None; the caller tops up or
+    unwinds). LIMIT: what filled, at most the quantity, rounded down to 18 decimals; if the
+    remainder would fall under `minAcceptableQuoteValue` the reported part is reduced so the
+    remainder stays valid (the difference is `excess`); if the filled part itself is too small
+    nothing is reportable. Any over-fill is `excess`.
+    """
+    if broker_filled < 0 or quote_quantity <= 0:
+        raise ValueError("quantities must be positive")
+    if order_type == OrderType.MARKET:
+        if broker_filled >= quote_quantity:
+            return FillReport(quote_quantity, broker_filled - quote_quantity)
+        return FillReport(None, ZERO)
+    amount = to_chain_precision(min(broker_filled, quote_quantity))
+    if amount <= 0:
+        return FillReport(None, ZERO)
+    if total_for_party_a is not None and min_acceptable_quote_value > 0 and amount < quote_quantity:
+        # value of a part = totalForPartyA * part / quantity (LibLockedValues scaling)
+        min_part = round_up_to_step(
+            _div(min_acceptable_quote_value * quote_quantity, total_for_party_a),
+            Decimal("1e-18"),
+        )
+        if amount < min_part:
+            return FillReport(None, ZERO)
+        max_amount = quote_quantity - min_part
+        if max_amount < min_part:
+            return FillReport(None, ZERO)
+        if amount > max_amount:
+            amount = max_amount
+    return FillReport(amount, broker_filled - amount)
+
+
+def close_amount_to_report(
+    order_type: OrderType, quantity_to_close: Decimal, broker_filled: Decimal
+) -> FillReport:
+    """filledAmount for fillCloseRequest: MARKET must be the whole `quantityToClose`;
+    LIMIT reports what filled (<= quantityToClose), rounded down to 18 decimals."""
+    if broker_filled < 0 or quantity_to_close <= 0:
+        raise ValueError("quantities must be positive")
+    if order_type == OrderType.MARKET:
+        if broker_filled >= quantity_to_close:
+            return FillReport(quantity_to_close, broker_filled - quantity_to_close)
+        return FillReport(None, ZERO)
+    amount = to_chain_precision(min(broker_filled, quantity_to_close))
+    if amount <= 0:
+        return FillReport(None, ZERO)
+    return FillReport(amount, broker_filled - amount)
+
+
+def quantity_is_hedgeable(quantity: Decimal, step: Decimal) -> bool:
+    """True if the broker can trade exactly this quantity."""
+    return quantity > 0 and is_multiple_of_step(quantity, step)
+
+
+def _div(a: Decimal, b: Decimal) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 120
+        return a / b
