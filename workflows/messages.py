@@ -1,0 +1,75 @@
+"""What flows into and out of the intent and position workflows.
+
+These names and shapes are an interface: the chain listeners, the broker order monitor, the
+admin API, the CLI and operators typing into the Temporal UI's "Send a Signal" dialog all use
+them. Payloads are plain JSON-friendly dataclasses (Decimals as strings, bytes as hex).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Signal names (also accepted as updates where noted by the workflow).
+SIGNAL_CHAIN_EVENT = "chain_event"
+SIGNAL_BROKER_ORDER_UPDATE = "broker_order_update"
+SIGNAL_RETRY = "retry"
+SIGNAL_UNWIND = "unwind"
+SIGNAL_ABANDON = "abandon"
+QUERY_STATE = "state"
+
+INTENT_WORKFLOW = "IntentWorkflow"
+POSITION_WORKFLOW = "PositionWorkflow"
+
+
+@dataclass(frozen=True)
+class ChainLog:
+    """A raw SYMMIO log as a listener saw it; the workflow decodes it (pure, deterministic).
+
+    `source` is the listener that delivered it ("ws", "poll", "subgraph"): three listeners may
+    deliver the same log, and the workflow applies it once by (block_number, tx_hash, log_index).
+    """
+
+    address: str
+    topics: list[str]  # 0x-hex, topic0 first
+    data: str  # 0x-hex
+    block_number: int
+    tx_hash: str
+    log_index: int
+    source: str = "poll"
+    block_hash: str | None = None
+    removed: bool = False
+
+    def as_log(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "topics": list(self.topics),
+            "data": self.data,
+            "blockNumber": self.block_number,
+            "transactionHash": self.tx_hash,
+            "logIndex": self.log_index,
+            "blockHash": self.block_hash,
+            "removed": self.removed,
+        }
+
+
+@dataclass(frozen=True)
+class OperatorCommand:
+    """Payload of `retry` / `unwind` / `abandon`: what a person types is `{"reason": "..."}`."""
+
+    reason: str = ""
+    operator: str = "temporal-ui"
+
+
+@dataclass(frozen=True)
+class IntentInput:
+    chain_id: int
+    quote_id: int
+
+
+@dataclass(frozen=True)
+class PositionInput:
+    chain_id: int
+    quote_id: int
+    # Carried over continue-as-new so a long-lived position keeps what it learned.
+    applied_event_keys: list[str] = field(default_factory=list)
