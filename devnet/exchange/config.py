@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_API_KEY = "devnet-public-test-api-key-not-a-secret"
-DEFAULT_API_SECRET = "devnet-public-test-api-secret-not-a-secret"
+DEFAULT_API_KEY = "devnet-api-key"  # same as hedger.config.Settings.broker_api_key default
+DEFAULT_API_SECRET = "devnet-api-secret"  # same as Settings.broker_api_secret default
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8601
+DEFAULT_PORT = 8547  # same as Settings.broker_rest_url / broker_ws_url defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class ExchangeConfig:
     default_leverage: int = 20
     tick_interval: float = 0.25  # seconds between price-path steps; 0 freezes prices
     spread: Decimal = Decimal("0.0002")  # relative, full bid/ask spread
-    impact: Decimal = Decimal("0.000001")  # relative slippage per 1 USDT of MARKET notional
+    impact: Decimal = Decimal("0.000000001")  # relative slippage per 1 USDT of MARKET notional (1M -> 0.1%)
     book_levels: int = 20
     level_notional: Decimal = Decimal("200000")  # notional offered at each book level
     # A LIMIT order larger than this notional fills in chunks of this notional, one per tick.

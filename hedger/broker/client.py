@@ -29,13 +29,24 @@ class BrokerConfig:
     exchange_id: str = "binanceusdm"
     api_key: str = ""
     api_secret: str = field(default="", repr=False)
-    rest_url: str | None = None  # e.g. "http://127.0.0.1:8601"; None = the exchange's own URLs
-    ws_url: str | None = None  # e.g. "ws://127.0.0.1:8601/ws"
+    rest_url: str | None = None  # e.g. "http://127.0.0.1:8547"; None = the exchange's own URLs
+    ws_url: str | None = None  # e.g. "ws://127.0.0.1:8547" ("/ws" is appended when missing)
     sandbox: bool = False
     recv_window: int = 5000
     timeout_ms: int = 10_000
     rate_limit_ms: int | None = None  # None = ccxt's own per-exchange limit
     options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> BrokerConfig:
+        """From `hedger.config.Settings` (broker_* fields)."""
+        return cls(
+            exchange_id=settings.broker_exchange_id,
+            api_key=settings.broker_api_key.get_secret_value(),
+            api_secret=settings.broker_api_secret.get_secret_value(),
+            rest_url=settings.broker_rest_url,
+            ws_url=settings.broker_ws_url,
+        )
 
     @classmethod
     def from_env(cls, prefix: str = "HEDGER_BROKER_") -> BrokerConfig:
@@ -60,7 +71,10 @@ def _rewrite_urls(exchange: Any, rest_url: str | None, ws_url: str | None) -> No
             if isinstance(value, str):
                 api[name] = base + _REST_PATHS.get(name, "/" + value.split("/", 3)[-1])
     if ws_url is not None and isinstance(api.get("ws"), dict):
+        # Binance serves streams under <host>/ws (ccxt derives /private/ws, /public/ws from it).
         base_ws = ws_url.rstrip("/")
+        if not base_ws.endswith("/ws"):
+            base_ws += "/ws"
         ws = api["ws"]
         for name, value in list(ws.items()):
             if isinstance(value, str):

@@ -1,0 +1,187 @@
+"""Broker activities (DESIGN §2 "Broker Order Maker"): thin wrappers over `BrokerAdapter`.
+
+The worker constructs one `BrokerActivities` around one shared ccxt client and registers
+`BrokerActivities.activities()` on the `hedger-broker` task queue, with
+`max_task_queue_activities_per_second` from `worker_options()` (the Temporal-side rate limit;
+ccxt's own limiter spaces the requests of each process).
+
+Failures: a `BrokerError` becomes an `ApplicationError` whose `type` names it
+("InsufficientMargin", "InvalidOrder", "UnknownSymbol", "BrokerRejected", "BrokerRateLimited", ...);
+terminal kinds are non-retryable, rate limits carry the exchange's Retry-After as the next delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from hedger.broker.adapter import BrokerAdapter
+from hedger.broker.errors import BrokerError
+from hedger.broker.types import (
+    BalanceSnapshot,
+    Fill,
+    FillPollResult,
+    OrderRequest,
+    OrderSnapshot,
+    PositionSnapshot,
+)
+
+BROKER_TASK_QUEUE = "hedger-broker"
+DEFAULT_ACTIVITIES_PER_SECOND = 10.0
+
+PlaceOrderInput = OrderRequest  # the activity input is the adapter's request, field for field
+
+__all__ = [
+    "BROKER_TASK_QUEUE", "BalanceInput", "BalanceSnapshot", "BrokerActivities", "Fill", "FillPollResult",
+    "MarkPriceInput", "OrderRef", "OrderSnapshot", "PlaceOrderInput", "PollFillsInput", "PositionSnapshot",
+    "PositionsInput", "to_application_error",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRef:
+    symbol: str
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollFillsInput:
+    symbol: str
+    client_order_id: str
+    timeout_seconds: float = 60.0  # give up (timed_out=True) after this long, across retries
+    interval_seconds: float = 0.5
+    cancel_on_timeout: bool = False  # cancel the order when the wait times out
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsInput:
+    symbols: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceInput:
+    asset: str = "USDT"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPriceInput:
+    symbol: str
+
+
+def to_application_error(exc: BrokerError) -> ApplicationError:
+    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
+    return ApplicationError(exc.message, exc.code, type=exc.kind, non_retryable=not exc.retryable,
+                            next_retry_delay=delay)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except BrokerError as exc:
+            raise to_application_error(exc) from exc
+    return wrapper
+
+
+class BrokerActivities:
+    def __init__(self, adapter: BrokerAdapter, activities_per_second: float = DEFAULT_ACTIVITIES_PER_SECOND) -> None:
+        self.adapter = adapter
+        self.activities_per_second = activities_per_second
+
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [self.place_order, self.cancel_order, self.fetch_order, self.fetch_fills, self.poll_fills,
+                self.fetch_positions, self.fetch_balance, self.fetch_mark_price]
+
+    def worker_options(self) -> dict[str, Any]:
+        """Keyword arguments for `temporalio.worker.Worker` on the broker task queue."""
+        return {"task_queue": BROKER_TASK_QUEUE, "activities": self.activities(),
+                "max_task_queue_activities_per_second": self.activities_per_second}
+
+    @activity.defn(name="broker_place_order")
+    @_translated
+    async def place_order(self, inp: OrderRequest) -> OrderSnapshot:
+        return await self.adapter.create_order(inp)
+
+    @activity.defn(name="broker_cancel_order")
+    @_translated
+    async def cancel_order(self, inp: OrderRef) -> OrderSnapshot:
+        return await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
+
+    @activity.defn(name="broker_fetch_order")
+    @_translated
+    async def fetch_order(self, inp: OrderRef) -> OrderSnapshot:
+        snap = await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True)
+        if snap is None:
+            rules = await self.adapter.rules(inp.symbol)
+            return OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found")
+        return snap
+
+    @activity.defn(name="broker_fetch_fills")
+    @_translated
+    async def fetch_fills(self, inp: OrderRef) -> list[Fill]:
+        return await self.adapter.fetch_fills(inp.symbol, inp.client_order_id)
+
+    @activity.defn(name="broker_poll_fills")
+    @_translated
+    async def poll_fills(self, inp: PollFillsInput) -> FillPollResult:
+        """Poll (REST) until the order is final or `timeout_seconds` pass; heartbeats every poll.
+
+        Transient broker errors during the wait are ridden out (the next poll tries again);
+        the deadline survives activity retries through the heartbeat details.
+        """
+        info = activity.info()
+        details = info.heartbeat_details
+        deadline = float(details[0]) if details else time.time() + inp.timeout_seconds
+        last: OrderSnapshot | None = None
+        while True:
+            try:
+                last = await self.adapter.fetch_order(inp.symbol, inp.client_order_id) or last
+            except BrokerError as exc:
+                if not exc.retryable:
+                    raise
+            activity.heartbeat(deadline, last.status if last else None, last.filled if last else None)
+            if last is not None and last.is_final:
+                break
+            if time.time() >= deadline:
+                if inp.cancel_on_timeout:
+                    last = await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
+                    if last.is_final:
+                        break
+                rules = await self.adapter.rules(inp.symbol)
+                return FillPollResult(order=last or OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found"),
+                                      fills=await self.adapter.fetch_fills(inp.symbol, inp.client_order_id)
+                                      if last and Decimal(last.filled) > 0 else [],
+                                      timed_out=True)
+            await asyncio.sleep(inp.interval_seconds)
+        final = await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True) or last
+        fills = await self.adapter.fetch_fills(inp.symbol, inp.client_order_id) if Decimal(final.filled) > 0 else []
+        return FillPollResult(order=final, fills=fills, timed_out=False)
+
+    @activity.defn(name="broker_fetch_positions")
+    @_translated
+    async def fetch_positions(self, inp: PositionsInput) -> list[PositionSnapshot]:
+        return await self.adapter.fetch_positions(inp.symbols)
+
+    @activity.defn(name="broker_fetch_balance")
+    @_translated
+    async def fetch_balance(self, inp: BalanceInput) -> BalanceSnapshot:
+        return await self.adapter.fetch_balance(inp.asset)
+
+    @activity.defn(name="broker_fetch_mark_price")
+    @_translated
+    async def fetch_mark_price(self, inp: MarkPriceInput) -> str:
+        return format(await self.adapter.fetch_mark_price(inp.symbol), "f")
