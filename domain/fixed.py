@@ -136,7 +136,7 @@ def round_up_to_step(value: Decimal, step: Decimal) -> Decimal:
     """Smallest multiple of `step` that is >= `value` (ceiling), exact."""
     value = _require_decimal(value)
     step = _check_step(step)
-    return _times(-_steps_floor(-value, step), step)
+    return _times(-_steps_floor(value.copy_negate(), step), step)
 
 
 def is_multiple_of_step(value: Decimal, step: Decimal) -> bool:

@@ -131,11 +131,19 @@ def slippage_price(side: BrokerSide, reference: Decimal, slippage: Decimal) -> D
 def protected_market_price(
     side: BrokerSide, mark: Decimal, slippage: Decimal, bound: Decimal, tick: Decimal
 ) -> Decimal:
-    """Limit price for a MARKET hedge sent as an IOC limit: the slippage price, but never past
-    the trader's bound (requested price), so any fill passes the contract check; on the tick."""
+    """Limit price for a MARKET hedge sent as an IOC limit order.
+
+    The slippage price, rounded to the tick in the *aggressive* direction (a BUY up, a SELL
+    down) so the order can fill — but never past the trader's bound (the requested price), so
+    every fill passes the contract check: if the aggressive rounding crosses the bound, the
+    bound itself rounded to the safe side is used.
+    """
     worst = slippage_price(side, mark, slippage)
-    capped = min(worst, bound) if side is BrokerSide.BUY else max(worst, bound)
-    return round_price_for_side(capped, side, tick)
+    if side is BrokerSide.BUY:
+        candidate = round_up_to_step(worst, tick)
+        return candidate if candidate <= bound else round_down_to_step(bound, tick)
+    candidate = round_down_to_step(worst, tick)
+    return candidate if candidate >= bound else round_up_to_step(bound, tick)
 
 
 def price_band(reference: Decimal, band_pct: Decimal) -> tuple[Decimal, Decimal]:
