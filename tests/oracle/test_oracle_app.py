@@ -7,7 +7,6 @@ reproduced byte for byte against a hash the real contract accepted (hashes.json)
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from devnet.oracle.app import OracleConfig, create_app, position_upnl
 from devnet.oracle.chain import BlockInfo, OpenPosition
+from devnet.oracle.memory import InMemoryChain
 from devnet.oracle.prices import StaticPriceSource
 from devnet.oracle.signer import (
     DEVNET_MUON_APP_ID,
@@ -36,52 +36,19 @@ OTHER_B = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 E18 = 10**18
 
 
-class FakeChain:
-    def __init__(self) -> None:
-        self.block = BlockInfo(50, 1795736162)
-        self.nonce_a = 1
-        self.nonce_b: dict[str, int] = {PARTY_B: 1, OTHER_B: 7}
-        self.positions = [
+@pytest.fixture
+def chain() -> InMemoryChain:
+    return InMemoryChain(
+        block=BlockInfo(50, 1795736162),
+        nonces_a={PARTY_A: 1},
+        nonces_b={(PARTY_B, PARTY_A): 1, (OTHER_B, PARTY_A): 7},
+        positions=[
             OpenPosition(1, 1, PositionType.LONG, 60000 * E18, E18 // 100, 0, PARTY_A, PARTY_B),
             OpenPosition(4, 2, PositionType.SHORT, 3000 * E18, E18, E18 // 2, PARTY_A, OTHER_B),
-        ]
-        self.symbols = {1: "BTCUSDT", 2: "ETHUSDT", 3: "NOPEUSDT"}
-        self.quote_symbols = {1: 1, 2: 1, 4: 2}
-        self.calls: list[tuple[str, int]] = []
-
-    def chain_id(self) -> int:
-        return 31337
-
-    def latest_block(self) -> BlockInfo:
-        return self.block
-
-    def nonce_of_party_a(self, party_a: str, block: int) -> int:
-        self.calls.append(("nonceA", block))
-        return self.nonce_a
-
-    def nonce_of_party_b(self, party_b: str, party_a: str, block: int) -> int:
-        self.calls.append(("nonceB", block))
-        return self.nonce_b.get(party_b, 0)
-
-    def party_a_open_positions(self, party_a: str, block: int) -> list[OpenPosition]:
-        return [p for p in self.positions if p.party_a == party_a]
-
-    def party_b_open_positions(self, party_b: str, party_a: str, block: int) -> list[OpenPosition]:
-        return [p for p in self.positions if p.party_a == party_a and p.party_b == party_b]
-
-    def quote_symbol_ids(self, quote_ids: Sequence[int], block: int) -> list[int]:
-        for q in quote_ids:
-            if q not in self.quote_symbols:
-                raise LookupError(f"quote {q} does not exist")
-        return [self.quote_symbols[q] for q in quote_ids]
-
-    def symbol_name(self, symbol_id: int, block: int) -> str:
-        return self.symbols[symbol_id]
-
-
-@pytest.fixture
-def chain() -> FakeChain:
-    return FakeChain()
+        ],
+        symbols={1: "BTCUSDT", 2: "ETHUSDT", 3: "NOPEUSDT"},
+        quote_symbols={2: 1},
+    )
 
 
 @pytest.fixture
@@ -90,7 +57,7 @@ def prices() -> StaticPriceSource:
 
 
 @pytest.fixture
-def client(chain: FakeChain, prices: StaticPriceSource) -> TestClient:
+def client(chain: InMemoryChain, prices: StaticPriceSource) -> TestClient:
     return TestClient(create_app(OracleConfig(symmio=SYMMIO), chain=chain, prices=prices))
 
 
@@ -156,7 +123,7 @@ def test_info(client: TestClient) -> None:
     assert info["symmio"] == SYMMIO
 
 
-def test_upnl_b(client: TestClient, chain: FakeChain) -> None:
+def test_upnl_b(client: TestClient, chain: InMemoryChain) -> None:
     body = get(client, "uPnl_B", partyB=PARTY_B, partyA=PARTY_A).json()
     res = body["result"]["data"]["result"]
     assert res["uPnl"] == str(-UPNL_Q1) and res["nonce"] == "1" and res["quoteIds"] == ["1"]
@@ -167,7 +134,7 @@ def test_upnl_b(client: TestClient, chain: FakeChain) -> None:
             **common(body), party_b=PARTY_B, party_a=PARTY_A, nonce_b=1, upnl=-UPNL_Q1
         ),
     )
-    assert {blk for _, blk in chain.calls} == {chain.block.number}
+    assert chain.reads and {blk for _, blk in chain.reads} == {chain.block.number}
 
 
 def test_upnl_a_and_with_price(client: TestClient) -> None:
@@ -233,7 +200,7 @@ def test_price_method(client: TestClient) -> None:
 
 
 def test_reproduces_a_hash_the_contract_accepted(
-    chain: FakeChain, prices: StaticPriceSource
+    chain: InMemoryChain, prices: StaticPriceSource
 ) -> None:
     (ex,) = [
         e
@@ -313,7 +280,7 @@ def test_post_form(client: TestClient) -> None:
     assert body["result"]["data"]["result"]["prices"] == [str(60450 * E18)]
 
 
-def test_chain_failure_is_a_muon_error(chain: FakeChain, prices: StaticPriceSource) -> None:
+def test_chain_failure_is_a_muon_error(chain: InMemoryChain, prices: StaticPriceSource) -> None:
     def broken() -> BlockInfo:
         raise ConnectionError("node down")
 
