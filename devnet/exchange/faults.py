@@ -1,7 +1,8 @@
 """Run-time fault injection for the exchange simulator.
 
 A fault is a rule: which requests it matches (HTTP method and a regular expression on the path),
-how many times it fires (`count`, None = until cleared), with what probability, and what it does.
+how many matching requests it lets through first (`skip`), how many times it then fires (`count`,
+None = until cleared), with what probability, and what it does.
 
 kinds
 - ``latency``          sleep ``delay`` seconds, then serve the request normally
@@ -32,6 +33,7 @@ class Fault:
     path: str = ".*"  # regex searched in the request path, e.g. "/fapi/v1/order$"
     method: str | None = None  # GET/POST/DELETE/PUT; None = any
     count: int | None = 1  # fires this many times, None = until cleared
+    skip: int = 0  # let this many matching requests through first
     probability: float = 1.0
     delay: float = 0.0
     status: int | None = None
@@ -81,6 +83,9 @@ class FaultBook:
         """The first live fault of one of `kinds` matching this request, consumed."""
         for fault in self.faults:
             if fault.kind in kinds and fault.matches(method, path, self._rng):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.consume()
                 return fault
         return None

@@ -4,31 +4,14 @@ hedger makes, through the real ccxt client, against each configured exchange."""
 from __future__ import annotations
 
 import asyncio
-import itertools
-import time
 from decimal import Decimal
 
 import pytest
+from broker_helpers import limit, market, new_cid, new_close_cid
 
 from devnet.exchange.admin import ExchangeAdmin
-from domain.ids import close_order_client_id, open_order_client_id
 from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.errors import BrokerError
-from hedger.broker.types import OrderRequest
-
-_quotes = itertools.count(int(time.time() * 1000) % 10**11)
-
-
-def new_cid() -> str:
-    return open_order_client_id(next(_quotes), 1)
-
-
-def market(symbol: str, side: str, amount: str, cid: str | None = None, reduce_only: bool = False) -> OrderRequest:
-    return OrderRequest(cid or new_cid(), symbol, side, "market", amount, reduce_only=reduce_only)
-
-
-def limit(symbol: str, side: str, amount: str, price: str, cid: str | None = None, **kw: object) -> OrderRequest:
-    return OrderRequest(cid or new_cid(), symbol, side, "limit", amount, price, **kw)  # type: ignore[arg-type]
 
 
 async def test_load_markets_and_symbol_mapping(adapter: BrokerAdapter) -> None:
@@ -73,7 +56,7 @@ async def test_market_order_fills_position_and_fees(adapter: BrokerAdapter) -> N
     after = {p.symbol: Decimal(p.amount) for p in await adapter.fetch_positions(["BTCUSDT"])}
     assert after.get("BTC/USDT:USDT", Decimal(0)) - before.get("BTC/USDT:USDT", Decimal(0)) == Decimal("0.01")
     # reduce-only close with a close-path id
-    close = await adapter.create_order(market("BTCUSDT", "sell", "0.01", close_order_client_id(next(_quotes), 1, 1),
+    close = await adapter.create_order(market("BTCUSDT", "sell", "0.01", new_close_cid(),
                                               reduce_only=True))
     assert close.status == "closed" and close.reduce_only
 
@@ -180,7 +163,7 @@ async def test_credit_balance(adapter: BrokerAdapter, admin: ExchangeAdmin) -> N
     assert Decimal((await adapter.fetch_balance()).total) - before == Decimal("1234.5")
 
 
-async def test_wait_helper_is_not_needed_for_sync_fills(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_delayed_fill_is_acknowledged_then_filled(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
     await admin.set_fill_delay(0.3)
     cid = new_cid()
     snap = await adapter.create_order(market("BTCUSDT", "buy", "0.01", cid))
