@@ -23,12 +23,12 @@ from domain.trading_state import (
 
 def test_published_codes_are_stable() -> None:
     # These numbers are what front-ends know; they must never change.
-    assert SolverErrorCode.PARTY_B_SOLVENCY_OR_MAX_OPEN_INTEREST == 4001
-    assert SolverErrorCode.PARTY_A_SOLVENCY_QUOTE_LEFT == 4002
-    assert SolverErrorCode.PARTY_B_SOLVENCY_QUOTE_LEFT == 4003
-    assert SolverErrorCode.OVER_MAX_CAPACITY == 4012
-    assert SolverErrorCode.MARKET_MOVEMENT == 4104
-    assert SolverErrorCode.LOCKED_VALUES_OUT_OF_BOUNDS == 4105
+    assert int(SolverErrorCode.PARTY_B_SOLVENCY_OR_MAX_OPEN_INTEREST) == 4001
+    assert int(SolverErrorCode.PARTY_A_SOLVENCY_QUOTE_LEFT) == 4002
+    assert int(SolverErrorCode.PARTY_B_SOLVENCY_QUOTE_LEFT) == 4003
+    assert int(SolverErrorCode.OVER_MAX_CAPACITY) == 4012
+    assert int(SolverErrorCode.MARKET_MOVEMENT) == 4104
+    assert int(SolverErrorCode.LOCKED_VALUES_OUT_OF_BOUNDS) == 4105
 
 
 def test_every_code_has_a_message_and_response_is_json() -> None:

@@ -201,9 +201,9 @@ def test_reported_prices_always_pass_checks() -> None:
 
 def test_open_amount_market() -> None:
     r = open_amount_to_report(OrderType.MARKET, D(1), D(1))
-    assert (r.amount, r.excess) == (D(1), 0)
+    assert (r.amount, r.excess) == (D(1), D(0))
     r = open_amount_to_report(OrderType.MARKET, D(1), D("0.9"))
-    assert (r.amount, r.excess) == (None, 0)
+    assert (r.amount, r.excess) == (None, D(0))
     r = open_amount_to_report(OrderType.MARKET, D(1), D("1.2"))
     assert (r.amount, r.excess) == (D(1), D("0.2"))
     with pytest.raises(ValueError):
@@ -212,7 +212,7 @@ def test_open_amount_market() -> None:
 
 def test_open_amount_limit_partial() -> None:
     r = open_amount_to_report(OrderType.LIMIT, D(1), D("0.4"))
-    assert (r.amount, r.excess) == (D("0.4"), 0)
+    assert (r.amount, r.excess) == (D("0.4"), D(0))
     assert open_amount_to_report(OrderType.LIMIT, D(1), D(0)).amount is None
     r = open_amount_to_report(OrderType.LIMIT, D(1), D("1.5"))
     assert (r.amount, r.excess) == (D(1), D("0.5"))
@@ -231,10 +231,10 @@ def test_open_amount_limit_partial() -> None:
 
 def test_close_amount() -> None:
     r = close_amount_to_report(OrderType.MARKET, D(2), D(2))
-    assert (r.amount, r.excess) == (D(2), 0)
+    assert (r.amount, r.excess) == (D(2), D(0))
     assert close_amount_to_report(OrderType.MARKET, D(2), D(1)).amount is None
     r = close_amount_to_report(OrderType.LIMIT, D(2), D("0.5"))
-    assert (r.amount, r.excess) == (D("0.5"), 0)
+    assert (r.amount, r.excess) == (D("0.5"), D(0))
     r = close_amount_to_report(OrderType.LIMIT, D(2), D("2.5"))
     assert (r.amount, r.excess) == (D(2), D("0.5"))
     assert close_amount_to_report(OrderType.LIMIT, D(2), D(0)).amount is None
