@@ -12,7 +12,21 @@ uint256 with 18 decimals can exceed).
 
 from __future__ import annotations
 
-from decimal import Decimal, DecimalTuple
+import functools
+from collections.abc import Callable
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DecimalTuple,
+    localcontext,
+)
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 DECIMALS = 18
 WAD = 10**DECIMALS
@@ -20,6 +34,27 @@ UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
 CHAIN_QUANTUM = Decimal((0, (1,), -DECIMALS))  # 1e-18, the smallest on-chain step
+
+
+# 160 significant digits: sums, differences and products of 18-decimal uint256 values (at most
+# 78 digits each) are exact; only true divisions round, far below the 18th decimal.
+EXACT_CONTEXT = Context(prec=160, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def exact(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run `fn` under `EXACT_CONTEXT`, whatever the caller's decimal context.
+
+    Python's default context keeps 28 significant digits, so `a - b` on two 18-decimal values
+    with more than 10 integer digits would silently round. Every domain function that does
+    Decimal arithmetic on money or sizes is wrapped with this.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with localcontext(EXACT_CONTEXT):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _require_decimal(value: object, name: str = "value") -> Decimal:

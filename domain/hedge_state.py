@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
+from domain.fixed import exact
 from domain.sizing import close_amount_to_report, open_amount_to_report
 from domain.trading_state import allows_new_opens, keeps_resting_opening_orders
 
@@ -45,6 +46,7 @@ class InvalidTransition(Exception):
         self.event = event
 
 
+@exact
 def is_hedged(
     chain_open_qty: Decimal, broker_position_qty: Decimal, tolerance: Decimal = ZERO
 ) -> bool:
@@ -572,6 +574,7 @@ class OpenSituation:
     min_acceptable_quote_value: Decimal = ZERO
 
 
+@exact
 def next_open_action(s: OpenSituation) -> OpenAction:
     """The single next step of the open path (DESIGN §4 steps 2–6 and cancel handling).
 
@@ -686,6 +689,7 @@ class PositionSituation:
     broker_rejected: bool = False
 
 
+@exact
 def _reconcile(broker: Decimal, chain: Decimal) -> ReduceBroker | IncreaseBroker | None:
     if broker > chain:
         return ReduceBroker(broker - chain)
@@ -694,6 +698,7 @@ def _reconcile(broker: Decimal, chain: Decimal) -> ReduceBroker | IncreaseBroker
     return None
 
 
+@exact
 def next_position_action(s: PositionSituation) -> PositionAction:
     """The single next step of the position path (DESIGN §5).
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from domain.enums import OrderType, QuoteStatus, TradingState
 from domain.errors import SolverErrorCode, message_for
-from domain.fixed import is_multiple_of_step
+from domain.fixed import exact, is_multiple_of_step
 from domain.pricing import (
     BrokerSide,
     broker_side_for_close,
@@ -136,6 +136,7 @@ def order_type_acceptable(order_type: OrderType, symbol: SymbolConfig) -> bool:
     return symbol.accept_market if order_type == OrderType.MARKET else symbol.accept_limit
 
 
+@exact
 def decide_open(quote: Quote, ctx: OpenContext) -> AcceptOpen | Reject:
     """The open policy (DESIGN §4 step 1). First failing check wins (order is part of the API)."""
     sym = ctx.symbol
@@ -226,6 +227,7 @@ def decide_open(quote: Quote, ctx: OpenContext) -> AcceptOpen | Reject:
     )
 
 
+@exact
 def _locked_values_within(quote: Quote, p: LockedParams) -> bool:
     lv = quote.locked_values
     total_a = lv.total_for_party_a
@@ -240,6 +242,7 @@ def _locked_values_within(quote: Quote, p: LockedParams) -> bool:
     return lv.party_b_mm * HUNDRED <= quote.notional_at_request * p.party_b_mm_pct
 
 
+@exact
 def decide_close(quote: Quote, ctx: CloseContext) -> AcceptClose | Reject:
     """Whether to work a close request (DESIGN §5). Allowed in every trading state."""
     sym = ctx.symbol

@@ -27,7 +27,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.enums import PositionType
-from domain.fixed import round_down_to_step, round_up_to_step
+from domain.fixed import exact, round_down_to_step, round_up_to_step
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -120,6 +120,7 @@ def close_limit_price(
     return round_price_for_side(requested_close_price, broker_side_for_close(trader_side), tick)
 
 
+@exact
 def slippage_price(side: BrokerSide, reference: Decimal, slippage: Decimal) -> Decimal:
     """Worst acceptable price for an aggressive order: BUY ref*(1+s), SELL ref*(1-s).
     `slippage` is a fraction (0.01 = 1%)."""
@@ -146,6 +147,7 @@ def protected_market_price(
     return candidate if candidate >= bound else round_up_to_step(bound, tick)
 
 
+@exact
 def price_band(reference: Decimal, band_pct: Decimal) -> tuple[Decimal, Decimal]:
     """(low, high) = reference × (1 ∓ band_pct/100). Serves `/price-range/{symbol}` too."""
     if band_pct < 0:
@@ -154,6 +156,7 @@ def price_band(reference: Decimal, band_pct: Decimal) -> tuple[Decimal, Decimal]
     return reference * (ONE - f), reference * (ONE + f)
 
 
+@exact
 def within_band(price: Decimal, reference: Decimal, band_pct: Decimal) -> bool:
     low, high = price_band(reference, band_pct)
     return low <= price <= high
@@ -171,6 +174,7 @@ def marketable_now(
 # ----------------------------------------------------------------------------- PnL
 
 
+@exact
 def upnl_party_a(
     trader_side: PositionType, quantity: Decimal, opened_price: Decimal, price: Decimal
 ) -> Decimal:
@@ -179,6 +183,7 @@ def upnl_party_a(
     return quantity * diff if trader_side == PositionType.LONG else -quantity * diff
 
 
+@exact
 def upnl_party_b(
     trader_side: PositionType, quantity: Decimal, opened_price: Decimal, price: Decimal
 ) -> Decimal:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.enums import OrderType, PositionType, QuoteStatus
-from domain.fixed import from_wei18, mul_div_down
+from domain.fixed import exact, from_wei18, mul_div_down
 
 ZERO = Decimal(0)
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -50,11 +50,13 @@ class LockedValues:
     party_b_mm: Decimal = ZERO
 
     @property
+    @exact
     def total_for_party_a(self) -> Decimal:
         """cva + partyAmm + lf (LibLockedValues.totalForPartyA)."""
         return self.cva + self.party_a_mm + self.lf
 
     @property
+    @exact
     def total_for_party_b(self) -> Decimal:
         """cva + partyBmm + lf (LibLockedValues.totalForPartyB): what lockQuote needs free."""
         return self.cva + self.party_b_mm + self.lf
@@ -79,6 +81,7 @@ class LockedValues:
             mul_div_down(self.party_b_mm, numerator, denominator),
         )
 
+    @exact
     def __add__(self, other: LockedValues) -> LockedValues:
         return LockedValues(
             self.cva + other.cva,
@@ -87,6 +90,7 @@ class LockedValues:
             self.party_b_mm + other.party_b_mm,
         )
 
+    @exact
     def __sub__(self, other: LockedValues) -> LockedValues:
         return LockedValues(
             self.cva - other.cva,
@@ -134,6 +138,7 @@ class Quote:
 
     # ------------------------------------------------------------------ derived values
     @property
+    @exact
     def open_quantity(self) -> Decimal:
         """What is open on chain now (quantity − closedAmount); 0 before OPENED."""
         if self.status in OPEN_STATUSES:
@@ -141,10 +146,12 @@ class Quote:
         return ZERO
 
     @property
+    @exact
     def notional_at_request(self) -> Decimal:
         return self.quantity * self.requested_open_price
 
     @property
+    @exact
     def leverage(self) -> Decimal:
         """quantity × requestedOpenPrice / totalForPartyA (the contract's leverage measure)."""
         total = self.locked_values.total_for_party_a
@@ -298,6 +305,7 @@ class Quote:
     def unlocked(self, at: int | None = None) -> Quote:
         return replace(self.with_status(QuoteStatus.PENDING, at), party_b=None)
 
+    @exact
     def opened(self, filled_amount: Decimal, opened_price: Decimal, at: int | None = None) -> Quote:
         """OPENED with `filled_amount` at `opened_price`: locked values are taken pro rata for a
         partial fill and scaled by openedPrice / requestedOpenPrice, as the contract does."""
@@ -332,6 +340,7 @@ class Quote:
             deadline=deadline,
         )
 
+    @exact
     def close_filled(
         self,
         filled_amount: Decimal,

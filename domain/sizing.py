@@ -16,6 +16,7 @@ from decimal import Decimal, localcontext
 
 from domain.enums import OrderType, PositionType
 from domain.fixed import (
+    exact,
     is_multiple_of_step,
     round_down_to_step,
     round_up_to_step,
@@ -43,10 +44,12 @@ def broker_quantity(quantity: Decimal, step: Decimal) -> Decimal:
     return round_down_to_step(quantity, step)
 
 
+@exact
 def meets_min_notional(quantity: Decimal, price: Decimal, min_notional: Decimal) -> bool:
     return quantity * price >= min_notional
 
 
+@exact
 def total_filled(fills: Iterable[Fill]) -> Decimal:
     return sum((f.quantity for f in fills), ZERO)
 
@@ -73,6 +76,7 @@ def _exact_average(fills: list[Fill]) -> Decimal:
         return sum((f.quantity * f.price for f in fills), ZERO) / total_filled(fills)
 
 
+@exact
 def open_price_to_report(
     trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
 ) -> Decimal:
@@ -85,6 +89,7 @@ def open_price_to_report(
     return clamp_open_price(trader_side, rounded, requested)
 
 
+@exact
 def close_price_to_report(
     trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
 ) -> Decimal:
@@ -95,6 +100,7 @@ def close_price_to_report(
     return clamp_close_price(trader_side, rounded, requested)
 
 
+@exact
 def open_price_slippage_cost(
     trader_side: PositionType, fills: Iterable[Fill], requested: Decimal
 ) -> Decimal:
@@ -114,6 +120,7 @@ class FillReport:
     excess: Decimal
 
 
+@exact
 def open_amount_to_report(
     order_type: OrderType,
     quote_quantity: Decimal,
@@ -155,6 +162,7 @@ def open_amount_to_report(
     return FillReport(amount, broker_filled - amount)
 
 
+@exact
 def close_amount_to_report(
     order_type: OrderType, quantity_to_close: Decimal, broker_filled: Decimal
 ) -> FillReport:

@@ -158,3 +158,40 @@ def test_chain_precision_and_mul_div() -> None:
     assert mul_div_down(D("2.5"), D("4"), D("2")) == D(5)
     with pytest.raises(ZeroDivisionError):
         mul_div_down(D(1), D(1), D(0))
+
+
+def test_domain_arithmetic_is_exact_for_large_values() -> None:
+    """The default decimal context (28 digits) would round these; the domain must not."""
+    from domain.enums import OrderType, PositionType, QuoteStatus
+    from domain.hedge_state import OpenSituation, UnwindBroker, is_hedged, next_open_action
+    from domain.pricing import upnl_party_a
+    from domain.quote import LockedValues, Quote
+
+    big = D("123456789012.000000000000000001")  # 30 significant digits
+    tiny = D("1e-18")
+    q = Quote(
+        id=1,
+        party_a="0xa",
+        symbol_id=1,
+        position_type=PositionType.LONG,
+        order_type=OrderType.LIMIT,
+        requested_open_price=D(1),
+        market_price=D(1),
+        quantity=big,
+        locked_values=LockedValues(D(1), D(1), D(1), D(1)),
+        deadline=10,
+        status=QuoteStatus.OPENED,
+        closed_amount=tiny,
+    )
+    assert q.open_quantity == D("123456789012")
+    assert not is_hedged(big, D("123456789012"))
+    s = OpenSituation(
+        chain_status=QuoteStatus.OPENED,
+        ours=True,
+        order_type=OrderType.LIMIT,
+        quantity=big,
+        broker_filled=big,
+        chain_open_quantity=D("123456789012"),
+    )
+    assert next_open_action(s) == UnwindBroker(tiny)
+    assert upnl_party_a(PositionType.LONG, big, D(1), D(2)) == big
