@@ -549,11 +549,13 @@ class OpenSituation:
     `broker_filled`: broker hedge currently held for this quote (fills minus unwinds).
     `deadline_near`: too little time left to finish (cancel the order and open what filled).
     `deadline_passed`: `now > quote.deadline`: openPosition is impossible.
-    `want_open`: False once the intent gave up (abandoned by an operator).
+    `want_open`: set it False as soon as the intent unlocks, loses the lock race or is
+    abandoned: while it is True a PENDING quote that is not ours yields `Lock` again.
     `broker_rejected`: no more broker orders will be placed for this intent (rejections,
     attempts exhausted).
     `open_failed`: openPosition reverted and will not be retried.
-    `chain_open_quantity`: filledAmount on chain once OPENED (the child quote takes the rest).
+    `chain_open_quantity`: filledAmount on chain once OPENED (on a partial LIMIT open the
+    parent's `quantity` becomes the filled amount and a child quote takes the rest).
     `total_for_party_a` / `min_acceptable_quote_value`: for partial LIMIT fill validity.
     """
 
