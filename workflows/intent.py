@@ -1,0 +1,564 @@
+"""`IntentWorkflow` (`intent-<chainId>-<quoteId>`): one trader intent, from SendQuote to OPENED or flat.
+
+The workflow is a reconciliation loop over pure decisions (DESIGN §4):
+
+    facts  = chain quote + chain time + our broker orders (refreshed by activities)
+    action = domain.hedge_state.next_open_action(facts)
+    perform the action (an activity), record it, repeat — until Done(HEDGED_OPEN | FLAT).
+
+Because every step is chosen from fresh facts, the same loop handles MARKET and LIMIT, partial
+fills, cancel requests while PENDING / LOCKED / hedging, the deadline, broker rejections,
+reverted transactions and operator commands; every branch ends hedged-and-open or flat.
+Chain events and broker updates (signals) only wake the loop early; the facts are re-read.
+
+Operators: the `state` query returns everything the workflow knows; after automatic retries
+are exhausted it parks in STUCK (search attribute `HedgeStatus="STUCK"`, an alert) until a
+`retry`, `unwind` or `abandon` signal (payload `{"reason": "..."}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ledger import (
+        AlertRow,
+        DecisionRow,
+        HedgeStatusUpdate,
+        NotificationRow,
+        OrderRow,
+    )
+    from domain import events as ev
+    from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
+    from domain.hedge_state import (
+        AcceptCancel,
+        CancelBrokerOrder,
+        Done,
+        Lock,
+        OpenOnChain,
+        OpenSituation,
+        Outcome,
+        PlaceBrokerOrder,
+        Unlock,
+        UnwindBroker,
+        WaitForFills,
+        next_open_action,
+    )
+    from domain.ids import open_order_client_id, position_workflow_id
+    from domain.policy import AcceptOpen, decide_open
+    from domain.pricing import BrokerSide, broker_side_for_open, open_limit_price
+    from domain.quote import Quote, same_address
+    from domain.sizing import Fill, open_price_to_report
+    from hedger.broker.types import OrderRequest, OrderSnapshot
+    from hedger.temporal import SearchAttributes, TaskQueues
+    from workflows import acts, chain_acts
+    from workflows.acts import ActionImpossible, StepFailed
+    from workflows.messages import (
+        POSITION_WORKFLOW,
+        ChainLog,
+        IntentInput,
+        OperatorCommand,
+        PositionInput,
+    )
+
+ZERO = Decimal(0)
+MAX_BROKER_ORDERS = 12  # placements per intent before giving up on the hedge
+DEADLINE_MARGIN_SECONDS = 20  # stop hedging this long before the deadline: time to open on chain
+HISTORY_LIMIT = 8_000  # continue-as-new beyond this many events
+
+
+@dataclass
+class BrokerLeg:
+    client_order_id: str
+    purpose: str  # "open" | "unwind"
+    symbol: str
+    side: str
+    amount: str
+    snapshot: OrderSnapshot | None = None
+
+    @property
+    def filled(self) -> Decimal:
+        return Decimal(self.snapshot.filled) if self.snapshot else ZERO
+
+    @property
+    def final(self) -> bool:
+        return self.snapshot is not None and self.snapshot.is_final
+
+    @property
+    def average(self) -> Decimal | None:
+        if self.snapshot is None or self.snapshot.average_price is None:
+            return None
+        return Decimal(self.snapshot.average_price)
+
+
+@dataclass
+class IntentState:
+    chain_id: int
+    quote_id: int
+    hedge_status: str = HedgeStatus.RECEIVED.value
+    quote: dict[str, Any] | None = None
+    chain_status: str | None = None
+    chain_time: int = 0
+    decision: str | None = None
+    decision_code: int | None = None
+    want_open: bool = True
+    our_address: str = ""
+    symbol_name: str = ""
+    broker_market: str | None = None
+    tick_size: str = "0.01"
+    min_acceptable_quote_value: str = "0"
+    trading_state: str = TradingState.ACTIVE.value
+    legs: list[BrokerLeg] = field(default_factory=list)
+    open_failed: bool = False
+    broker_rejected: bool = False
+    allocate_before_lock: str = "0"
+    events_applied: list[str] = field(default_factory=list)
+    last_error: str | None = None
+    operator_log: list[str] = field(default_factory=list)
+    outcome: str | None = None
+
+
+@workflow.defn(name="IntentWorkflow")
+class IntentWorkflow:
+    def __init__(self) -> None:
+        self._state: IntentState | None = None
+        self._wake = asyncio.Event()
+        self._pending_logs: list[ChainLog] = []
+        self._operator: tuple[str, OperatorCommand] | None = None
+        self._abandoned = False
+
+    # ------------------------------------------------------------------ signals and queries
+
+    @workflow.signal(name="chain_event")
+    def chain_event(self, log: ChainLog) -> None:
+        self._pending_logs.append(log)
+        self._wake.set()
+
+    @workflow.signal(name="broker_order_update")
+    def broker_order_update(self, snapshot: OrderSnapshot) -> None:
+        if self._state is None:
+            return
+        for leg in self._state.legs:
+            if leg.client_order_id == snapshot.client_order_id:
+                if leg.snapshot is None or Decimal(snapshot.filled) >= leg.filled:
+                    leg.snapshot = snapshot
+        self._wake.set()
+
+    @workflow.signal(name="retry")
+    def retry(self, command: OperatorCommand) -> None:
+        self._operator = ("retry", command)
+        self._wake.set()
+
+    @workflow.signal(name="unwind")
+    def unwind(self, command: OperatorCommand) -> None:
+        self._operator = ("unwind", command)
+        if self._state is not None:
+            self._state.want_open = False
+        self._wake.set()
+
+    @workflow.signal(name="abandon")
+    def abandon(self, command: OperatorCommand) -> None:
+        self._operator = ("abandon", command)
+        self._abandoned = True
+        self._wake.set()
+
+    @workflow.query(name="state")
+    def state(self) -> dict[str, Any]:
+        return asdict(self._state) if self._state else {}
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, params: IntentInput, carried: IntentState | None = None) -> str:
+        self._state = carried or IntentState(params.chain_id, params.quote_id)
+        s = self._state
+        if carried is None:
+            s.our_address = await chain_acts.our_address()
+        quote, now = await self._refresh_chain()
+        if carried is None:
+            info = await chain_acts.symbol_info(quote.symbol_id)
+            s.symbol_name = info.name
+            s.min_acceptable_quote_value = info.min_acceptable_quote_value
+            await self._record_quote(quote)
+            if not self._is_ours(quote):
+                accepted = await self._decide(quote, now, info)
+                if not accepted:
+                    return await self._finish(HedgeStatus.REJECTED, "rejected")
+        while True:
+            if self._abandoned:
+                return await self._finish(HedgeStatus.FAILED, "abandoned by operator")
+            if workflow.info().get_current_history_length() > HISTORY_LIMIT:
+                workflow.continue_as_new(args=[params, s])
+            try:
+                quote, now = await self._refresh_chain()
+                await self._refresh_broker()
+                action = next_open_action(self._situation(quote, now))
+                if isinstance(action, Done):
+                    return await self._done(action, quote)
+                await self._perform(action, quote, now)
+            except StepFailed as exc:
+                await self._park_stuck(str(exc))
+
+    # ------------------------------------------------------------------ facts
+
+    async def _refresh_chain(self) -> tuple[Quote, int]:
+        s = self._state
+        assert s is not None
+        self._drain_logs()
+        quote, now, trading = await asyncio.gather(
+            chain_acts.read_quote(s.quote_id), chain_acts.chain_time(), acts.trading_state()
+        )
+        s.trading_state = trading
+        s.quote = chain_acts.quote_summary(quote)
+        s.chain_status = quote.status.name
+        s.chain_time = now
+        return quote, now
+
+    async def _refresh_broker(self) -> None:
+        s = self._state
+        assert s is not None
+        open_legs = [leg for leg in s.legs if not leg.final]
+        if open_legs:
+            snapshots = await asyncio.gather(
+                *(acts.fetch_order(leg.symbol, leg.client_order_id) for leg in open_legs)
+            )
+            for leg, snap in zip(open_legs, snapshots, strict=True):
+                leg.snapshot = snap
+
+    def _drain_logs(self) -> None:
+        s = self._state
+        assert s is not None
+        for log in self._pending_logs:
+            key = f"{log.block_number}:{log.tx_hash}:{log.log_index}"
+            if key in s.events_applied:
+                continue
+            s.events_applied.append(key)
+            try:
+                decoded = ev.decode_log(log.as_log())
+            except ev.UndecodableLog as exc:
+                s.last_error = f"undecodable event ignored: {exc}"
+                continue
+            workflow.logger.info(
+                "quote %s: %s from %s", s.quote_id, decoded.canonical_name, log.source
+            )
+        self._pending_logs.clear()
+        if len(s.events_applied) > 200:
+            del s.events_applied[:-200]
+
+    def _is_ours(self, quote: Quote) -> bool:
+        assert self._state is not None
+        return same_address(quote.party_b, self._state.our_address)
+
+    def _broker_filled(self) -> Decimal:
+        s = self._state
+        assert s is not None
+        opened = sum((leg.filled for leg in s.legs if leg.purpose == "open"), ZERO)
+        unwound = sum((leg.filled for leg in s.legs if leg.purpose == "unwind"), ZERO)
+        return opened - unwound
+
+    def _situation(self, quote: Quote, now: int) -> OpenSituation:
+        s = self._state
+        assert s is not None
+        chain_open = (
+            quote.quantity
+            if quote.status
+            in (QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
+            else ZERO
+        )
+        return OpenSituation(
+            chain_status=quote.status,
+            ours=self._is_ours(quote),
+            order_type=quote.order_type,
+            quantity=quote.quantity,
+            broker_filled=self._broker_filled(),
+            broker_order_open=any(not leg.final for leg in s.legs),
+            deadline_near=quote.deadline - now < DEADLINE_MARGIN_SECONDS,
+            deadline_passed=now > quote.deadline,
+            trading_state=TradingState(s.trading_state),
+            want_open=s.want_open,
+            broker_rejected=s.broker_rejected,
+            open_failed=s.open_failed,
+            chain_open_quantity=chain_open,
+            total_for_party_a=quote.locked_values.total_for_party_a,
+            min_acceptable_quote_value=Decimal(s.min_acceptable_quote_value),
+        )
+
+    # ------------------------------------------------------------------ policy
+
+    async def _decide(self, quote: Quote, now: int, info: chain_acts.SymbolInfo) -> bool:
+        s = self._state
+        assert s is not None
+        rules = None
+        try:
+            rules = await chain_acts.market_rules(info.name)
+        except (
+            ActionImpossible
+        ) as exc:  # the broker does not list this symbol: the policy rejects it
+            s.last_error = str(exc)
+        limits = await acts.limits()
+        context = await chain_acts.open_context(quote, now, s.our_address, info, rules, limits)
+        decision = decide_open(quote, context)
+        if isinstance(decision, AcceptOpen):
+            s.decision = "accepted"
+            s.broker_market = decision.broker_market
+            s.allocate_before_lock = str(decision.allocate_before_lock)
+            s.tick_size = str(context.symbol.tick_size if context.symbol else "0.01")
+            await acts.record_decision(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
+            await acts.notify(
+                NotificationRow(
+                    s.quote_id, quote.party_a, "SendQuote", "seen", order_type=int(quote.order_type)
+                )
+            )
+            return True
+        s.decision = decision.message
+        s.decision_code = int(decision.code)
+        await acts.record_decision(
+            DecisionRow(s.chain_id, s.quote_id, False, decision.message, int(decision.code))
+        )
+        return False
+
+    # ------------------------------------------------------------------ actions
+
+    async def _perform(self, action: Any, quote: Quote, now: int) -> None:
+        s = self._state
+        assert s is not None
+        if isinstance(action, Lock):
+            await self._set_status(HedgeStatus.LOCKING)
+            try:
+                await chain_acts.lock_quote(s.quote_id, Decimal(s.allocate_before_lock))
+            except ActionImpossible as exc:
+                s.last_error = str(exc)
+                s.want_open = False  # lost the race or the quote moved on: the next facts decide
+        elif isinstance(action, PlaceBrokerOrder):
+            await self._set_status(HedgeStatus.HEDGING)
+            await self._place(quote, action.quantity, purpose="open")
+        elif isinstance(action, WaitForFills):
+            self._wake.clear()
+            await self._wait(self._poll_interval())
+        elif isinstance(action, CancelBrokerOrder):
+            for leg in s.legs:
+                if not leg.final:
+                    leg.snapshot = await acts.cancel_order(leg.symbol, leg.client_order_id)
+                    await self._record_leg(leg)
+        elif isinstance(action, OpenOnChain):
+            await self._set_status(HedgeStatus.OPENING)
+            price = self._open_price(quote)
+            try:
+                await chain_acts.open_position(s.quote_id, action.amount, price)
+            except ActionImpossible as exc:
+                s.last_error = str(exc)
+                s.open_failed = True
+        elif isinstance(action, UnwindBroker):
+            await self._set_status(HedgeStatus.UNWINDING)
+            await self._place(quote, action.quantity, purpose="unwind")
+        elif isinstance(action, Unlock | AcceptCancel):
+            try:
+                if isinstance(action, Unlock):
+                    await chain_acts.unlock_quote(s.quote_id)
+                else:
+                    await chain_acts.accept_cancel_request(s.quote_id)
+            except ActionImpossible as exc:
+                s.last_error = str(exc)  # the facts (re-read next) show what happened instead
+                await self._wait(2)
+        else:  # pragma: no cover - the decision function returns only the types above
+            raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    async def _place(self, quote: Quote, quantity: Decimal, *, purpose: str) -> None:
+        s = self._state
+        assert s is not None
+        if len(s.legs) >= MAX_BROKER_ORDERS and purpose == "open":
+            s.broker_rejected = True
+            return
+        open_side = broker_side_for_open(quote.position_type)
+        side = open_side if purpose == "open" else open_side.opposite
+        cid = open_order_client_id(s.quote_id, len(s.legs) + 1)
+        market = s.broker_market or s.symbol_name
+        if purpose == "open":
+            price = open_limit_price(
+                quote.position_type, quote.requested_open_price, Decimal(s.tick_size)
+            )
+            tif = "IOC" if quote.order_type == OrderType.MARKET else "GTC"
+            request = OrderRequest(
+                cid,
+                market,
+                side.value,
+                "limit",
+                format(quantity, "f"),
+                format(price, "f"),
+                False,
+                tif,
+            )
+        else:
+            request = OrderRequest(
+                cid, market, side.value, "market", format(quantity, "f"), None, True
+            )
+        leg = BrokerLeg(cid, purpose, market, side.value, format(quantity, "f"))
+        s.legs.append(leg)
+        await self._record_leg(leg)  # recorded before it is sent
+        try:
+            leg.snapshot = await acts.place_order(request)
+        except ActionImpossible as exc:
+            s.last_error = str(exc)
+            leg.snapshot = OrderSnapshot(
+                cid, None, market, "rejected", side.value, "", format(quantity, "f")
+            )
+            if purpose == "open":
+                s.broker_rejected = True
+            else:
+                raise StepFailed(
+                    "unwind", str(exc)
+                ) from exc  # an unwind must happen: an operator decides
+        await self._record_leg(leg)
+        if (
+            purpose == "open"
+            and quote.order_type == OrderType.MARKET
+            and leg.final
+            and leg.filled == 0
+        ):
+            await self._wait(1)  # an IOC that found no liquidity: breathe before the next try
+
+    def _open_price(self, quote: Quote) -> Decimal:
+        s = self._state
+        assert s is not None
+        fills = [
+            Fill(leg.filled, leg.average)
+            for leg in s.legs
+            if leg.purpose == "open" and leg.filled > 0 and leg.average
+        ]  # type: ignore[arg-type]
+        return open_price_to_report(quote.position_type, fills, quote.requested_open_price)
+
+    # ------------------------------------------------------------------ waiting, status, ending
+
+    def _poll_interval(self) -> float:
+        s = self._state
+        assert s is not None
+        return (
+            1.0
+            if any(leg.purpose == "open" for leg in s.legs) and len(s.events_applied) < 50
+            else 3.0
+        )
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await workflow.wait_condition(
+                lambda: self._wake.is_set(), timeout=timedelta(seconds=seconds)
+            )
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _set_status(self, status: HedgeStatus) -> None:
+        s = self._state
+        assert s is not None
+        if s.hedge_status == status.value:
+            return
+        s.hedge_status = status.value
+        workflow.upsert_search_attributes([SearchAttributes.HEDGE_STATUS.value_set(status.value)])
+        await acts.set_hedge_status(
+            HedgeStatusUpdate(s.chain_id, s.quote_id, status.value, s.chain_status, s.last_error)
+        )
+
+    async def _record_quote(self, quote: Quote) -> None:
+        s = self._state
+        assert s is not None
+        workflow.upsert_search_attributes(
+            [
+                SearchAttributes.QUOTE_ID.value_set(s.quote_id),
+                SearchAttributes.PARTY_A.value_set(quote.party_a.lower()),
+                SearchAttributes.SYMBOL.value_set(s.symbol_name),
+                SearchAttributes.HEDGE_STATUS.value_set(s.hedge_status),
+            ]
+        )
+        await acts.upsert_quote(
+            chain_acts.quote_row(s.chain_id, quote, s.hedge_status, s.symbol_name)
+        )
+
+    async def _record_leg(self, leg: BrokerLeg) -> None:
+        s = self._state
+        assert s is not None
+        snap = leg.snapshot
+        await acts.upsert_order(
+            OrderRow(
+                client_order_id=leg.client_order_id, chain_id=s.chain_id, quote_id=s.quote_id, symbol=leg.symbol,
+                side=leg.side, order_type=snap.type if snap and snap.type else ("limit" if leg.purpose == "open" else "market"),
+                amount=leg.amount, status=snap.status if snap else "new",
+                exchange_order_id=snap.exchange_order_id if snap else None,
+                filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
+                reduce_only=leg.purpose == "unwind",
+            )
+        )  # fmt: skip
+
+    async def _park_stuck(self, reason: str) -> None:
+        s = self._state
+        assert s is not None
+        s.last_error = reason
+        await self._set_status(HedgeStatus.STUCK)
+        await acts.raise_alert(
+            AlertRow("hedge_stuck", "critical", f"intent {s.quote_id} is STUCK: {reason}",
+                     {"workflow_id": workflow.info().workflow_id, "quote_id": s.quote_id})
+        )  # fmt: skip
+        self._operator = None
+        await workflow.wait_condition(lambda: self._operator is not None)
+        assert self._operator is not None
+        command, payload = self._operator
+        s.operator_log.append(f"{command} by {payload.operator}: {payload.reason}")
+        self._operator = None
+        if command == "unwind":
+            s.want_open = False
+
+    async def _done(self, action: Done, quote: Quote) -> str:
+        s = self._state
+        assert s is not None
+        if action.outcome == Outcome.HEDGED_OPEN:
+            await self._start_position(quote)
+            return await self._finish(HedgeStatus.OPEN, "opened")
+        status = {
+            QuoteStatus.CANCELED: HedgeStatus.CANCELLED,
+            QuoteStatus.EXPIRED: HedgeStatus.EXPIRED,
+        }.get(
+            quote.status, HedgeStatus.CLOSED if s.decision == "accepted" else HedgeStatus.REJECTED
+        )
+        return await self._finish(status, f"flat ({quote.status.name})")
+
+    async def _start_position(self, quote: Quote) -> None:
+        s = self._state
+        assert s is not None
+        try:
+            await workflow.start_child_workflow(
+                POSITION_WORKFLOW,
+                PositionInput(s.chain_id, s.quote_id),
+                id=position_workflow_id(s.chain_id, s.quote_id),
+                task_queue=TaskQueues.WORKFLOWS,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(SearchAttributes.QUOTE_ID, s.quote_id),
+                        SearchAttributePair(SearchAttributes.PARTY_A, quote.party_a.lower()),
+                        SearchAttributePair(SearchAttributes.SYMBOL, s.symbol_name),
+                        SearchAttributePair(SearchAttributes.HEDGE_STATUS, HedgeStatus.OPEN.value),
+                    ]
+                ),
+            )
+        except workflow.ChildWorkflowError:  # pragma: no cover
+            raise
+        except Exception as exc:  # already started by a listener (close request raced us): fine
+            workflow.logger.info("position workflow for %s not started here: %s", s.quote_id, exc)
+
+    async def _finish(self, status: HedgeStatus, outcome: str) -> str:
+        s = self._state
+        assert s is not None
+        s.outcome = outcome
+        await self._set_status(status)
+        return outcome
+
+
+__all__ = ["IntentWorkflow", "IntentState", "BrokerLeg", "BrokerSide", "ChainLog"]
