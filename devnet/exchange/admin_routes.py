@@ -81,8 +81,7 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
 
     @app.post("/admin/reset")
     async def reset() -> dict[str, bool]:
-        sim.reset()
-        await sim.disconnect_streams()
+        sim.reset()  # account, orders, prices, faults; open user streams stay subscribed
         return {"reset": True}
 
     @app.get("/admin/state")

@@ -98,6 +98,8 @@ def make_exchange(config: BrokerConfig) -> Any:
         "defaultType": "swap",
         "recvWindow": config.recv_window,
         "adjustForTimeDifference": False,
+        # We accept the heavier rate-limit weight of an all-symbols open-orders read (reconciliation).
+        "warnOnFetchOpenOrdersWithoutSymbol": False,
     }
     options.update(config.options)
     params: dict[str, Any] = {
