@@ -25,6 +25,8 @@ temporal_app = typer.Typer(help="Temporal set-up.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(temporal_app, name="temporal")
+worker_app = typer.Typer(help="Worker processes (each can run many times).", no_args_is_help=True)
+app.add_typer(worker_app, name="worker")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -99,6 +101,77 @@ def temporal_setup(
     async def _run() -> None:
         result = await setup_temporal(settings, timeout=timeout)
         typer.echo(f"search attributes: added={result.added} present={result.present}")
+
+    run_then_exit(_run())
+
+
+@worker_app.command("workflows")
+def worker_workflows() -> None:
+    """Host the intent and position workflows (task queue hedger-workflows)."""
+    from workers.runtime import configure_logging, run_until_stopped, run_worker, serve_metrics
+    from workers.workflow_worker import build_workflow_worker
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    serve_metrics(settings.metrics_port)
+
+    async def _run() -> None:
+        from hedger.temporal import connect
+
+        client = await connect(settings)
+        await run_until_stopped(lambda stop: run_worker(build_workflow_worker(client), stop))
+
+    run_then_exit(_run())
+
+
+@worker_app.command("ops")
+def worker_ops() -> None:
+    """Ledger writes, alerts, trading state (task queue hedger-ops)."""
+    from workers.ops import build_ops_worker, make_engine
+    from workers.runtime import configure_logging, run_until_stopped, run_worker, serve_metrics
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    serve_metrics(settings.metrics_port + 1 if settings.metrics_port else 0)
+
+    async def _run() -> None:
+        from hedger.temporal import connect
+
+        client = await connect(settings)
+        engine = make_engine(settings)
+        try:
+            await run_until_stopped(
+                lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
+            )
+        finally:
+            await engine.dispose()
+
+    run_then_exit(_run())
+
+
+@worker_app.command("broker")
+def worker_broker() -> None:
+    """Broker orders through ccxt (task queue hedger-broker)."""
+    from hedger.broker.adapter import BrokerAdapter
+    from hedger.broker.client import BrokerConfig
+    from workers.broker_worker import build_broker_worker
+    from workers.runtime import configure_logging, run_until_stopped, run_worker, serve_metrics
+
+    settings = settings_or_exit()
+    configure_logging(settings)
+    serve_metrics(settings.metrics_port + 2 if settings.metrics_port else 0)
+
+    async def _run() -> None:
+        from hedger.temporal import connect
+
+        client = await connect(settings)
+        adapter = BrokerAdapter.from_config(BrokerConfig.from_settings(settings))
+        try:
+            await run_until_stopped(
+                lambda stop: run_worker(build_broker_worker(client, adapter), stop)
+            )
+        finally:
+            await adapter.close()
 
     run_then_exit(_run())
 

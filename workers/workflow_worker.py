@@ -1,0 +1,19 @@
+"""The workflow worker (task queue `hedger-workflows`): hosts every workflow type; no I/O of its own."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from hedger.temporal import TaskQueues
+from workflows.healthcheck import HealthcheckWorkflow
+from workflows.intent import IntentWorkflow
+from workflows.position import PositionWorkflow
+
+WORKFLOWS = [IntentWorkflow, PositionWorkflow, HealthcheckWorkflow]
+
+
+def build_workflow_worker(client: Client, task_queue: str = TaskQueues.WORKFLOWS) -> Worker:
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS, max_concurrent_workflow_tasks=200
+    )
