@@ -27,6 +27,7 @@ from typing import TypeAlias
 
 from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
 from domain.fixed import exact
+from domain.quote import LockedValues
 from domain.sizing import close_amount_to_report, open_amount_to_report
 from domain.trading_state import allows_new_opens, keeps_resting_opening_orders
 
@@ -556,7 +557,10 @@ class OpenSituation:
     `open_failed`: openPosition reverted and will not be retried.
     `chain_open_quantity`: filledAmount on chain once OPENED (on a partial LIMIT open the
     parent's `quantity` becomes the filled amount and a child quote takes the rest).
-    `total_for_party_a` / `min_acceptable_quote_value`: for partial LIMIT fill validity.
+    `min_acceptable_quote_value` with `locked_values`, `expected_open_price` (the price that
+    will be reported) and `requested_open_price`: the contract's "Quote value is low" checks,
+    reproduced exactly; with only `total_for_party_a`: an estimate. `step_size`: broker lot, so
+    a reduced partial report leaves an unwindable excess.
     """
 
     chain_status: QuoteStatus
@@ -574,6 +578,10 @@ class OpenSituation:
     chain_open_quantity: Decimal = ZERO
     total_for_party_a: Decimal | None = None
     min_acceptable_quote_value: Decimal = ZERO
+    locked_values: LockedValues | None = None
+    expected_open_price: Decimal | None = None
+    requested_open_price: Decimal | None = None
+    step_size: Decimal | None = None
 
 
 @exact
@@ -651,10 +659,15 @@ def next_open_action(s: OpenSituation) -> OpenAction:
                 s.broker_filled,
                 total_for_party_a=s.total_for_party_a,
                 min_acceptable_quote_value=s.min_acceptable_quote_value,
+                locked_values=s.locked_values,
+                opened_price=s.expected_open_price,
+                requested_open_price=s.requested_open_price,
+                remainder_cancelled=cancel_requested,
+                step_size=s.step_size,
             )
             if report.amount is not None:
                 return OpenOnChain(report.amount)  # any excess is unwound by rule 1 afterwards
-            if s.order_type == OrderType.MARKET and may_place:
+            if s.order_type == OrderType.MARKET and may_place and s.broker_filled < s.quantity:
                 return PlaceBrokerOrder(s.quantity - s.broker_filled)
         return UnwindBroker(s.broker_filled)
     if may_place:

@@ -16,6 +16,7 @@ from decimal import Decimal, localcontext
 
 from domain.enums import OrderType, PositionType
 from domain.fixed import (
+    CHAIN_QUANTUM,
     exact,
     is_multiple_of_step,
     round_down_to_step,
@@ -23,6 +24,7 @@ from domain.fixed import (
     to_chain_precision,
 )
 from domain.pricing import clamp_close_price, clamp_open_price
+from domain.quote import LockedValues
 
 ZERO = Decimal(0)
 
@@ -121,6 +123,39 @@ class FillReport:
 
 
 @exact
+def open_fill_is_valid(
+    locked_values: LockedValues,
+    quote_quantity: Decimal,
+    filled_amount: Decimal,
+    opened_price: Decimal,
+    requested_open_price: Decimal,
+    min_acceptable_quote_value: Decimal,
+    *,
+    remainder_cancelled: bool = False,
+) -> bool:
+    """The contract's "Quote value is low" checks of openPosition, with its integer rounding.
+
+    The opened part's locked values (pro rata per component, then × openedPrice /
+    requestedOpenPrice) must total (for PartyA) at least `minAcceptableQuoteValue`; on a partial
+    fill the unscaled remainder must too, unless the quote was CANCEL_PENDING (the remainder is
+    cancelled, `remainder_cancelled=True`).
+    """
+    if not 0 < filled_amount <= quote_quantity:
+        return False
+    if filled_amount == quote_quantity:
+        applied = locked_values.scaled(opened_price, requested_open_price)
+        return applied.total_for_party_a >= min_acceptable_quote_value
+    filled_part = locked_values.scaled(filled_amount, quote_quantity)
+    applied = filled_part.scaled(opened_price, requested_open_price)
+    if applied.total_for_party_a < min_acceptable_quote_value:
+        return False
+    if remainder_cancelled:
+        return True
+    remainder = locked_values.total_for_party_a - filled_part.total_for_party_a
+    return remainder >= min_acceptable_quote_value
+
+
+@exact
 def open_amount_to_report(
     order_type: OrderType,
     quote_quantity: Decimal,
@@ -128,37 +163,98 @@ def open_amount_to_report(
     *,
     total_for_party_a: Decimal | None = None,
     min_acceptable_quote_value: Decimal = ZERO,
+    locked_values: LockedValues | None = None,
+    opened_price: Decimal | None = None,
+    requested_open_price: Decimal | None = None,
+    remainder_cancelled: bool = False,
+    step_size: Decimal | None = None,
 ) -> FillReport:
     """filledAmount for openPosition from the cumulative broker fill.
 
     MARKET: the whole quantity or nothing (an under-fill reports None; the caller tops up or
-    unwinds). LIMIT: what filled, at most the quantity, rounded down to 18 decimals; if the
-    remainder would fall under `minAcceptableQuoteValue` the reported part is reduced so the
-    remainder stays valid (the difference is `excess`); if the filled part itself is too small
-    nothing is reportable. Any over-fill is `excess`.
+    unwinds). LIMIT: what filled, at most the quantity, rounded down to 18 decimals.
+
+    `minAcceptableQuoteValue` (checked when `min_acceptable_quote_value > 0`):
+    * with `locked_values`, `opened_price` and `requested_open_price` the contract's checks are
+      reproduced exactly (`open_fill_is_valid`);
+    * otherwise an estimate from `total_for_party_a` (price ratio 1) is used.
+    If the opened part is too small nothing is reportable (None: unwind). If only the remainder
+    is too small, the reported part is reduced until the remainder is valid — on the broker
+    `step_size` grid when given, so that the `excess` can be unwound on the broker. Any
+    over-fill is `excess`.
     """
     if broker_filled < 0 or quote_quantity <= 0:
         raise ValueError("quantities must be positive")
+    exact_check = (
+        min_acceptable_quote_value > 0
+        and locked_values is not None
+        and opened_price is not None
+        and requested_open_price is not None
+    )
+
+    def valid(amount: Decimal) -> bool:
+        assert locked_values is not None and opened_price is not None
+        assert requested_open_price is not None
+        return open_fill_is_valid(
+            locked_values,
+            quote_quantity,
+            amount,
+            opened_price,
+            requested_open_price,
+            min_acceptable_quote_value,
+            remainder_cancelled=remainder_cancelled,
+        )
+
     if order_type == OrderType.MARKET:
-        if broker_filled >= quote_quantity:
-            return FillReport(quote_quantity, broker_filled - quote_quantity)
-        return FillReport(None, ZERO)
+        if broker_filled < quote_quantity or (exact_check and not valid(quote_quantity)):
+            return FillReport(None, ZERO)
+        return FillReport(quote_quantity, broker_filled - quote_quantity)
+
     amount = to_chain_precision(min(broker_filled, quote_quantity))
     if amount <= 0:
         return FillReport(None, ZERO)
+    grid = step_size if step_size is not None else CHAIN_QUANTUM
+    if exact_check:
+        assert locked_values is not None
+        if valid(amount):
+            return FillReport(amount, broker_filled - amount)
+        if amount == quote_quantity:
+            return FillReport(None, ZERO)
+        # the opened part alone: is it big enough? (remainder ignored)
+        assert opened_price is not None and requested_open_price is not None
+        if not open_fill_is_valid(
+            locked_values,
+            quote_quantity,
+            amount,
+            opened_price,
+            requested_open_price,
+            min_acceptable_quote_value,
+            remainder_cancelled=True,
+        ):
+            return FillReport(None, ZERO)
+        # remainder too small: largest valid amount below, estimated then walked down the grid
+        total = locked_values.total_for_party_a
+        estimate = quote_quantity - _div(min_acceptable_quote_value * quote_quantity, total)
+        candidate = round_down_to_step(min(estimate, amount), grid)
+        for _ in range(64):
+            if candidate <= 0:
+                break
+            if valid(candidate):
+                return FillReport(candidate, broker_filled - candidate)
+            candidate -= grid
+        return FillReport(None, ZERO)
     if total_for_party_a is not None and min_acceptable_quote_value > 0 and amount < quote_quantity:
-        # value of a part = totalForPartyA * part / quantity (LibLockedValues scaling)
+        # estimate: value of a part = totalForPartyA × part / quantity
         min_part = round_up_to_step(
-            _div(min_acceptable_quote_value * quote_quantity, total_for_party_a),
-            Decimal("1e-18"),
+            _div(min_acceptable_quote_value * quote_quantity, total_for_party_a), CHAIN_QUANTUM
         )
         if amount < min_part:
             return FillReport(None, ZERO)
-        max_amount = quote_quantity - min_part
-        if max_amount < min_part:
-            return FillReport(None, ZERO)
-        if amount > max_amount:
-            amount = max_amount
+        if not remainder_cancelled:
+            max_amount = round_down_to_step(quote_quantity - min_part, grid)
+            if max_amount < min_part:
+                return FillReport(None, ZERO)
+            amount = min(amount, max_amount)
     return FillReport(amount, broker_filled - amount)
 
 

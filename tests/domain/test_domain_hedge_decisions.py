@@ -518,3 +518,25 @@ def test_position_simulation_keeps_broker_matching_chain(seed: int) -> None:
         _apply_pos(w, action, rng)
         _pos_exogenous(w, rng)
     # long-lived positions are fine; but the broker must never be left unmatched while idle
+
+
+def test_open_min_value_rules_in_decisions() -> None:
+    from domain.quote import LockedValues
+
+    exact = {
+        "order_type": LMT,
+        "min_acceptable_quote_value": D(10),
+        "locked_values": LockedValues(D(10), D(5), D(85), D(5)),
+        "expected_open_price": D(100),
+        "requested_open_price": D(100),
+        "step_size": D("0.01"),
+    }
+    # remainder would be too small: open less, the excess is then unwound (rule 1)
+    assert next_open_action(osit(**exact, broker_filled=D("0.95"))) == OpenOnChain(D("0.9"))
+    # CANCEL_PENDING: the remainder is cancelled, so it needs no minimum
+    assert next_open_action(
+        osit(**exact, broker_filled=D("0.95"), chain_status=QS.CANCEL_PENDING)
+    ) == OpenOnChain(D("0.95"))
+    # MARKET full fill that the contract would refuse: unwind, never a negative top-up
+    bad = {**exact, "order_type": MKT, "min_acceptable_quote_value": D(101)}
+    assert next_open_action(osit(**bad, broker_filled=D(1))) == UnwindBroker(D(1))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -218,14 +219,14 @@ def test_open_amount_limit_partial() -> None:
     assert (r.amount, r.excess) == (D(1), D("0.5"))
     # min acceptable quote value: totalForPartyA 100 for quantity 1, min value 10 →
     # each part must be >= 0.1 of the quantity
-    kw = {"total_for_party_a": D(100), "min_acceptable_quote_value": D(10)}
+    kw: dict[str, Any] = {"total_for_party_a": D(100), "min_acceptable_quote_value": D(10)}
     assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.05"), **kw).amount is None
     r = open_amount_to_report(OrderType.LIMIT, D(1), D("0.95"), **kw)
     assert (r.amount, r.excess) == (D("0.9"), D("0.05"))  # remainder kept at 0.1
     assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.5"), **kw).amount == D("0.5")
     assert open_amount_to_report(OrderType.LIMIT, D(1), D(1), **kw).amount == D(1)
     # a quote too small to split at all
-    kw2 = {"total_for_party_a": D(15), "min_acceptable_quote_value": D(10)}
+    kw2: dict[str, Any] = {"total_for_party_a": D(15), "min_acceptable_quote_value": D(10)}
     assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.7"), **kw2).amount is None
 
 
@@ -240,3 +241,79 @@ def test_close_amount() -> None:
     assert close_amount_to_report(OrderType.LIMIT, D(2), D(0)).amount is None
     with pytest.raises(ValueError):
         close_amount_to_report(OrderType.LIMIT, D(0), D(1))
+
+
+# ------------------------------------------------------- contract "Quote value is low" checks
+
+from domain.fixed import from_wei18, to_wei18  # noqa: E402
+from domain.quote import LockedValues  # noqa: E402
+from domain.sizing import open_fill_is_valid  # noqa: E402
+
+LV = LockedValues(cva=D(10), lf=D(5), party_a_mm=D(85), party_b_mm=D(5))  # totalA 100
+
+
+def _contract_valid(
+    lv: tuple[int, int, int, int], qty: int, filled: int, op: int, rp: int, mn: int, cancelled: bool
+) -> bool:
+    """Independent integer (wei) transcription of openPosition's checks."""
+    if filled == qty:
+        return sum(x * op // rp for x in (lv[0], lv[1], lv[2])) >= mn
+    part = [x * filled // qty for x in lv]
+    applied = [x * op // rp for x in part]
+    if applied[0] + applied[1] + applied[2] < mn:
+        return False
+    return cancelled or (lv[0] + lv[1] + lv[2]) - (part[0] + part[1] + part[2]) >= mn
+
+
+def test_open_fill_is_valid_matches_contract_integer_math() -> None:
+    rng = random.Random(21)
+    for _ in range(1500):
+        a, b, c, e = (rng.randrange(0, 10**21) for _ in range(4))
+        lv = (a, b, c, e)
+        qty = rng.randrange(1, 10**19)
+        filled = rng.randrange(1, qty + 1)
+        rp = rng.randrange(10**17, 10**23)
+        op = rp + rng.randrange(-(10**16), 10**16)
+        mn = rng.randrange(0, 10**21)
+        cancelled = rng.random() < 0.3
+        expected = _contract_valid(lv, qty, filled, op, rp, mn, cancelled)
+        got = open_fill_is_valid(
+            LockedValues(*(from_wei18(x) for x in lv)),
+            from_wei18(qty),
+            from_wei18(filled),
+            from_wei18(op),
+            from_wei18(rp),
+            from_wei18(mn),
+            remainder_cancelled=cancelled,
+        )
+        assert got == expected
+
+
+def test_open_amount_exact_path() -> None:
+    kw: dict[str, Any] = {
+        "min_acceptable_quote_value": D(10),
+        "locked_values": LV,
+        "opened_price": D(100),
+        "requested_open_price": D(100),
+        "step_size": D("0.01"),
+    }
+    r = open_amount_to_report(OrderType.LIMIT, D(1), D("0.95"), **kw)
+    assert (r.amount, r.excess) == (D("0.9"), D("0.05"))
+    r = open_amount_to_report(
+        OrderType.LIMIT,
+        D(1),
+        D("0.95"),
+        remainder_cancelled=True,
+        **kw,
+    )
+    assert r.amount == D("0.95")
+    assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.05"), **kw).amount is None
+    # a better price for the trader shrinks the locked values: 0.15 × (50/100) → 7.5 < 10
+    kw_half: dict[str, Any] = {**kw, "opened_price": D(50)}
+    assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.15"), **kw_half).amount is None
+    assert open_amount_to_report(OrderType.LIMIT, D(1), D("0.15"), **kw).amount == D("0.15")
+    # MARKET full fill whose scaled value is too low cannot be opened
+    small: dict[str, Any] = {**kw, "min_acceptable_quote_value": D(60), "opened_price": D(50)}
+    assert open_amount_to_report(OrderType.MARKET, D(1), D(1), **small).amount is None
+    assert open_amount_to_report(OrderType.MARKET, D(1), D(1), **kw).amount == D(1)
+    assert to_wei18(D("0.9")) == 9 * 10**17
