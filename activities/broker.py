@@ -79,7 +79,8 @@ class MarkPriceInput:
 
 def to_application_error(exc: BrokerError) -> ApplicationError:
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-    return ApplicationError(exc.message, exc.code, type=exc.kind, non_retryable=not exc.retryable,
+    details = (exc.code,) if exc.code else ()
+    return ApplicationError(exc.message, *details, type=exc.kind, non_retryable=not exc.retryable,
                             next_retry_delay=delay)
 
 
@@ -141,7 +142,9 @@ class BrokerActivities:
         """Poll (REST) until the order is final or `timeout_seconds` pass; heartbeats every poll.
 
         Transient broker errors during the wait are ridden out (the next poll tries again);
-        the deadline survives activity retries through the heartbeat details.
+        the deadline survives activity retries through the heartbeat details. On timeout the
+        order is cancelled first when `cancel_on_timeout` (what filled until then is reported).
+        Set a heartbeat timeout on the activity so a dead worker is noticed.
         """
         info = activity.info()
         details = info.heartbeat_details
@@ -155,21 +158,23 @@ class BrokerActivities:
                     raise
             activity.heartbeat(deadline, last.status if last else None, last.filled if last else None)
             if last is not None and last.is_final:
-                break
+                return await self._result(inp, last, timed_out=False)
             if time.time() >= deadline:
-                if inp.cancel_on_timeout:
-                    last = await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
-                    if last.is_final:
-                        break
-                rules = await self.adapter.rules(inp.symbol)
-                return FillPollResult(order=last or OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found"),
-                                      fills=await self.adapter.fetch_fills(inp.symbol, inp.client_order_id)
-                                      if last and Decimal(last.filled) > 0 else [],
-                                      timed_out=True)
+                return await self._timed_out(inp, last)
             await asyncio.sleep(inp.interval_seconds)
+
+    async def _timed_out(self, inp: PollFillsInput, last: OrderSnapshot | None) -> FillPollResult:
+        if inp.cancel_on_timeout:
+            last = await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
+        if last is None or last.status == "not_found":
+            rules = await self.adapter.rules(inp.symbol)
+            return FillPollResult(OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found"), [], True)
+        return await self._result(inp, last, timed_out=True)
+
+    async def _result(self, inp: PollFillsInput, last: OrderSnapshot, timed_out: bool) -> FillPollResult:
         final = await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True) or last
         fills = await self.adapter.fetch_fills(inp.symbol, inp.client_order_id) if Decimal(final.filled) > 0 else []
-        return FillPollResult(order=final, fills=fills, timed_out=False)
+        return FillPollResult(order=final, fills=fills, timed_out=timed_out)
 
     @activity.defn(name="broker_fetch_positions")
     @_translated
