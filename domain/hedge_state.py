@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
 from domain.fixed import exact
@@ -689,6 +689,8 @@ class PositionSituation:
     `unreported_close_fill`: broker close fills of the current request not yet on chain.
     `close_failed`: fillCloseRequest reverted and will not be retried.
     `deadline_near` / `deadline_passed`: of the close request.
+    `locked_values` / `min_acceptable_quote_value` / `step_size`: optional, for the contract's
+    remaining-value guard on partial close fills (`domain.sizing.close_fill_is_valid`).
     """
 
     chain_status: QuoteStatus
@@ -702,6 +704,9 @@ class PositionSituation:
     deadline_passed: bool = False
     close_failed: bool = False
     broker_rejected: bool = False
+    locked_values: LockedValues | None = None
+    min_acceptable_quote_value: Decimal = ZERO
+    step_size: Decimal | None = None
 
 
 @exact
@@ -729,6 +734,12 @@ def next_position_action(s: PositionSituation) -> PositionAction:
     """
     live_close = s.chain_status in CLOSING_STATUSES and not s.deadline_passed and not s.close_failed
     if live_close:
+        guard: dict[str, Any] = {
+            "locked_values": s.locked_values,
+            "open_quantity": s.chain_open_quantity,
+            "min_acceptable_quote_value": s.min_acceptable_quote_value,
+            "step_size": s.step_size,
+        }
         cancel_req = s.chain_status == QuoteStatus.CANCEL_CLOSE_PENDING
         may_place = not cancel_req and not s.broker_rejected and not s.deadline_near
         if s.close_order_open:
@@ -736,18 +747,18 @@ def next_position_action(s: PositionSituation) -> PositionAction:
                 return CancelBrokerOrder()
             if s.close_order_type == OrderType.LIMIT and s.unreported_close_fill > 0:
                 report = close_amount_to_report(
-                    OrderType.LIMIT, s.quantity_to_close, s.unreported_close_fill
+                    OrderType.LIMIT, s.quantity_to_close, s.unreported_close_fill, **guard
                 )
                 if report.amount is not None:
                     return FillCloseOnChain(report.amount)
             return WaitForFills()
         if s.unreported_close_fill > 0:
             report = close_amount_to_report(
-                s.close_order_type, s.quantity_to_close, s.unreported_close_fill
+                s.close_order_type, s.quantity_to_close, s.unreported_close_fill, **guard
             )
             if report.amount is not None:
                 return FillCloseOnChain(report.amount)
-            if may_place:  # MARKET under-fill: top up
+            if may_place and s.unreported_close_fill < s.quantity_to_close:  # MARKET top-up
                 return PlaceBrokerClose(s.quantity_to_close - s.unreported_close_fill)
         elif may_place and s.quantity_to_close > 0:
             return PlaceBrokerClose(s.quantity_to_close)

@@ -259,20 +259,71 @@ def open_amount_to_report(
 
 
 @exact
+def close_fill_is_valid(
+    locked_values: LockedValues,
+    open_quantity: Decimal,
+    filled_amount: Decimal,
+    min_acceptable_quote_value: Decimal,
+) -> bool:
+    """The "Remaining quote value is low" guard of closeQuote, conservatively: a fill that
+    leaves part of the position open must leave locked values (each component minus its pro
+    rata share, rounded down like the contract) totalling at least `minAcceptableQuoteValue`.
+    (requestToClosePosition already enforces this for the requested quantity, so it binds only
+    on partial fills of a request to close everything.)"""
+    if not 0 < filled_amount <= open_quantity:
+        return False
+    if filled_amount == open_quantity:
+        return True
+    released = locked_values.scaled(filled_amount, open_quantity)
+    remaining = locked_values.total_for_party_a - released.total_for_party_a
+    return remaining >= min_acceptable_quote_value
+
+
+@exact
 def close_amount_to_report(
-    order_type: OrderType, quantity_to_close: Decimal, broker_filled: Decimal
+    order_type: OrderType,
+    quantity_to_close: Decimal,
+    broker_filled: Decimal,
+    *,
+    locked_values: LockedValues | None = None,
+    open_quantity: Decimal | None = None,
+    min_acceptable_quote_value: Decimal = ZERO,
+    step_size: Decimal | None = None,
 ) -> FillReport:
     """filledAmount for fillCloseRequest: MARKET must be the whole `quantityToClose`;
-    LIMIT reports what filled (<= quantityToClose), rounded down to 18 decimals."""
+    LIMIT reports what filled (<= quantityToClose), rounded down to 18 decimals.
+
+    With `locked_values`, `open_quantity` and `min_acceptable_quote_value > 0`, a LIMIT partial
+    report is reduced (on the `step_size` grid when given) until `close_fill_is_valid`; None
+    when no amount is valid yet (wait for more fills, or re-hedge them)."""
     if broker_filled < 0 or quantity_to_close <= 0:
         raise ValueError("quantities must be positive")
+    checked = (
+        locked_values is not None and open_quantity is not None and min_acceptable_quote_value > 0
+    )
+
+    def valid(amount: Decimal) -> bool:
+        if not checked:
+            return True
+        assert locked_values is not None and open_quantity is not None
+        return close_fill_is_valid(locked_values, open_quantity, amount, min_acceptable_quote_value)
+
     if order_type == OrderType.MARKET:
-        if broker_filled >= quantity_to_close:
+        if broker_filled >= quantity_to_close and valid(quantity_to_close):
             return FillReport(quantity_to_close, broker_filled - quantity_to_close)
         return FillReport(None, ZERO)
     amount = to_chain_precision(min(broker_filled, quantity_to_close))
     if amount <= 0:
         return FillReport(None, ZERO)
+    if not valid(amount):
+        grid = step_size if step_size is not None else CHAIN_QUANTUM
+        amount = round_down_to_step(amount, grid)
+        for _ in range(64):
+            if amount <= 0 or valid(amount):
+                break
+            amount -= grid
+        if amount <= 0 or not valid(amount):
+            return FillReport(None, ZERO)
     return FillReport(amount, broker_filled - amount)
 
 

@@ -540,3 +540,30 @@ def test_open_min_value_rules_in_decisions() -> None:
     # MARKET full fill that the contract would refuse: unwind, never a negative top-up
     bad = {**exact, "order_type": MKT, "min_acceptable_quote_value": D(101)}
     assert next_open_action(osit(**bad, broker_filled=D(1))) == UnwindBroker(D(1))
+
+
+def test_position_remaining_value_guard_in_decisions() -> None:
+    from domain.quote import LockedValues
+
+    guard = {
+        "locked_values": LockedValues(D(10), D(5), D(85), D(5)),
+        "min_acceptable_quote_value": D(10),
+        "step_size": D("0.01"),
+        "chain_status": QS.CLOSE_PENDING,
+        "quantity_to_close": D(1),
+        "close_order_type": LMT,
+    }
+    # working LIMIT order, 0.95 of 1 filled: report only 0.9 so 0.1 (value 10) stays open
+    s = psit(
+        **guard, close_order_open=True, broker_quantity=D("0.05"), unreported_close_fill=D("0.95")
+    )
+    assert next_position_action(s) == FillCloseOnChain(D("0.9"))
+    # MARKET fill the contract would refuse: never a zero top-up, re-hedge instead
+    bad = {
+        **guard,
+        "close_order_type": MKT,
+        "min_acceptable_quote_value": D(1000),
+        "quantity_to_close": D("0.5"),
+    }
+    s = psit(**bad, broker_quantity=D("0.5"), unreported_close_fill=D("0.5"))
+    assert next_position_action(s) == IncreaseBroker(D("0.5"))

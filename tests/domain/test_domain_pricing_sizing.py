@@ -317,3 +317,25 @@ def test_open_amount_exact_path() -> None:
     assert open_amount_to_report(OrderType.MARKET, D(1), D(1), **small).amount is None
     assert open_amount_to_report(OrderType.MARKET, D(1), D(1), **kw).amount == D(1)
     assert to_wei18(D("0.9")) == 9 * 10**17
+
+
+def test_close_remaining_value_guard() -> None:
+    from domain.sizing import close_fill_is_valid
+
+    # open 1, totalA 100, min 10: a fill may leave 0 or >= 10 of value open
+    assert close_fill_is_valid(LV, D(1), D(1), D(10))
+    assert close_fill_is_valid(LV, D(1), D("0.9"), D(10))
+    assert not close_fill_is_valid(LV, D(1), D("0.95"), D(10))
+    assert not close_fill_is_valid(LV, D(1), D(0), D(10))
+    guard: dict[str, Any] = {
+        "locked_values": LV,
+        "open_quantity": D(1),
+        "min_acceptable_quote_value": D(10),
+        "step_size": D("0.01"),
+    }
+    r = close_amount_to_report(OrderType.LIMIT, D(1), D("0.95"), **guard)
+    assert (r.amount, r.excess) == (D("0.9"), D("0.05"))
+    assert close_amount_to_report(OrderType.LIMIT, D(1), D(1), **guard).amount == D(1)
+    tiny = {**guard, "min_acceptable_quote_value": D(100)}
+    assert close_amount_to_report(OrderType.LIMIT, D(1), D("0.5"), **tiny).amount is None
+    assert close_amount_to_report(OrderType.MARKET, D("0.5"), D("0.5"), **tiny).amount is None
