@@ -206,6 +206,8 @@ class BrokerAdapter:
                 found = await self._lookup_settled(rules, req.client_order_id, self.lookup_retries + 2)
                 if found is not None:
                     return found
+                if exc.code == "-4015":  # "not valid" and not ours after all: a real rejection
+                    raise
                 raise BrokerError("BrokerUnavailable", f"{req.client_order_id}: duplicate id reported but the order "
                                   "is not visible yet", True) from exc
             if exc.retryable:

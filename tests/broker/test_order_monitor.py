@@ -16,7 +16,12 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from devnet.exchange.admin import ExchangeAdmin
-from domain.ids import close_order_client_id, intent_workflow_id, open_order_client_id, position_workflow_id
+from domain.ids import (
+    close_order_client_id,
+    intent_workflow_id,
+    open_order_client_id,
+    position_workflow_id,
+)
 from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.client import make_exchange
 from hedger.broker.types import OrderSnapshot
@@ -25,8 +30,8 @@ from workers.order_monitor import RECONNECTS, OrderMonitor
 CHAIN_ID = 31337
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
@@ -133,14 +138,14 @@ async def test_reconnects_resubscribes_and_catches_up(temporal_client: Client, w
 
     async def caught_up() -> bool:
         return any(u.status == "closed" for u in await updates(intent))
-    await eventually(caught_up, timeout=15)
+    await eventually(caught_up, within=15)
     filled = next(u for u in await updates(intent) if u.status == "closed")
     assert filled.source == "rest" and monitor.stats["caught_up"] >= 1  # missed on the socket, re-read
     assert monitor.stats["reconnects"] >= 1 and RECONNECTS._value.get() > reconnects_before
 
     async def reconnected() -> bool:
         return int((await admin.state())["ws_connections"]) >= 1
-    await eventually(reconnected, timeout=15)
+    await eventually(reconnected, within=15)
     second = open_order_client_id(quote, 2)
     await adapter.create_order(market("BTCUSDT", "buy", "0.01", second))
 
