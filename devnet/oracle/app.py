@@ -245,7 +245,7 @@ class MuonOracle:
                 ).encode()
             )
         )
-        common = {
+        common: dict[str, Any] = {
             "req_id": req_id,
             "muon_app_id": self.app_id,
             "symmio": symmio,
@@ -325,7 +325,7 @@ class MuonOracle:
                 pricesA=[str(p) for p in sa.prices],
                 pricesB=[str(p) for p in sb.prices],
             )
-            pair = dict(
+            pair: dict[str, Any] = dict(
                 party_b=party_b,
                 party_a=party_a,
                 nonce_b=nonce_b,

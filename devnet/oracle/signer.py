@@ -25,7 +25,8 @@ from typing import NamedTuple
 from coincurve import PrivateKey, PublicKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 # secp256k1 group order and the verifier's bound on the public key's x coordinate.
 Q = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

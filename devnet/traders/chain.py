@@ -91,7 +91,7 @@ class PartyAChain:
             "to": to or self.symmio,
             "from": self.address,
             "data": calldata(signature, *args),
-            "nonce": self.w3.eth.get_transaction_count(self.address, "pending"),
+            "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
             "chainId": self.w3.eth.chain_id,
             "gas": self.gas_limit,
             "gasPrice": self.w3.eth.gas_price,
