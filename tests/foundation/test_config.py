@@ -71,12 +71,18 @@ def test_empty_url_list_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_production_refuses_devnet_secrets_and_missing_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_devnet_secrets_and_missing_contract(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HEDGER_ENVIRONMENT", "production")
     with pytest.raises(ConfigError) as caught:
         load_settings()
     message = str(caught.value)
-    assert "HEDGER_PRIVATE_KEY" in message and "HEDGER_ADMIN_TOKEN" in message and "HEDGER_SYMMIO_ADDRESS" in message
+    assert (
+        "HEDGER_PRIVATE_KEY" in message
+        and "HEDGER_ADMIN_TOKEN" in message
+        and "HEDGER_SYMMIO_ADDRESS" in message
+    )
     assert DEVNET_HEDGER_KEY not in message
 
 
@@ -102,7 +108,11 @@ def test_cli_reports_bad_config_in_one_line(tmp_path) -> None:  # type: ignore[n
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGER_")}
     env["HEDGER_PRIVATE_KEY"] = SECRET
     result = subprocess.run(
-        [sys.executable, "-m", "hedger", "config", "check"], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-m", "hedger", "config", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: invalid configuration: HEDGER_PRIVATE_KEY")

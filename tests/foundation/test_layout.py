@@ -31,7 +31,19 @@ def test_production_code_never_imports_devnet() -> None:
 
 
 def test_domain_package_has_no_io_imports() -> None:
-    forbidden = {"temporalio", "web3", "ccxt", "httpx", "asyncpg", "sqlalchemy", "sqlmodel", "fastapi", "aiohttp", "requests", "socket"}
+    forbidden = {
+        "temporalio",
+        "web3",
+        "ccxt",
+        "httpx",
+        "asyncpg",
+        "sqlalchemy",
+        "sqlmodel",
+        "fastapi",
+        "aiohttp",
+        "requests",
+        "socket",
+    }
     offenders = []
     for path in (ROOT / "domain").rglob("*.py"):
         for name in _imports(path):

@@ -23,7 +23,9 @@ async def test_migrations_match_the_models(database_url: str) -> None:
     try:
         async with engine.connect() as connection:
             diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                )
             )
     finally:
         await engine.dispose()
@@ -47,7 +49,11 @@ async def test_decimals_round_trip_exactly(database_url: str) -> None:
                 )
             )  # fmt: skip
             await session.commit()
-            row = (await session.exec(select(BrokerOrder).where(BrokerOrder.client_order_id == "h999999o1"))).one()
+            row = (
+                await session.exec(
+                    select(BrokerOrder).where(BrokerOrder.client_order_id == "h999999o1")
+                )
+            ).one()
             assert row.amount == amount
             await session.delete(row)
             await session.commit()

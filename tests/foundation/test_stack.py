@@ -37,7 +37,8 @@ def test_stack_up_refuses_a_taken_port_in_one_line(tmp_path: Path, held_port: in
     env = {**os.environ, "HEDGER_STATE_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "hedger", "stack", "up", "--anvil-port", str(held_port),
-         "--temporal-port", str(free_port()), "--temporal-ui-port", str(free_port()), "--postgres-port", str(free_port())],
+         "--temporal-port", str(free_port()), "--temporal-ui-port", str(free_port()), "--postgres-port", str(free_port()),
+         "--exchange-port", str(free_port()), "--oracle-port", str(free_port())],
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
@@ -48,7 +49,9 @@ def test_stack_up_refuses_a_taken_port_in_one_line(tmp_path: Path, held_port: in
 
 def test_missing_binary_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(anvil_module, "ANVIL_BIN", tmp_path / "no-such-anvil")
-    with pytest.raises(StackError, match=r"anvil: binary not found at .*no-such-anvil \(run `make deps`"):
+    with pytest.raises(
+        StackError, match=r"anvil: binary not found at .*no-such-anvil \(run `make deps`"
+    ):
         anvil_module.start_anvil(port=free_port(), state_dir=tmp_path)
 
 
@@ -73,7 +76,9 @@ def test_stack_up_down_leaves_no_orphan_and_resumes_state(tmp_path: Path) -> Non
     stack.up()
     try:
         pids = dict(read_status(tmp_path)["pids"])
-        assert set(pids) == {"postgres", "temporal", "anvil"} and all(pid_alive(p) for p in pids.values())
+        assert set(pids) == {"postgres", "temporal", "anvil", "exchange", "oracle"} and all(
+            pid_alive(p) for p in pids.values()
+        )
         assert read_status(tmp_path)["ready"] is True
         env = (tmp_path / "devnet.env").read_text()
         assert f"HEDGER_TEMPORAL_ADDRESS=127.0.0.1:{ports.temporal}" in env
@@ -101,7 +106,8 @@ def test_stack_down_stops_a_supervisor_and_its_children(tmp_path: Path) -> None:
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "hedger", "stack", "up", "--anvil-port", str(ports.anvil),
          "--temporal-port", str(ports.temporal), "--temporal-ui-port", str(ports.temporal_ui),
-         "--postgres-port", str(ports.postgres)],
+         "--postgres-port", str(ports.postgres), "--exchange-port", str(ports.exchange),
+         "--oracle-port", str(ports.oracle)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     try:
@@ -126,7 +132,9 @@ def _write_marker(url: str) -> None:
         import asyncpg
 
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-        await conn.execute("CREATE TABLE IF NOT EXISTS marker (v text); INSERT INTO marker VALUES ('still here')")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS marker (v text); INSERT INTO marker VALUES ('still here')"
+        )
         await conn.close()
 
     asyncio.run(_run())

@@ -17,9 +17,14 @@ _histories: list[WorkflowHistory] = []
 
 async def test_workflow_round_trips_through_dev_server(temporal_client: Client) -> None:
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]):
+    async with Worker(
+        temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+    ):
         handle = await temporal_client.start_workflow(
-            HealthcheckWorkflow.run, HealthcheckInput("ping"), id=f"healthcheck-{uuid.uuid4()}", task_queue=queue
+            HealthcheckWorkflow.run,
+            HealthcheckInput("ping"),
+            id=f"healthcheck-{uuid.uuid4()}",
+            task_queue=queue,
         )
         result = await handle.result()
     assert result.echoed == "ping"
@@ -30,9 +35,14 @@ async def test_workflow_round_trips_through_dev_server(temporal_client: Client) 
 async def test_healthcheck_history_replays_deterministically(temporal_client: Client) -> None:
     if not _histories:
         queue = f"test-{uuid.uuid4()}"
-        async with Worker(temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]):
+        async with Worker(
+            temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+        ):
             handle = await temporal_client.start_workflow(
-                HealthcheckWorkflow.run, HealthcheckInput("x"), id=f"healthcheck-{uuid.uuid4()}", task_queue=queue
+                HealthcheckWorkflow.run,
+                HealthcheckInput("x"),
+                id=f"healthcheck-{uuid.uuid4()}",
+                task_queue=queue,
             )
             await handle.result()
         _histories.append(await handle.fetch_history())
@@ -57,7 +67,9 @@ async def test_search_attributes_are_registered_and_filterable(temporal_client: 
             SearchAttributePair(SearchAttributes.QUOTE_ID, 7),
         ]
     )
-    async with Worker(temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]):
+    async with Worker(
+        temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+    ):
         handle = await temporal_client.start_workflow(
             HealthcheckWorkflow.run,
             HealthcheckInput("sa"),
