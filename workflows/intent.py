@@ -361,6 +361,7 @@ class IntentWorkflow:
             await self._set_status(HedgeStatus.UNWINDING)
             await self._place(quote, action.quantity, purpose="unwind")
         elif isinstance(action, Unlock | AcceptCancel):
+            s.want_open = False  # we are letting the quote go: never lock it again
             try:
                 if isinstance(action, Unlock):
                     await chain_acts.unlock_quote(s.quote_id)
