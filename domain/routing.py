@@ -58,9 +58,17 @@ def route(event: ev.SymmioEvent, our_party_b: str) -> list[Route]:
     if event.removed:
         # A reorg removed the log: the owning workflow re-reads the chain; deliver, never start.
         ids = _quote_ids(event)
-        return [Route(kind, q, False) for q in ids for kind in (WorkflowKind.INTENT, WorkflowKind.POSITION)]
+        return [
+            Route(kind, q, False)
+            for q in ids
+            for kind in (WorkflowKind.INTENT, WorkflowKind.POSITION)
+        ]
     if isinstance(event, ev.SendQuote):
-        return [Route(WorkflowKind.INTENT, event.quote_id, True)] if may_take(event, our_party_b) else []
+        return (
+            [Route(WorkflowKind.INTENT, event.quote_id, True)]
+            if may_take(event, our_party_b)
+            else []
+        )
     if isinstance(event, ev.LockQuote | ev.UnlockQuote | ev.OpenPosition):
         ours = same_address(event.party_b, our_party_b)
         # Another hedger locking or opening a quote we were racing for ends our intent.
@@ -75,7 +83,9 @@ def route(event: ev.SymmioEvent, our_party_b: str) -> list[Route]:
     if isinstance(event, _POSITION_BY_QUOTE):
         return [Route(WorkflowKind.POSITION, event.quote_id, False)]  # type: ignore[attr-defined]
     if isinstance(event, ev.LiquidatePositionsPartyA | ev.LiquidatePositionsPartyB):
-        if isinstance(event, ev.LiquidatePositionsPartyB) and not same_address(event.party_b, our_party_b):
+        if isinstance(event, ev.LiquidatePositionsPartyB) and not same_address(
+            event.party_b, our_party_b
+        ):
             return []
         return [Route(WorkflowKind.POSITION, q, False) for q in event.quote_ids]
     if isinstance(event, ev.LiquidatePendingPositionsPartyA):
