@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 
 from domain.ids import close_order_client_id, open_order_client_id
+from hedger.broker.client import BrokerConfig
 from hedger.broker.types import OrderRequest
 
 _quotes = itertools.count(int(time.time() * 1000) % 10**11)
@@ -30,3 +32,15 @@ def market(symbol: str, side: str, amount: str, cid: str | None = None, reduce_o
 def limit(symbol: str, side: str, amount: str, price: str, cid: str | None = None,
           time_in_force: str | None = None) -> OrderRequest:
     return OrderRequest(cid or new_cid(), symbol, side, "limit", amount, price, time_in_force=time_in_force)
+
+
+@dataclass(frozen=True)
+class ExchangeUnderTest:
+    name: str
+    broker: BrokerConfig
+    symbol: str  # unified symbol to trade
+    admin_url: str | None  # simulator admin endpoint; None on a live exchange
+
+    @property
+    def has_admin(self) -> bool:
+        return self.admin_url is not None

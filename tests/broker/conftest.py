@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
+from broker_helpers import ExchangeUnderTest
 
 from devnet.exchange.admin import ExchangeAdmin
 from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeConfig
@@ -23,18 +24,6 @@ from hedger.broker.client import BrokerConfig
 from hedger.broker.symbols import SymbolEntry
 
 SYMMIO_ENTRIES = (SymbolEntry(1, "BTCUSDT"), SymbolEntry(2, "ETHUSDT"), SymbolEntry(3, "SOLUSDT", "SOL/USDT:USDT"))
-
-
-@dataclass(frozen=True)
-class ExchangeUnderTest:
-    name: str
-    broker: BrokerConfig
-    symbol: str  # unified symbol to trade
-    admin_url: str | None  # simulator admin endpoint; None on a live exchange
-
-    @property
-    def has_admin(self) -> bool:
-        return self.admin_url is not None
 
 
 @pytest.fixture(scope="session")

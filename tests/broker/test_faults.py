@@ -8,8 +8,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 import pytest
-from broker_helpers import limit, market, new_cid
-from conftest import ExchangeUnderTest
+from broker_helpers import ExchangeUnderTest, limit, market, new_cid
 
 from devnet.exchange.admin import ExchangeAdmin
 from hedger.broker.adapter import BrokerAdapter

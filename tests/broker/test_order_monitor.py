@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 
 import pytest
-from broker_helpers import limit, market, new_quote_id
-from conftest import ExchangeUnderTest
+from broker_helpers import ExchangeUnderTest, limit, market, new_quote_id
 from recorder_workflow import BrokerUpdateRecorder
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
