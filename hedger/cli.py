@@ -176,6 +176,15 @@ def worker_broker() -> None:
     run_then_exit(_run())
 
 
+@worker_app.command("order-monitor")
+def worker_order_monitor() -> None:
+    """Watch broker order updates (websocket) and signal the owning workflows."""
+    from workers.order_monitor import main as monitor_main
+
+    settings_or_exit()
+    run_then_exit(monitor_main())
+
+
 def _load_plugins() -> None:
     for entry in entry_points(group="hedger.cli_plugins"):
         try:
