@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException
 
@@ -18,7 +18,7 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
     eng = sim.engine
 
     @app.post("/admin/faults")
-    async def add_fault(spec: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    async def add_fault(spec: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         try:
             fault = sim.faults.add(spec)
         except (ValueError, TypeError) as exc:
@@ -38,7 +38,7 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         return {"cleared": True}
 
     @app.post("/admin/price")
-    async def set_price(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    async def set_price(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         symbol = str(body["symbol"])
         if symbol not in eng.markets:
             raise HTTPException(404, f"unknown symbol {symbol}")
@@ -46,36 +46,36 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         return {"symbol": symbol, "price": fmt(eng.markets[symbol].path.mid)}
 
     @app.post("/admin/price/step")
-    async def step_price(body: dict[str, Any] = Body(default={})) -> dict[str, str]:
-        for _ in range(int(body.get("steps", 1))):
+    async def step_price(body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, str]:
+        for _ in range(int((body or {}).get("steps", 1))):
             eng.tick()
         return {s: fmt(m.path.mid) for s, m in eng.markets.items()}
 
     @app.post("/admin/freeze")
-    async def freeze(body: dict[str, Any] = Body(default={})) -> dict[str, Any]:
-        frozen = bool(body.get("frozen", True))
+    async def freeze(body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
+        frozen = bool((body or {}).get("frozen", True))
         for m in eng.markets.values():
             m.path.frozen = frozen
         return {"frozen": frozen}
 
     @app.post("/admin/balance/credit")
-    async def credit(body: dict[str, Any] = Body(...)) -> dict[str, str]:
+    async def credit(body: Annotated[dict[str, Any], Body()]) -> dict[str, str]:
         eng.credit(Decimal(str(body["amount"])))
         return {"wallet": fmt(eng.wallet)}
 
     @app.post("/admin/fills/delay")
-    async def fill_delay(body: dict[str, Any] = Body(...)) -> dict[str, float]:
+    async def fill_delay(body: Annotated[dict[str, Any], Body()]) -> dict[str, float]:
         eng.fill_delay = float(body.get("seconds", 0))
         return {"seconds": eng.fill_delay}
 
     @app.post("/admin/events/delay")
-    async def event_delay(body: dict[str, Any] = Body(...)) -> dict[str, float]:
+    async def event_delay(body: Annotated[dict[str, Any], Body()]) -> dict[str, float]:
         eng.event_delay = float(body.get("seconds", 0))
         return {"seconds": eng.event_delay}
 
     @app.post("/admin/ws/disconnect")
-    async def ws_disconnect(body: dict[str, Any] = Body(default={})) -> dict[str, int]:
-        sim.refuse_streams = int(body.get("refuse", 0))
+    async def ws_disconnect(body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, int]:
+        sim.refuse_streams = int((body or {}).get("refuse", 0))
         closed = await sim.disconnect_streams()
         return {"closed": closed, "refuse": sim.refuse_streams}
 

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_HOST, DEFAULT_PORT, ExchangeConfig
+from devnet.exchange.config import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ExchangeConfig,
+)
 from devnet.exchange.server import run_exchange, with_csv
 
 
