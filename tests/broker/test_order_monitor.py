@@ -24,7 +24,7 @@ from domain.ids import (
 from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.client import make_exchange
 from hedger.broker.types import OrderSnapshot
-from workers.order_monitor import RECONNECTS, OrderMonitor
+from workers.order_monitor import LAG, RECONNECTS, OrderMonitor
 
 CHAIN_ID = 31337
 
@@ -62,6 +62,10 @@ async def monitor(exchange_under_test: ExchangeUnderTest, admin: ExchangeAdmin,
         await exchange.close()
 
 
+def _lag_count() -> float:
+    return next(s.value for m in LAG.collect() for s in m.samples if s.name.endswith("_count"))
+
+
 async def start_recorder(client: Client, queue: str, workflow_id: str) -> WorkflowHandle[BrokerUpdateRecorder, int]:
     return await client.start_workflow(BrokerUpdateRecorder.run, id=workflow_id, task_queue=queue,
                                        execution_timeout=None)
@@ -74,6 +78,7 @@ async def updates(handle: WorkflowHandle[BrokerUpdateRecorder, int]) -> list[Ord
 async def test_fills_are_signalled_to_the_owning_workflow(temporal_client: Client, worker: str,
                                                           monitor: OrderMonitor, adapter: BrokerAdapter) -> None:
     quote = new_quote_id()
+    lag_samples = _lag_count()
     intent = await start_recorder(temporal_client, worker, intent_workflow_id(CHAIN_ID, quote))
     position = await start_recorder(temporal_client, worker, position_workflow_id(CHAIN_ID, quote))
     open_cid, close_cid = open_order_client_id(quote, 1), close_order_client_id(quote, 7, 1)
@@ -87,6 +92,7 @@ async def test_fills_are_signalled_to_the_owning_workflow(temporal_client: Clien
     assert {u.client_order_id for u in got} == {open_cid} and all(u.source == "ws" for u in got)
     final = next(u for u in got if u.status == "closed")
     assert Decimal(final.filled) == Decimal("0.01") and final.exchange_order_id and final.symbol == "BTC/USDT:USDT"
+    assert _lag_count() > lag_samples  # event-to-signal lag observed
 
     await adapter.create_order(market("BTCUSDT", "sell", "0.01", close_cid, reduce_only=True))
 

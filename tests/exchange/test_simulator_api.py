@@ -182,16 +182,3 @@ def test_cli_command_is_a_typer_command() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0 and "--prices-csv" in result.output and "127.0.0.1" in result.output
 
-
-def test_launcher_runs_the_simulator_as_a_child_process(tmp_path: Path) -> None:
-    from devnet.exchange.launcher import start_exchange
-    from devnet.stack.process import free_port
-
-    proc = start_exchange(state_dir=tmp_path, port=free_port(), tick=0)
-    try:
-        assert proc.ping()
-        r = httpx.get(proc.rest_url + "/fapi/v1/exchangeInfo")
-        assert {s["symbol"] for s in r.json()["symbols"]} >= {"BTCUSDT", "ETHUSDT"}
-    finally:
-        proc.stop()
-    assert not proc.ping()
