@@ -31,7 +31,8 @@ class BrokerConfig:
     api_secret: str = field(default="", repr=False)
     rest_url: str | None = None  # e.g. "http://127.0.0.1:8547"; None = the exchange's own URLs
     ws_url: str | None = None  # e.g. "ws://127.0.0.1:8547" ("/ws" is appended when missing)
-    sandbox: bool = False
+    sandbox: bool = False  # ccxt sandbox (testnet) URLs; Binance futures moved to `demo`
+    demo: bool = False  # Binance demo trading (demo-fapi.binance.com)
     recv_window: int = 5000
     timeout_ms: int = 10_000
     rate_limit_ms: int | None = None  # None = ccxt's own per-exchange limit
@@ -58,6 +59,7 @@ class BrokerConfig:
             rest_url=env.get(prefix + "REST_URL") or None,
             ws_url=env.get(prefix + "WS_URL") or None,
             sandbox=env.get(prefix + "SANDBOX", "").lower() in ("1", "true", "yes"),
+            demo=env.get(prefix + "DEMO", "").lower() in ("1", "true", "yes"),
             recv_window=int(env.get(prefix + "RECV_WINDOW", "5000")),
             timeout_ms=int(env.get(prefix + "TIMEOUT_MS", "10000")),
         )
@@ -114,6 +116,8 @@ def make_exchange(config: BrokerConfig) -> Any:
     exchange = klass(params)
     if config.sandbox:
         exchange.set_sandbox_mode(True)
+    if config.demo:
+        exchange.enable_demo_trading(True)
     if config.rest_url is not None or config.ws_url is not None:
         _rewrite_urls(exchange, config.rest_url, config.ws_url)
         exchange.options["fetchCurrencies"] = False

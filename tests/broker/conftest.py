@@ -3,7 +3,8 @@
 `simulator` — our devnet exchange on a free port, driven through the real ccxt client.
 `live`      — a real exchange account (e.g. Binance USD-M demo/testnet), only when
               HEDGER_TEST_BROKER_API_KEY / _API_SECRET are set (plus optional _EXCHANGE,
-              _REST_URL, _WS_URL, _SANDBOX, _SYMBOL); skipped otherwise. Fault tests need
+              _REST_URL, _WS_URL, _SANDBOX, _DEMO (default 1: Binance demo
+              trading), _SYMBOL); absent otherwise. Fault tests need
               the simulator's admin endpoint and are skipped on a live exchange.
 """
 
@@ -43,7 +44,8 @@ def _live_config() -> ExchangeUnderTest | None:
     cfg = BrokerConfig(exchange_id=env.get("HEDGER_TEST_BROKER_EXCHANGE", "binanceusdm"), api_key=key,
                        api_secret=secret, rest_url=env.get("HEDGER_TEST_BROKER_REST_URL") or None,
                        ws_url=env.get("HEDGER_TEST_BROKER_WS_URL") or None,
-                       sandbox=env.get("HEDGER_TEST_BROKER_SANDBOX", "1") == "1")
+                       sandbox=env.get("HEDGER_TEST_BROKER_SANDBOX", "0") == "1",
+                       demo=env.get("HEDGER_TEST_BROKER_DEMO", "1") == "1")
     return ExchangeUnderTest("live", cfg, env.get("HEDGER_TEST_BROKER_SYMBOL", "BTC/USDT:USDT"), None)
 
 
