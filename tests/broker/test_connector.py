@@ -176,3 +176,12 @@ async def test_delayed_fill_is_acknowledged_then_filled(adapter: BrokerAdapter, 
     await asyncio.sleep(0.5)
     later = await adapter.fetch_order("BTCUSDT", cid)
     assert later is not None and later.status == "closed"
+
+
+async def test_book_ticker_and_leverage_brackets(adapter: BrokerAdapter) -> None:
+    await adapter.symbols()
+    quotes = await adapter.exchange.fetch_bids_asks(["BTC/USDT:USDT"])
+    q = quotes["BTC/USDT:USDT"]
+    assert 0 < q["bid"] < q["ask"]
+    tiers = await adapter.exchange.fetch_leverage_tiers(["BTC/USDT:USDT"])
+    assert tiers["BTC/USDT:USDT"][0]["maxLeverage"] >= 20
