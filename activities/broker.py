@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.errors import BrokerError
 from hedger.broker.types import (
     BalanceSnapshot,
@@ -34,6 +33,9 @@ from hedger.broker.types import (
     OrderSnapshot,
     PositionSnapshot,
 )
+
+if TYPE_CHECKING:  # keep this module light: workflows import its input dataclasses
+    from hedger.broker.adapter import BrokerAdapter
 
 BROKER_TASK_QUEUE = "hedger-broker"
 DEFAULT_ACTIVITIES_PER_SECOND = 10.0

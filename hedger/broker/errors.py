@@ -2,13 +2,15 @@
 
 The `kind` is the Temporal ApplicationError type a workflow sees; it is chosen so that a person
 reading "InsufficientMargin" in the UI knows what happened without the stack trace.
+
+ccxt is imported lazily, so workflow code may import `BrokerError` and the kinds (through
+`activities.broker`) without pulling ccxt into the workflow sandbox.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import ccxt.async_support as ccxt
+from functools import cache
 
 # terminal kinds
 INSUFFICIENT_MARGIN = "InsufficientMargin"
@@ -47,26 +49,30 @@ class Classification:
     retryable: bool
 
 
-# Order matters: the first matching class wins (subclasses before their bases).
-_TABLE: tuple[tuple[type[BaseException], Classification], ...] = (
-    (ccxt.InsufficientFunds, Classification(INSUFFICIENT_MARGIN, False)),
-    (ccxt.BadSymbol, Classification(UNKNOWN_SYMBOL, False)),
-    (ccxt.OrderNotFound, Classification(ORDER_NOT_FOUND, False)),
-    (ccxt.InvalidOrder, Classification(INVALID_ORDER, False)),
-    (ccxt.AuthenticationError, Classification(AUTH_FAILED, False)),
-    (ccxt.DDoSProtection, Classification(RATE_LIMITED, True)),
-    (ccxt.RateLimitExceeded, Classification(RATE_LIMITED, True)),
-    (ccxt.RequestTimeout, Classification(TIMEOUT, True)),
-    (ccxt.ExchangeNotAvailable, Classification(UNAVAILABLE, True)),
-    (ccxt.InvalidNonce, Classification(CLOCK_SKEW, True)),
-    (ccxt.OperationFailed, Classification(NETWORK, True)),  # NetworkError, BadResponse, server busy
-    (ccxt.BadRequest, Classification(BROKER_REJECTED, False)),
-    (ccxt.ExchangeError, Classification(BROKER_REJECTED, False)),
-)
+@cache
+def _table() -> tuple[tuple[type[BaseException], Classification], ...]:
+    """ccxt exception class -> classification; the first match wins (subclasses before bases)."""
+    import ccxt.async_support as ccxt
+
+    return (
+        (ccxt.InsufficientFunds, Classification(INSUFFICIENT_MARGIN, False)),
+        (ccxt.BadSymbol, Classification(UNKNOWN_SYMBOL, False)),
+        (ccxt.OrderNotFound, Classification(ORDER_NOT_FOUND, False)),
+        (ccxt.InvalidOrder, Classification(INVALID_ORDER, False)),
+        (ccxt.AuthenticationError, Classification(AUTH_FAILED, False)),
+        (ccxt.DDoSProtection, Classification(RATE_LIMITED, True)),
+        (ccxt.RateLimitExceeded, Classification(RATE_LIMITED, True)),
+        (ccxt.RequestTimeout, Classification(TIMEOUT, True)),
+        (ccxt.ExchangeNotAvailable, Classification(UNAVAILABLE, True)),
+        (ccxt.InvalidNonce, Classification(CLOCK_SKEW, True)),
+        (ccxt.OperationFailed, Classification(NETWORK, True)),  # NetworkError, BadResponse, server busy
+        (ccxt.BadRequest, Classification(BROKER_REJECTED, False)),
+        (ccxt.ExchangeError, Classification(BROKER_REJECTED, False)),
+    )
 
 
 def classify_exception(exc: BaseException) -> Classification:
-    for klass, result in _TABLE:
+    for klass, result in _table():
         if isinstance(exc, klass):
             return result
     if isinstance(exc, TimeoutError):
@@ -100,6 +106,8 @@ def classify(exc: BaseException, retry_after: float | None = None) -> BrokerErro
 
 def is_duplicate_client_id(exc: BaseException) -> bool:
     """Binance USD-M answers -4116 for a reused client order id (-4015 "not valid" on some venues)."""
+    import ccxt.async_support as ccxt
+
     text = str(exc)
-    return isinstance(exc, (ccxt.InvalidOrder, ccxt.BadRequest, ccxt.ExchangeError)) and (
+    return isinstance(exc, ccxt.ExchangeError) and (
         '"code":-4116' in text or '"code":-4015' in text or "duplicat" in text.lower())
