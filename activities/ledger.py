@@ -319,9 +319,8 @@ class LedgerActivities:
     @activity.defn(name="ops_trading_state")
     async def trading_state(self) -> str:
         async with self.sessions() as session:
-            newest = await session.scalar(
-                select(TradingStateRecord).order_by(TradingStateRecord.id.desc()).limit(1)  # type: ignore[union-attr]
-            )
+            query = select(TradingStateRecord).order_by(TradingStateRecord.id.desc()).limit(1)  # type: ignore[union-attr]
+            newest: TradingStateRecord | None = await session.scalar(query)
         return newest.state if newest is not None else TradingState.ACTIVE.value
 
     @activity.defn(name="ops_exposure")
@@ -330,7 +329,7 @@ class LedgerActivities:
         async with self.sessions() as session:
             rows = (
                 await session.execute(
-                    select(PositionRecord.symbol, func.coalesce(func.sum(notional), 0))
+                    select(PositionRecord.symbol, func.coalesce(func.sum(notional), 0))  # type: ignore[call-overload]
                     .where(PositionRecord.open_quantity > 0)  # type: ignore[operator]
                     .group_by(PositionRecord.symbol)
                 )

@@ -99,7 +99,7 @@ def temporal_setup(
     settings = settings_or_exit()
 
     async def _run() -> None:
-        result = await setup_temporal(settings, timeout=timeout)
+        result = await setup_temporal(settings, timeout_seconds=timeout)
         typer.echo(f"search attributes: added={result.added} present={result.present}")
 
     run_then_exit(_run())

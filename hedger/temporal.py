@@ -85,9 +85,9 @@ async def ensure_search_attributes(client: Client, namespace: str) -> SetupResul
     )
 
 
-async def setup_temporal(settings: Settings, *, timeout: float = 60.0) -> SetupResult:
+async def setup_temporal(settings: Settings, *, timeout_seconds: float = 60.0) -> SetupResult:
     """Wait for the frontend to answer, then make sure the search attributes exist."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
     last_error: Exception | None = None
     while asyncio.get_running_loop().time() < deadline:
         try:
@@ -99,5 +99,5 @@ async def setup_temporal(settings: Settings, *, timeout: float = 60.0) -> SetupR
             last_error = exc
             await asyncio.sleep(0.5)
     raise RuntimeError(
-        f"temporal at {settings.temporal_address} not ready after {timeout:.0f}s: {last_error}"
+        f"temporal at {settings.temporal_address} not ready after {timeout_seconds:.0f}s: {last_error}"
     )

@@ -26,7 +26,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -431,10 +431,10 @@ class IntentWorkflow:
         s = self._state
         assert s is not None
         fills = [
-            Fill(leg.filled, leg.average)
+            Fill(leg.filled, avg)
             for leg in s.legs
-            if leg.purpose == "open" and leg.filled > 0 and leg.average
-        ]  # type: ignore[arg-type]
+            if leg.purpose == "open" and leg.filled > 0 and (avg := leg.average) is not None
+        ]
         return open_price_to_report(quote.position_type, fills, quote.requested_open_price)
 
     # ------------------------------------------------------------------ waiting, status, ending
@@ -549,9 +549,9 @@ class IntentWorkflow:
                     ]
                 ),
             )
-        except workflow.ChildWorkflowError:  # pragma: no cover
-            raise
-        except Exception as exc:  # already started by a listener (close request raced us): fine
+        except (
+            WorkflowAlreadyStartedError
+        ) as exc:  # a listener started it (a close request raced us): fine
             workflow.logger.info("position workflow for %s not started here: %s", s.quote_id, exc)
 
     async def _finish(self, status: HedgeStatus, outcome: str) -> str:

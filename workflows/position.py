@@ -289,12 +289,12 @@ class PositionWorkflow:
                     await self._record_leg(leg)
         elif isinstance(action, FillCloseOnChain):
             fills = [
-                Fill(leg.filled, leg.average)  # type: ignore[arg-type]
+                Fill(leg.filled, avg)
                 for leg in s.legs
                 if leg.purpose == "close"
                 and s.leg_close_ids.get(leg.client_order_id) == s.close_id
                 and leg.filled > 0
-                and leg.average
+                and (avg := leg.average) is not None
             ]
             price = close_price_to_report(quote.position_type, fills, quote.requested_close_price)
             try:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -121,7 +121,10 @@ class ChainTransaction(SQLModel, table=True):
     """A chain transaction, recorded (signer, nonce, hash) before it is broadcast."""
 
     __tablename__ = "chain_transactions"
-    __table_args__ = (UniqueConstraint("chain_id", "tx_hash"),)
+    __table_args__ = (
+        UniqueConstraint("chain_id", "tx_hash"),
+        Index("ix_chain_transactions_signer_nonce", "chain_id", "signer", "nonce"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chain_id: int
@@ -136,14 +139,6 @@ class ChainTransaction(SQLModel, table=True):
     block_number: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
-
-
-Index(
-    "ix_chain_transactions_signer_nonce",
-    ChainTransaction.chain_id,
-    ChainTransaction.signer,
-    ChainTransaction.nonce,
-)  # type: ignore[arg-type]
 
 
 class PositionRecord(SQLModel, table=True):
