@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import typer
 
@@ -35,28 +36,26 @@ def _mount_devnet_commands() -> None:
 
 
 def demo(
-    exit_when_ready: bool = typer.Option(
-        False, "--exit-when-ready", help="stop as soon as everything is up (smoke test)"
+    intents: int | None = typer.Option(
+        None, "--intents", help="stop posting after this many intents"
+    ),
+    exit_when_done: bool = typer.Option(
+        False, "--exit-when-done", help="exit once every intent is terminal"
+    ),
+    summary_json: Path | None = typer.Option(
+        None, "--summary-json", help="write the run's summary here"
+    ),
+    seed: int = typer.Option(1, help="seed of the trader simulator"),
+    traders: int = typer.Option(3, help="number of simulated traders"),
+    timeout: float = typer.Option(
+        900.0, help="give up (exit 1) after this many seconds with --exit-when-done"
     ),
 ) -> None:
-    """Run the hedger end to end on the embedded local stack, until Ctrl-C."""
-    stack = LocalStack(state_dir(), StackPorts(), log=lambda line: typer.echo(line, err=True))
-    started = time.monotonic()
+    """Run the hedger end to end on the embedded local stack (until Ctrl-C, or --exit-when-done)."""
+    from devnet.demo import DemoOptions, run_demo
 
-    def _ready(s: LocalStack) -> None:
-        typer.echo(f"stack: up in {time.monotonic() - started:.1f}s", err=True)
-        _announce(s)
-        if exit_when_ready:
-            import os
-            import signal
-
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    try:
-        stack.run_foreground(on_ready=_ready)
-    except StackError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    options = DemoOptions(intents, exit_when_done, summary_json, seed, traders, timeout=timeout)
+    raise typer.Exit(run_demo(options, log=lambda line: typer.echo(line, err=True)))
 
 
 def _announce(stack: LocalStack) -> None:

@@ -1,0 +1,160 @@
+"""`hedger demo`: the whole hedger, end to end, on the embedded local stack.
+
+Starts the stack (Temporal, Postgres, anvil, exchange simulator, Muon oracle), deploys and
+initialises our SYMMIO-compatible contract when needed, starts every hedger process exactly as
+production runs them (`hedger worker …`, `hedger listener …`, `hedger api`), then lets the
+trader simulator post intents. Without `--exit-when-done` it trades until Ctrl-C, printing a
+live progress line; with it, it stops once every intent reached a terminal state and writes
+the summary (`--summary-json`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devnet.stack.process import ManagedProcess, StackError
+from devnet.stack.stack import LocalStack, StackPorts, _read_env
+
+HEDGER_PROCESSES: list[tuple[str, list[str]]] = [
+    ("worker-workflows", ["worker", "workflows"]),
+    ("worker-ops", ["worker", "ops"]),
+    ("worker-broker", ["worker", "broker"]),
+    ("worker-chain", ["worker", "chain"]),
+    ("order-monitor", ["worker", "order-monitor"]),
+    ("listener-poll", ["listener", "poll"]),
+    ("listener-ws", ["listener", "ws"]),
+    ("api", ["api"]),
+]
+
+
+@dataclass
+class DemoOptions:
+    intents: int | None = None
+    exit_when_done: bool = False
+    summary_json: Path | None = None
+    seed: int = 1
+    traders: int = 3
+    interval: float = 1.0
+    timeout: float = 900.0
+
+
+@dataclass
+class HedgerProcesses:
+    """The hedger's own processes, started as production would start them."""
+
+    state_dir: Path
+    env: dict[str, str]
+    log: Callable[[str], None]
+    running: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    def start(self, available: set[str]) -> None:
+        for name, args in HEDGER_PROCESSES:
+            if " ".join(args[:2]) not in available:
+                self.log(f"demo: {name} not available yet, skipped")
+                continue
+            argv = [sys.executable, "-m", "hedger", *args]
+            process = ManagedProcess(
+                name, argv, self.state_dir / "hedger" / f"{name}.log", env=self.env
+            )
+            self.running[name] = process.start()
+            self.log(f"demo: started {name} (pid {process.pid})")
+
+    def check(self) -> list[str]:
+        return [name for name, p in self.running.items() if not p.alive()]
+
+    def stop(self) -> None:
+        for name, process in reversed(list(self.running.items())):
+            process.stop()
+            self.log(f"demo: {name} stopped")
+        self.running.clear()
+
+
+def available_commands() -> set[str]:
+    """Which `hedger` commands this checkout has (the demo starts only what exists)."""
+    from typer.main import get_command
+
+    from hedger.cli import app
+
+    root = get_command(app)
+    names: set[str] = set()
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        names.add(name)
+        for sub in getattr(command, "commands", {}):
+            names.add(f"{name} {sub}")
+    return names
+
+
+def hedger_env(stack: LocalStack) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGER_")}
+    env.update(_read_env(stack.env_path))
+    env["HEDGER_STATE_DIR"] = str(stack.state_dir)
+    env.setdefault("HEDGER_METRICS_PORT", "0")
+    return env
+
+
+def ensure_deployment(stack: LocalStack, log: Callable[[str], None]) -> str | None:
+    """Deploy our SYMMIO-compatible contract if the chain lacks it; returns the diamond address."""
+    try:
+        from devnet.contracts.deploy import ensure_deployed  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        log("demo: the devnet contract is not available in this checkout; trading is skipped")
+        return None
+    address: str = ensure_deployed(stack)
+    return address
+
+
+def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
+    stack = LocalStack(
+        Path(os.environ.get("HEDGER_STATE_DIR", ".hedger")).resolve(), StackPorts(), log=log
+    )
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes: HedgerProcesses | None = None
+    started = time.monotonic()
+    try:
+        stack.up()
+        log(
+            f"demo: stack up in {time.monotonic() - started:.1f}s; Temporal UI {stack.info['temporal']['ui']}"
+        )
+        symmio = ensure_deployment(stack, log)
+        processes = HedgerProcesses(stack.state_dir, hedger_env(stack), log)
+        processes.start(available_commands())
+        if symmio is None:
+            log("demo: waiting for Ctrl-C")
+            while not stopping and not options.exit_when_done:
+                time.sleep(0.5)
+            return 0
+        from devnet.demo_run import drive  # the trading half needs the contract and the traders
+
+        return asyncio.run(drive(stack, symmio, processes, options, log, lambda: stopping))
+    except StackError as exc:
+        log(f"error: {exc}")
+        return 1
+    finally:
+        if processes is not None:
+            processes.stop()
+        stack.down()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def write_summary(path: Path | None, summary: dict[str, Any]) -> None:
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+    print(text)
