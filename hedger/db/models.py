@@ -248,3 +248,4 @@ class TradingStateRecord(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+from hedger.db import market as _market  # noqa: E402,F401  (symbols, whitelist tables)
