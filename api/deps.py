@@ -1,0 +1,93 @@
+"""FastAPI dependencies: settings, the ledger engine, the Temporal client, admin auth.
+
+Everything lives on `app.state` (set by `create_app`, or by its lifespan when not injected), so
+tests inject real objects and production builds them from settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
+from temporalio.client import Client
+
+from hedger.config import Settings
+
+
+class TemporalProvider:
+    """The Temporal client, connected on first use (the front-end API must serve even while
+    Temporal is unreachable; only admin actions and /healthz need it)."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self.settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> Client | None:
+        return self._client
+
+    async def get(self, connect_seconds: float = 5.0) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                from hedger.temporal import connect
+
+                self._client = await asyncio.wait_for(connect(self.settings), connect_seconds)
+        return self._client
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def get_engine(conn: HTTPConnection) -> AsyncEngine:
+    engine: AsyncEngine | None = getattr(conn.app.state, "engine", None)
+    if engine is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database not configured")
+    return engine
+
+
+async def get_temporal(request: Request) -> Client:
+    provider: TemporalProvider = request.app.state.temporal
+    try:
+        return await provider.get()
+    except Exception as exc:  # noqa: BLE001 - any connect failure is "unavailable" to the caller
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"temporal unreachable: {type(exc).__name__}: {exc}",
+        ) from exc
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+_bearer = HTTPBearer(auto_error=False, description="HEDGER_ADMIN_TOKEN")
+
+
+def require_admin(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """401 without a bearer token, 403 with a wrong one (constant-time compare)."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "admin API needs 'Authorization: Bearer <HEDGER_ADMIN_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.admin_token.get_secret_value().encode()
+    if not hmac.compare_digest(credentials.credentials.encode(), expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid admin token")
+    return "admin-api"
+
+
+AdminDep = Annotated[str, Depends(require_admin)]
