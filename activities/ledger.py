@@ -202,7 +202,7 @@ class LedgerActivities:
             "closed_amount": _dec(row.closed_amount), "avg_closed_price": _dec(row.avg_closed_price),
             "last_error": row.last_error, "updated_at": utcnow(),
         }  # fmt: skip
-        stmt = insert(QuoteRecord).values(**values)
+        stmt = insert(QuoteRecord).values(**values, created_at=values["updated_at"])
         update = {
             k: v for k, v in values.items() if k not in {"chain_id", "quote_id"} and v is not None
         }
@@ -248,7 +248,7 @@ class LedgerActivities:
             "status": row.status, "exchange_order_id": row.exchange_order_id, "filled": _dec(row.filled),
             "average_price": _dec(row.average_price), "last_error": row.last_error, "updated_at": utcnow(),
         }  # fmt: skip
-        stmt = insert(BrokerOrder).values(**values)
+        stmt = insert(BrokerOrder).values(**values, created_at=values["updated_at"])
         update = {k: v for k, v in values.items() if k != "client_order_id" and v is not None}
         stmt = stmt.on_conflict_do_update(index_elements=["client_order_id"], set_=update)
         async with self.sessions() as session:
