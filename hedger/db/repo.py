@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from domain.enums import PositionType, QuoteStatus
 from hedger.db.market import SymbolLockedParams, SymbolRecord, WhitelistEntry
-from hedger.db.models import Alert, Notification, PositionRecord, QuoteRecord
+from hedger.db.models import Alert, Notification, PositionRecord, QuoteRecord, utcnow
 
 ZERO = Decimal(0)
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -124,7 +124,11 @@ async def add_to_whitelist(engine: AsyncEngine, sub_account: str, multi_account:
     """Idempotent; True when the entry is new."""
     stmt = (
         insert(WhitelistEntry)
-        .values(sub_account=sub_account.lower(), multi_account=multi_account.lower())
+        .values(
+            sub_account=sub_account.lower(),
+            multi_account=multi_account.lower(),
+            created_at=utcnow(),
+        )
         .on_conflict_do_nothing(index_elements=["sub_account", "multi_account"])
     )
     async with AsyncSession(engine) as session:
