@@ -1,0 +1,306 @@
+"""The websocket listener (DESIGN §2 "Blockchain Input Module", the fast path).
+
+Subscribes with ``eth_subscribe("logs", {address, topics: [[topic0s]]})`` and
+``eth_subscribe("newHeads")`` on one socket and delivers each log as it arrives (no
+confirmations: a reorg's ``removed: true`` log is delivered too and the owning workflow
+re-reads the chain; the confirmed HTTP poller is the second, independent source).
+
+Its own cursor (`listener_cursors`, name ``ws-<chainId>``) means "every log up to this block was
+delivered": a ``newHeads`` notification for block N, processed after every message sent before
+it, moves the cursor to N − 1 (throttled writes). On every (re)connect it subscribes first,
+then catches up with ``eth_getLogs`` over the same socket from the cursor to the head, so
+nothing mined while it was away is missed (overlap with the subscription is harmless). A
+dropped socket, a node restart or a failed delivery leads to a reconnect with exponential
+backoff (capped), a fresh subscription and a new catch-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from workers.listeners.cursor import CursorStore
+from workers.listeners.delivery import Delivery, DeliveryError, listened_topic0s, observe_lag
+from workers.listeners.poller import initial_cursor, sort_key
+from workers.listeners.rpc import RpcError, RpcMethods, redact_url
+
+log = logging.getLogger(__name__)
+
+WS_CONNECTED = Gauge(
+    "hedger_listener_ws_connected", "1 while the websocket listener is subscribed", ["source"]
+)
+WS_RECONNECTS = Counter(
+    "hedger_listener_ws_reconnects_total",
+    "Websocket listener reconnects, by reason",
+    ["source", "reason"],
+)
+WS_CAUGHT_UP = Counter(
+    "hedger_listener_ws_catch_up_logs_total",
+    "Logs delivered by the websocket listener's eth_getLogs catch-up after a (re)connect",
+    ["source"],
+)
+
+
+class WsClosed(ConnectionError):
+    """The socket closed (or the reader failed)."""
+
+
+class WsRpc(RpcMethods):
+    """JSON-RPC over one websocket: requests by id, subscription notifications on a queue."""
+
+    def __init__(self, ws: ClientConnection, *, timeout: float = 30.0) -> None:
+        self.ws = ws
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self.notifications: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        error: BaseException = WsClosed("websocket closed")
+        try:
+            async for message in self.ws:
+                try:
+                    body = json.loads(message)
+                except ValueError:
+                    log.warning("ws: ignoring a non-JSON message")
+                    continue
+                if not isinstance(body, dict):
+                    continue
+                if body.get("method") == "eth_subscription":
+                    params = body.get("params") or {}
+                    self.notifications.put_nowait(
+                        (str(params.get("subscription")), params.get("result"))
+                    )
+                    continue
+                request_id = body.get("id")
+                future = (
+                    self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+                )
+                if future is None or future.done():
+                    continue
+                if body.get("error") is not None:
+                    err = body["error"]
+                    message_text = err.get("message") if isinstance(err, dict) else str(err)
+                    code = err.get("code") if isinstance(err, dict) else None
+                    future.set_exception(RpcError(str(message_text), code=code))
+                else:
+                    future.set_result(body.get("result"))
+        except ConnectionClosed as exc:
+            error = WsClosed(f"websocket closed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - surfaced to the waiters below
+            error = WsClosed(f"websocket reader failed: {type(exc).__name__}: {exc}")
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(error)
+            self._pending.clear()
+            self.notifications.put_nowait(None)
+
+    async def call(self, method: str, params: list[Any] | None = None) -> Any:
+        if self._reader.done():
+            raise WsClosed("websocket closed")
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or []}
+        try:
+            await self.ws.send(json.dumps(body))
+        except ConnectionClosed as exc:
+            self._pending.pop(request_id, None)
+            raise WsClosed(f"websocket closed: {exc}") from exc
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+
+@dataclass
+class WsConfig:
+    chain_id: int
+    address: str
+    url: str
+    start_block: int | None = None  # used only when there is no cursor yet
+    batch_blocks: int = 2000
+    rescan_blocks: int = 10
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    cursor_every: float = 1.0  # seconds between cursor writes while streaming
+    request_timeout: float = 30.0
+    name: str | None = None  # cursor name; default ws-<chainId>
+    source: str = "ws"
+
+    @property
+    def cursor_name(self) -> str:
+        return self.name or f"{self.source}-{self.chain_id}"
+
+
+class WsListener:
+    def __init__(
+        self,
+        delivery: Delivery,
+        cursors: CursorStore,
+        config: WsConfig,
+        *,
+        topics0: Sequence[str] | None = None,
+    ) -> None:
+        self.delivery = delivery
+        self.cursors = cursors
+        self.config = config
+        self.topics0 = list(topics0) if topics0 is not None else listened_topic0s()
+        self.cursor: int | None = None
+        self.head: int | None = None
+        self.connections = 0
+        self.subscribed = asyncio.Event()  # set while subscribed and caught up
+        self._first_connect = True
+        self._streamed = False  # the last session got as far as streaming
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen until `stop` is set; never raises for node, Temporal or database trouble."""
+        c = self.config
+        backoff = c.initial_backoff
+        while not stop.is_set():
+            session = asyncio.create_task(self._session())
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if session not in done:
+                session.cancel()
+                with contextlib.suppress(BaseException):
+                    await session
+                break
+            self.subscribed.clear()
+            WS_CONNECTED.labels(c.source).set(0)
+            exc = session.exception()
+            reason = _reason(exc)
+            WS_RECONNECTS.labels(c.source, reason).inc()
+            if self._streamed:
+                backoff = c.initial_backoff  # it was working: retry soon
+            log.warning(
+                "%s: %s (%s); reconnecting in %.1fs",
+                c.cursor_name,
+                reason,
+                exc if exc is not None else "session ended",
+                backoff,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(backoff * 2, c.max_backoff)
+        WS_CONNECTED.labels(c.source).set(0)
+
+    async def _session(self) -> None:
+        c = self.config
+        self._streamed = False
+        async with connect(c.url, open_timeout=10, max_size=None) as ws:
+            rpc = WsRpc(ws, timeout=c.request_timeout)
+            try:
+                logs_sub = await rpc.call(
+                    "eth_subscribe", ["logs", {"address": c.address, "topics": [self.topics0]}]
+                )
+                heads_sub = await rpc.call("eth_subscribe", ["newHeads"])
+                self.connections += 1
+                await self._catch_up(rpc)
+                WS_CONNECTED.labels(c.source).set(1)
+                self.subscribed.set()
+                self._streamed = True
+                log.info(
+                    "%s: subscribed at %s (cursor %s)", c.cursor_name, redact(c.url), self.cursor
+                )
+                await self._stream(rpc, str(logs_sub), str(heads_sub))
+            finally:
+                await rpc.close()
+
+    async def _catch_up(self, rpc: WsRpc) -> None:
+        c = self.config
+        if self.cursor is None or self._first_connect:
+            # first connect of this process: start behind the stored cursor (re-scan window)
+            position, stored = await initial_cursor(
+                rpc, self.cursors, c.cursor_name, c.address, c.start_block, c.rescan_blocks
+            )
+            self._first_connect = False
+            self.cursor = stored
+        else:
+            position = self.cursor
+        head = await rpc.block_number()
+        self.head = head
+        caught = 0
+        while position < head:
+            low = position + 1
+            high = min(head, low + c.batch_blocks - 1)
+            logs = await rpc.get_logs(c.address, self.topics0, low, high)
+            for raw in sorted(logs, key=sort_key):
+                await self.delivery.deliver(raw, c.source)
+                caught += 1
+            position = high
+            self.cursor = await self.cursors.advance(c.cursor_name, c.chain_id, high)
+        if self.cursor is not None:
+            observe_lag(c.source, head, self.cursor)
+        if caught:
+            WS_CAUGHT_UP.labels(c.source).inc(caught)
+            log.info("%s: caught up %s logs up to block %s", c.cursor_name, caught, head)
+
+    async def _stream(self, rpc: WsRpc, logs_sub: str, heads_sub: str) -> None:
+        c = self.config
+        last_write = 0.0
+        pending_cursor: int | None = None
+        while True:
+            item = await rpc.notifications.get()
+            if item is None:
+                if pending_cursor is not None:
+                    self.cursor = await self.cursors.advance(
+                        c.cursor_name, c.chain_id, pending_cursor
+                    )
+                raise WsClosed("websocket closed")
+            subscription, result = item
+            if subscription == logs_sub and isinstance(result, dict):
+                await self.delivery.deliver(result, c.source)
+            elif subscription == heads_sub and isinstance(result, dict):
+                number = int(str(result.get("number", "0x0")), 16)
+                self.head = number
+                if self.cursor is None or number - 1 > self.cursor:
+                    pending_cursor = number - 1
+                now = time.monotonic()
+                if pending_cursor is not None and now - last_write >= c.cursor_every:
+                    self.cursor = await self.cursors.advance(
+                        c.cursor_name, c.chain_id, pending_cursor
+                    )
+                    pending_cursor = None
+                    last_write = now
+                if self.cursor is not None:
+                    observe_lag(c.source, number, pending_cursor or self.cursor)
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "ended"
+    if isinstance(exc, WsClosed | ConnectionClosed):
+        return "closed"
+    if isinstance(exc, OSError | InvalidHandshake | InvalidURI | TimeoutError):
+        return "connect"
+    if isinstance(exc, RpcError):
+        return "rpc"
+    if isinstance(exc, DeliveryError):
+        return "delivery"
+    return "error"
+
+
+def redact(url: str) -> str:
+    return redact_url(url.replace("ws://", "http://").replace("wss://", "https://"))
