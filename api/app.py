@@ -46,6 +46,10 @@ def create_app(
         try:
             yield
         finally:
+            hub = getattr(app.state, "notification_hub", None)
+            if hub is not None:
+                await hub.stop()
+                app.state.notification_hub = None
             if owned is not None:
                 app.state.engine = None
                 await owned.dispose()

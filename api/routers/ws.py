@@ -5,7 +5,8 @@
   (balances the ledger does not hold are 0).
 * `/ws/position-state-ws3`: the client sends `{"address": ["0x…", …]}`; the server pushes each
   notification of those addresses created or modified after the subscription, one
-  `NotificationResponse` per message (polls the notifications table by `modify_time`).
+  `NotificationResponse` per message (one process-wide poller of the notifications table by
+  `modify_time`, `api.notify_hub`).
 * `/ws/funding-rate-ws`: the client sends `{"symbols": ["BTCUSDT", …]}` (an empty list pauses);
   the server sends `{"BTCUSDT": {next_funding_time, next_funding_rate_long, …}}` at once and
   then every `upnl_interval` seconds.
@@ -26,6 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.metrics import WS_CONNECTIONS
+from api.notify_hub import NotificationHub, Subscription
 from api.serialize import dec_str, funding_json, notification_json
 from hedger.db import repo
 
@@ -180,31 +182,62 @@ def _parse_addresses(text: str) -> list[str]:
     return addresses
 
 
+def _hub(ws: WebSocket) -> NotificationHub:
+    hub: NotificationHub | None = getattr(ws.app.state, "notification_hub", None)
+    if hub is None:
+        hub = NotificationHub(_engine(ws), _poll_interval(ws))
+        ws.app.state.notification_hub = hub
+    return hub
+
+
 @router.websocket("/position-state-ws3")
 async def position_state_ws(ws: WebSocket) -> None:
-    engine = _engine(ws)
+    """Notifications come from the process-wide `NotificationHub` (one poller for all clients)."""
+    hub = _hub(ws)
     session: _Session[list[str]] = _Session(ws, _parse_addresses)
-    cursor = int(time.time())  # modify_time (s) from which notifications are new
-    sent: dict[tuple[str, int], None] = {}
+    route = "/ws/position-state-ws3"
 
-    async def tick(addresses: list[str], fresh: bool) -> None:
-        nonlocal cursor
-        if not addresses:
-            return
-        rows = await repo.notifications_since(engine, addresses, cursor)
-        for n in rows:
-            key = (str(n.id), n.modify_time)
-            if key in sent:
-                continue
-            sent[key] = None
+    async def forward(sub: Subscription) -> None:
+        while True:
+            n = await sub.queue.get()
+            if n is None:  # too slow: the hub dropped us
+                await ws.close(code=1013)
+                return
             await session.send(notification_json(n))
-        if rows:
-            # keep only what could be returned again (same second as the new cursor)
-            cursor = max(cursor, max(n.modify_time for n in rows))
-            for key in [k for k in sent if k[1] < cursor]:
-                del sent[key]
 
-    await session.run(tick, _poll_interval(ws), "/ws/position-state-ws3")
+    await ws.accept()
+    WS_CONNECTIONS.labels(route).inc()
+    reader = asyncio.create_task(session.read_forever())
+    sub: Subscription | None = None
+    forwarder: asyncio.Task[None] | None = None
+    try:
+        while not reader.done() and not (forwarder is not None and forwarder.done()):
+            waiter = asyncio.create_task(session.changed.wait())
+            pending: set[asyncio.Task[Any]] = {reader, waiter}
+            if forwarder is not None:
+                pending.add(forwarder)
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if session.changed.is_set():
+                session.changed.clear()
+                if forwarder is not None:
+                    forwarder.cancel()
+                if sub is not None:
+                    sub.close()
+                sub = hub.subscribe(session.subscription) if session.subscription else None
+                forwarder = asyncio.create_task(forward(sub)) if sub is not None else None
+    finally:
+        reader.cancel()
+        if forwarder is not None:
+            forwarder.cancel()
+        if sub is not None:
+            sub.close()
+        WS_CONNECTIONS.labels(route).dec()
+    for task in (reader, forwarder):
+        if task is not None and task.done() and not task.cancelled():
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+                log.warning("websocket %s ended: %s", route, exc)
 
 
 # --- funding -------------------------------------------------------------------------------

@@ -205,18 +205,14 @@ async def notifications_page(
         return int(total or 0), list(rows.all())
 
 
-async def notifications_since(
-    engine: AsyncEngine, addresses: Sequence[str], modify_time_gte: int, limit: int = 500
+async def notifications_modified_since(
+    engine: AsyncEngine, modify_time_gte: int, limit: int = 1000
 ) -> list[Notification]:
-    """Notifications of these PartyA addresses modified at or after `modify_time_gte`, oldest first."""
-    lower = [a.lower() for a in addresses]
+    """All notifications modified at or after `modify_time_gte` (seconds), oldest first."""
     async with AsyncSession(engine) as session:
         rows = await session.scalars(
             select(Notification)
-            .where(
-                func.lower(Notification.counterparty_address).in_(lower),
-                col(Notification.modify_time) >= modify_time_gte,
-            )
+            .where(col(Notification.modify_time) >= modify_time_gte)
             .order_by(col(Notification.modify_time), col(Notification.create_time))
             .limit(limit)
         )

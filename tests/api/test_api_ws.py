@@ -140,3 +140,41 @@ def test_funding_rate_ws(client: TestClient, seeded: Seed) -> None:
         while "ETHUSDT" not in msg:
             msg = recv(ws)
         assert set(msg) == {"ETHUSDT"}
+
+
+def test_position_state_ws3_fans_out_per_address(client: TestClient, seeded: Seed) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    alice, bob = "0x" + "a1" * 20, "0x" + "b2" * 20
+
+    async def notify(address: str, quote_id: int) -> str:
+        nid, now = uuid.uuid4(), int(time.time())
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(Notification).values(
+                    id=nid, quote_id=quote_id, counterparty_address=address, last_seen_action="SendQuote",
+                    action_status="seen", state_type="alert", create_time=now, modify_time=now,
+                )
+            )  # fmt: skip
+        return str(nid)
+
+    with (
+        client.websocket_connect("/ws/position-state-ws3") as ws_a,
+        client.websocket_connect("/ws/position-state-ws3") as ws_both,
+    ):
+        ws_a.send_text(json.dumps({"address": [alice]}))
+        ws_both.send_text(json.dumps({"address": [alice, bob]}))
+        time.sleep(0.3)
+        to_alice = client.portal.call(notify, alice, 11)  # type: ignore[union-attr]
+        to_bob = client.portal.call(notify, bob, 12)  # type: ignore[union-attr]
+        assert recv(ws_a)["id"] == to_alice
+        assert {recv(ws_both)["id"], recv(ws_both)["id"]} == {to_alice, to_bob}
+        with pytest.raises(TimeoutError):
+            recv(ws_a, timeout=0.4)
+        # re-subscribing replaces the address list
+        ws_a.send_text(json.dumps({"address": [bob]}))
+        time.sleep(0.3)
+        again_bob = client.portal.call(notify, bob, 13)  # type: ignore[union-attr]
+        client.portal.call(notify, alice, 14)  # type: ignore[union-attr]
+        assert recv(ws_a)["id"] == again_bob
+        with pytest.raises(TimeoutError):
+            recv(ws_a, timeout=0.4)
