@@ -178,3 +178,22 @@ async def all_received(
         if any(got.count(k) < copies for k in keys):
             return False
     return True
+
+
+def replay(
+    chain: Chain, groups: list[tuple[str, list[dict[str, Any]]]]
+) -> dict[tuple[str, int], tuple[str, int]]:
+    """Re-emit the logs of each original transaction in one transaction of ours (own block, same
+    order, so the same logIndex); returns original (txHash, logIndex) -> replayed one."""
+    hashes = chain.emit([[(log["topics"], log["data"]) for log in logs] for _, logs in groups])
+    mapping: dict[tuple[str, int], tuple[str, int]] = {}
+    for (orig_tx, logs), new_tx in zip(groups, hashes, strict=True):
+        for i, log in enumerate(logs):
+            mapping[(orig_tx.lower(), int(log["logIndex"]))] = (new_tx.lower(), i)
+    return mapping
+
+
+def key_mapper(
+    mapping: dict[tuple[str, int], tuple[str, int]],
+) -> Callable[[dict[str, Any]], tuple[str, int]]:
+    return lambda log: mapping[(log["transactionHash"].lower(), int(log["logIndex"]))]
