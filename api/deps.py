@@ -10,7 +10,7 @@ import asyncio
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
@@ -76,8 +76,10 @@ _bearer = HTTPBearer(auto_error=False, description="HEDGER_ADMIN_TOKEN")
 def require_admin(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_operator: Annotated[str | None, Header(max_length=40)] = None,
 ) -> str:
-    """401 without a bearer token, 403 with a wrong one (constant-time compare)."""
+    """401 without a bearer token, 403 with a wrong one (constant-time compare). Returns the
+    operator name recorded with each action: `admin-api`, or `admin-api:<X-Operator header>`."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -87,7 +89,8 @@ def require_admin(
     expected = settings.admin_token.get_secret_value().encode()
     if not hmac.compare_digest(credentials.credentials.encode(), expected):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid admin token")
-    return "admin-api"
+    name = (x_operator or "").strip()
+    return f"admin-api:{name}" if name else "admin-api"
 
 
 AdminDep = Annotated[str, Depends(require_admin)]
