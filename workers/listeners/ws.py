@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import time
+from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -172,6 +173,7 @@ class WsListener:
         self.subscribed = asyncio.Event()  # set while subscribed and caught up
         self._first_connect = True
         self._streamed = False  # the last session got as far as streaming
+        self.stats: Tally[str] = Tally()  # caught_up, streamed, reconnects (this instance)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Listen until `stop` is set; never raises for node, Temporal or database trouble."""
@@ -192,6 +194,7 @@ class WsListener:
             exc = session.exception()
             reason = _reason(exc)
             WS_RECONNECTS.labels(c.source, reason).inc()
+            self.stats["reconnects"] += 1
             if self._streamed:
                 backoff = c.initial_backoff  # it was working: retry soon
             log.warning(
@@ -253,6 +256,7 @@ class WsListener:
             self.cursor = await self.cursors.advance(c.cursor_name, c.chain_id, high)
         if self.cursor is not None:
             observe_lag(c.source, head, self.cursor)
+        self.stats["caught_up"] += caught
         if caught:
             WS_CAUGHT_UP.labels(c.source).inc(caught)
             log.info("%s: caught up %s logs up to block %s", c.cursor_name, caught, head)
@@ -272,6 +276,7 @@ class WsListener:
             subscription, result = item
             if subscription == logs_sub and isinstance(result, dict):
                 await self.delivery.deliver(result, c.source)
+                self.stats["streamed"] += 1
             elif subscription == heads_sub and isinstance(result, dict):
                 number = int(str(result.get("number", "0x0")), 16)
                 self.head = number
