@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -20,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.chain import ChainActivities, ChainJournal
+from hedger.chain.abi import AbiEntry
 from hedger.chain.client import ChainClient
 from hedger.chain.sender import TransactionSender
 from hedger.config import ConfigError, Settings, load_settings
@@ -50,8 +52,12 @@ class ChainAgent:
             await self.engine.dispose()
 
 
-def build_agent(settings: Settings, *, with_database: bool = True) -> ChainAgent:
-    client = ChainClient.create(settings.rpc_http_urls, settings.require_symmio_address())
+def build_agent(
+    settings: Settings, *, with_database: bool = True, abi: Iterable[AbiEntry] | None = None
+) -> ChainAgent:
+    """The client, sender, Muon client and activities of one signer (`abi`: the packaged
+    diamond ABI unless given)."""
+    client = ChainClient.create(settings.rpc_http_urls, settings.require_symmio_address(), abi=abi)
     engine = (
         create_async_engine(settings.database_url, pool_size=5, max_overflow=5, pool_pre_ping=True)
         if with_database
