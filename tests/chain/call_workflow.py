@@ -17,6 +17,7 @@ class CallInput:
     arg: Any = None
     task_queue: str = "hedger-chain"
     maximum_attempts: int = 1
+    start_to_close_seconds: float = 60.0
 
 
 @workflow.defn(name="ChainActivityProbe")
@@ -28,7 +29,7 @@ class ChainActivityProbe:
                 inp.activity,
                 args=[] if inp.arg is None else [inp.arg],
                 task_queue=inp.task_queue,
-                start_to_close_timeout=timedelta(seconds=60),
+                start_to_close_timeout=timedelta(seconds=inp.start_to_close_seconds),
                 retry_policy=RetryPolicy(
                     maximum_attempts=inp.maximum_attempts,
                     initial_interval=timedelta(milliseconds=200),

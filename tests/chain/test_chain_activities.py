@@ -3,6 +3,7 @@ anvil, the devnet Muon oracle and the embedded Postgres ledger."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -21,12 +22,19 @@ pytestmark = pytest.mark.usefixtures("chain_worker")
 
 
 async def call(
-    client: Client, worker: tuple[str, Any], activity: str, arg: Any = None, attempts: int = 1
-) -> dict[str, Any]:
+    client: Client, worker: tuple[str, Any], activity: str, arg: Any = None, attempts: int = 1,
+    timeout: float = 60.0,  # noqa: ASYNC109 - the activity start-to-close timeout
+) -> dict[str, Any]:  # fmt: skip
     queue, _ = worker
     return await client.execute_workflow(
         ChainActivityProbe.run,
-        CallInput(activity, arg, task_queue=queue, maximum_attempts=attempts),
+        CallInput(
+            activity,
+            arg,
+            task_queue=queue,
+            maximum_attempts=attempts,
+            start_to_close_seconds=timeout,
+        ),  # fmt: skip
         id=f"probe-{activity}-{uuid.uuid4().hex[:8]}",
         task_queue=queue + "-wf",
     )
@@ -216,3 +224,39 @@ async def test_revert_is_non_retryable_tx_reverted(
     assert err["type"] == "TxReverted" and err["non_retryable"]
     assert err["details"] == ["PartyBFacet: Opened price isn't valid"]
     assert status_of(symmio, q) == QuoteStatus.LOCKED
+
+
+async def test_retry_after_timeout_resumes_the_journaled_tx(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: SymmioUnderTest,
+    party_a: tuple[str, str], hedger_key: tuple[str, str], database_url: str,
+) -> None:  # fmt: skip
+    """Attempt 1 broadcasts lockQuote and times out before it is mined; attempt 2 finds the
+    journaled transaction, waits for it and reports it — no second lockQuote is sent."""
+    ok(await call(temporal_client, chain_worker, "chain_allocate_for_party_b",
+                  {"party_a": party_a[1], "amount": "500"}))  # fmt: skip
+    q = symmio.send_quote(party_a[0])
+    before = symmio.w3.eth.get_transaction_count(hedger_key[1])
+    symmio.anvil.rpc("evm_setAutomine", [False])
+    try:
+        probe = asyncio.create_task(
+            call(
+                temporal_client,
+                chain_worker,
+                "chain_lock_quote",
+                {"quote_id": q},
+                attempts=5,
+                timeout=1.5,
+            )  # fmt: skip
+        )
+        await asyncio.sleep(3.0)  # attempt 1 timed out, attempt 2 is running
+        pending = [r for r in await journal_rows(database_url, q) if r.action == "lock_quote"]
+        assert len(pending) == 1 and pending[0].status == "pending"
+        symmio.anvil.rpc("evm_mine")
+    finally:
+        symmio.anvil.rpc("evm_setAutomine", [True])
+    answer = ok(await asyncio.wait_for(probe, 30))
+    assert answer["already_done"] and answer["tx_hash"] == pending[0].tx_hash
+    assert status_of(symmio, q) == QuoteStatus.LOCKED
+    assert symmio.w3.eth.get_transaction_count(hedger_key[1]) == before + 1
+    rows = [r for r in await journal_rows(database_url, q) if r.action == "lock_quote"]
+    assert [(r.tx_hash, r.status) for r in rows] == [(pending[0].tx_hash, "mined")]
