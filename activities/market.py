@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
@@ -9,7 +10,20 @@ from temporalio import activity
 from activities.broker import to_application_error
 from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.errors import BrokerError
-from workflows.chain_acts import MarketRulesView, SymbolRef
+
+
+@dataclass(frozen=True)
+class SymbolRef:
+    name: str  # SYMMIO symbol name, e.g. "BTCUSDT"
+
+
+@dataclass(frozen=True)
+class MarketRulesView:
+    symbol: str  # broker market, e.g. "BTC/USDT:USDT"
+    step_size: str
+    tick_size: str
+    min_notional: str
+    max_quantity: str | None
 
 
 class MarketActivities:

@@ -185,6 +185,31 @@ def worker_order_monitor() -> None:
     run_then_exit(monitor_main())
 
 
+def _mount_api() -> None:
+    from api.app import api_command
+    from api.ops_cli import ops_app
+
+    app.command("api")(api_command)
+    app.add_typer(ops_app, name="ops")
+
+
+def _mount_chain_and_listeners() -> None:
+    from workers.chain_agent import chain_worker_command
+    from workers.listeners.cli import poll_command, ws_command
+
+    worker_app.command("chain")(chain_worker_command)
+    listener_app = typer.Typer(
+        help="Chain event listeners (redundant; duplicates are harmless).", no_args_is_help=True
+    )
+    listener_app.command("poll")(poll_command)
+    listener_app.command("ws")(ws_command)
+    app.add_typer(listener_app, name="listener")
+
+
+_mount_api()
+_mount_chain_and_listeners()
+
+
 def _load_plugins() -> None:
     for entry in entry_points(group="hedger.cli_plugins"):
         try:

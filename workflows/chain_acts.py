@@ -7,14 +7,26 @@ here goes through `acts._run`, so failures arrive as `ActionImpossible` / `StepF
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.chain import (
+        ChainTime,
+        CloseFillRequest,
+        LockRequest,
+        OpenRequest,
+        PartyARef,
+        PartyBFunds,
+        QuoteRef,
+        QuoteView,
+        SymbolInfo,
+        TxResult,
+    )
     from activities.ledger import LimitsView, QuoteRow
+    from activities.market import MarketRulesView, SymbolRef
     from domain.enums import OrderType, PositionType, QuoteStatus, TradingState
     from domain.policy import OpenContext, SymbolConfig
     from domain.quote import LockedValues, Quote
@@ -22,116 +34,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import acts
 
 
-# ------------------------------------------------------------------ activity contracts
-
-
-@dataclass(frozen=True)
-class QuoteRef:
-    quote_id: int
-
-
-@dataclass(frozen=True)
-class QuoteView:
-    """A SYMMIO quote as read from the chain; amounts are 18-decimal strings."""
-
-    quote_id: int
-    party_a: str
-    party_b: str | None
-    symbol_id: int
-    position_type: int
-    order_type: int
-    status: int
-    quantity: str
-    requested_open_price: str
-    market_price: str
-    opened_price: str
-    closed_amount: str
-    quantity_to_close: str
-    requested_close_price: str
-    avg_closed_price: str
-    cva: str
-    lf: str
-    party_amm: str
-    party_bmm: str
-    trading_fee: str
-    deadline: int
-    parent_id: int
-    party_bs_whitelist: list[str]
-    close_id: int = 0
-    status_modify_timestamp: int = 0
-
-
-@dataclass(frozen=True)
-class ChainTime:
-    block_number: int
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    quote_id: int
-    filled_amount: str
-    opened_price: str
-
-
-@dataclass(frozen=True)
-class CloseFillRequest:
-    quote_id: int
-    filled_amount: str
-    closed_price: str
-
-
-@dataclass(frozen=True)
-class LockRequest:
-    quote_id: int
-    allocate_first: str = "0"  # allocateForPartyB this much for the quote's PartyA before locking
-
-
-@dataclass(frozen=True)
-class TxResult:
-    action: str
-    quote_id: int
-    tx_hash: str | None  # None when the chain already showed the action done ("already done")
-    already_done: bool = False
-
-
-@dataclass(frozen=True)
-class SymbolInfo:
-    symbol_id: int
-    name: str
-    is_valid: bool
-    max_leverage: str
-    min_acceptable_quote_value: str
-    min_acceptable_portion_lf: str
-    trading_fee: str
-
-
-@dataclass(frozen=True)
-class PartyBFunds:
-    """What PartyB can commit to a PartyA: available for quotes, plus deposited and unallocated."""
-
-    party_b: str
-    available_for_quote: str
-    allocatable: str
-
-
-@dataclass(frozen=True)
-class PartyARef:
-    party_a: str
-
-
-@dataclass(frozen=True)
-class MarketRulesView:
-    symbol: str  # broker market, e.g. "BTC/USDT:USDT"
-    step_size: str
-    tick_size: str
-    min_notional: str
-    max_quantity: str | None
-
-
-@dataclass(frozen=True)
-class SymbolRef:
-    name: str
+# The activity contracts (dataclasses) live beside their activities: `activities.chain`,
+# `activities.market`, `activities.ledger`.
 
 
 # ------------------------------------------------------------------ conversions (pure)

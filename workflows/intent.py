@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.chain import SymbolInfo
     from activities.ledger import (
         AlertRow,
         DecisionRow,
@@ -294,7 +295,7 @@ class IntentWorkflow:
 
     # ------------------------------------------------------------------ policy
 
-    async def _decide(self, quote: Quote, now: int, info: chain_acts.SymbolInfo) -> bool:
+    async def _decide(self, quote: Quote, now: int, info: SymbolInfo) -> bool:
         s = self._state
         assert s is not None
         rules = None
