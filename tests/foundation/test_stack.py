@@ -112,11 +112,13 @@ def test_stack_down_stops_a_supervisor_and_its_children(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert supervisor.stdout is not None
+        seen: list[str] = []
         for line in supervisor.stdout:
+            seen.append(line)
             if "local stack is up" in line:
                 break
         else:
-            pytest.fail("stack never came up")
+            pytest.fail("stack never came up:\n" + "".join(seen))
         pids = dict(read_status(tmp_path)["pids"])
         assert "stopped" in stop_running_stack(tmp_path)
         supervisor.wait(timeout=30)
