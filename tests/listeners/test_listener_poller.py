@@ -74,6 +74,8 @@ async def test_poller_cursor_survives_a_restart(
     chain.mine()
     await p1.poll_once()
     assert p1.cursor == head
+    assert REGISTRY.get_sample_value("hedger_listener_lag_blocks", {"source": "poll"}) == 1
+    assert REGISTRY.get_sample_value("hedger_listener_cursor_block", {"source": "poll"}) == head
     await eventually(lambda: all_received(temporal_client, expected), what="first half")
     assert REGISTRY.get_sample_value(
         "hedger_listener_rpc_errors_total",
