@@ -260,3 +260,30 @@ async def test_retry_after_timeout_resumes_the_journaled_tx(
     assert symmio.w3.eth.get_transaction_count(hedger_key[1]) == before + 1
     rows = [r for r in await journal_rows(database_url, q) if r.action == "lock_quote"]
     assert [(r.tx_hash, r.status) for r in rows] == [(pending[0].tx_hash, "mined")]
+
+
+async def test_transactions_for_one_pair_are_serialised(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: SymmioUnderTest,
+    party_a: tuple[str, str], hedger_key: tuple[str, str], database_url: str,
+) -> None:  # fmt: skip
+    """Two opens for the same (partyB, partyA) run one after the other: the second is signed
+    (and journaled) only after the first is mined, so its Muon signature sees the new nonces."""
+    quotes = [symmio.send_quote(party_a[0]) for _ in range(3)]
+    for q in quotes:
+        ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                      {"quote_id": q, "allocate_first": "1000"}))  # fmt: skip
+    nonce_b = symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call()
+    answers = await asyncio.gather(*[
+        call(temporal_client, chain_worker, "chain_open_position",
+             {"quote_id": q, "filled_amount": "0.01", "opened_price": "60000"})
+        for q in quotes
+    ])  # fmt: skip
+    assert all(ok(a)["tx_hash"] for a in answers)
+    assert symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call() == nonce_b + 3
+    rows = sorted(
+        [r for q in quotes for r in await journal_rows(database_url, q) if r.action == "open_position"],
+        key=lambda r: r.created_at,
+    )  # fmt: skip
+    assert len(rows) == 3 and len({r.block_number for r in rows}) == 3
+    for earlier, later in zip(rows, rows[1:], strict=False):
+        assert later.created_at >= earlier.updated_at  # journaled after the previous was mined
