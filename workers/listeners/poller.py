@@ -109,6 +109,7 @@ class LogPoller:
         self.position: int | None = None  # last block scanned in this run (may trail the cursor)
         self.cursor: int | None = None  # persisted cursor
         self.head: int | None = None
+        self._warned_ahead = False
 
     async def start(self) -> None:
         """Load the cursor and set the scan position (with the re-scan window)."""
@@ -132,6 +133,16 @@ class LogPoller:
         head = await self.rpc.block_number()
         self.head = head
         target = head - c.confirmations
+        if self.cursor is not None and self.cursor > head and not self._warned_ahead:
+            self._warned_ahead = True
+            log.warning(
+                "%s: cursor %s is ahead of the chain head %s (a reset devnet, or a lagging "
+                "node?): nothing is delivered until the chain passes it; reset the cursor if "
+                "the chain was replaced",
+                c.cursor_name,
+                self.cursor,
+                head,
+            )
         handled = 0
         while self.position < target:
             low = self.position + 1

@@ -57,6 +57,10 @@ class WsClosed(ConnectionError):
     """The socket closed (or the reader failed)."""
 
 
+class WsStale(ConnectionError):
+    """The node's head moved on but our subscription stayed silent (a dropped subscription)."""
+
+
 class WsRpc(RpcMethods):
     """JSON-RPC over one websocket: requests by id, subscription notifications on a queue."""
 
@@ -145,6 +149,7 @@ class WsConfig:
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     cursor_every: float = 1.0  # seconds between cursor writes while streaming
+    idle_check: float = 30.0  # silent this long: ask the head; behind it → resubscribe
     request_timeout: float = 30.0
     name: str | None = None  # cursor name; default ws-<chainId>
     source: str = "ws"
@@ -266,7 +271,15 @@ class WsListener:
         last_write = 0.0
         pending_cursor: int | None = None
         while True:
-            item = await rpc.notifications.get()
+            try:
+                item = await asyncio.wait_for(rpc.notifications.get(), c.idle_check)
+            except TimeoutError:
+                head = await rpc.block_number()  # also proves the socket is alive
+                if self.head is not None and head > self.head + 1:
+                    raise WsStale(
+                        f"node head {head}, last newHeads {self.head}: subscription lost"
+                    ) from None
+                continue
             if item is None:
                 if pending_cursor is not None:
                     self.cursor = await self.cursors.advance(
@@ -298,6 +311,8 @@ def _reason(exc: BaseException | None) -> str:
         return "ended"
     if isinstance(exc, WsClosed | ConnectionClosed):
         return "closed"
+    if isinstance(exc, WsStale):
+        return "stale"
     if isinstance(exc, OSError | InvalidHandshake | InvalidURI | TimeoutError):
         return "connect"
     if isinstance(exc, RpcError):
