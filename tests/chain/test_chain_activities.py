@@ -287,3 +287,38 @@ async def test_transactions_for_one_pair_are_serialised(
     assert len(rows) == 3 and len({r.block_number for r in rows}) == 3
     for earlier, later in zip(rows, rows[1:], strict=False):
         assert later.created_at >= earlier.updated_at  # journaled after the previous was mined
+
+
+async def test_emergency_close(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: SymmioUnderTest,
+    party_a: tuple[str, str], hedger_key: tuple[str, str],
+) -> None:  # fmt: skip
+    q = symmio.send_quote(party_a[0])
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": q, "allocate_first": "1000"}))  # fmt: skip
+    ok(await call(temporal_client, chain_worker, "chain_open_position",
+                  {"quote_id": q, "filled_amount": "0.01", "opened_price": "60000"}))  # fmt: skip
+    refused = await call(temporal_client, chain_worker, "chain_emergency_close_position",
+                         {"quote_id": q})  # fmt: skip
+    assert refused["error"]["type"] == "TxReverted" and refused["error"]["non_retryable"]
+    assert refused["error"]["details"][0].startswith("PartyBFacet: Operation not allowed")
+    deployer = symmio.w3.eth.accounts[0]
+    symmio.w3.eth.wait_for_transaction_receipt(
+        symmio.contract.functions.setPartyBEmergencyStatus(hedger_key[1], True).transact(
+            {"from": deployer}
+        )
+    )
+    try:
+        closed = ok(await call(temporal_client, chain_worker, "chain_emergency_close_position",
+                               {"quote_id": q}))  # fmt: skip
+        assert closed["tx_hash"] and status_of(symmio, q) == QuoteStatus.CLOSED
+        assert symmio.quote(q)[17] == 60000 * 10**18  # avgClosedPrice = the oracle's price
+        again = ok(await call(temporal_client, chain_worker, "chain_emergency_close_position",
+                              {"quote_id": q}))  # fmt: skip
+        assert again["already_done"] and again["tx_hash"] is None
+    finally:
+        symmio.w3.eth.wait_for_transaction_receipt(
+            symmio.contract.functions.setPartyBEmergencyStatus(hedger_key[1], False).transact(
+                {"from": deployer}
+            )
+        )

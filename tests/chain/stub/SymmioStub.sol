@@ -176,6 +176,22 @@ contract SymmioStub {
         nonceOfPartyA[q.partyA] += 1; nonceOfPartyB[msg.sender][q.partyA] += 1;
     }
 
+    mapping(address => bool) public partyBEmergencyStatus;
+
+    function setPartyBEmergencyStatus(address partyB, bool status) external { partyBEmergencyStatus[partyB] = status; }
+
+    function emergencyClosePosition(uint256 id, PairUpnlAndPriceSig memory sig) external onlyPartyBOfQuote(id) {
+        Quote storage q = quotes[id];
+        require(partyBEmergencyStatus[msg.sender], "PartyBFacet: Operation not allowed. Either emergency mode must be active, party B must be in emergency status, or the symbol must be delisted");
+        require(q.quoteStatus == 4 || q.quoteStatus == 5, "PartyBFacet: Invalid state");
+        _fresh(sig.timestamp);
+        uint256 filled = q.quantity - q.closedAmount;
+        q.avgClosedPrice = (q.avgClosedPrice * q.closedAmount + filled * sig.price) / q.quantity;
+        q.closedAmount = q.quantity; q.quantityToClose = 0; q.quoteStatus = 7; _release(q);
+        q.statusModifyTimestamp = block.timestamp;
+        nonceOfPartyA[q.partyA] += 1; nonceOfPartyB[msg.sender][q.partyA] += 1;
+    }
+
     function acceptCancelCloseRequest(uint256 id) external onlyPartyBOfQuote(id) {
         Quote storage q = quotes[id];
         require(q.quoteStatus == 6, "PartyBFacet: Invalid state");
