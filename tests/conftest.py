@@ -54,7 +54,9 @@ def database_url(postgres: Postgres) -> str:
 
 @pytest.fixture(scope="session")
 def temporal_server(stack_dir: Path) -> Iterator[TemporalDevServer]:
-    server = start_temporal(port=free_port(), ui_port=free_port(), state_dir=stack_dir / "temporal", headless=True)
+    server = start_temporal(
+        port=free_port(), ui_port=free_port(), state_dir=stack_dir / "temporal", headless=True
+    )
     try:
         yield server
     finally:
@@ -74,3 +76,26 @@ async def temporal_client(settings: Settings) -> AsyncIterator[Client]:
 
     await setup_temporal(settings)
     yield await connect(settings)
+
+
+HISTORIES = Path(__file__).parent / "workflows" / "histories"
+
+
+@pytest.fixture(scope="session")
+def record_history():  # type: ignore[no-untyped-def]
+    """`await record_history(handle, "IntentWorkflow", "label")` saves the history for the replay
+    tests when HEDGER_RECORD_HISTORIES=1 (re-record after an intentional workflow change)."""
+    import json
+    import os
+
+    async def _record(handle, workflow_type: str, label: str):  # type: ignore[no-untyped-def]
+        if os.environ.get("HEDGER_RECORD_HISTORIES") != "1":
+            return None
+        history = await handle.fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        path = HISTORIES / f"{workflow_type}-{label}.json"
+        payload = {"workflow_id": handle.id, "history": json.loads(history.to_json())}
+        path.write_text(json.dumps(payload, indent=1))
+        return path
+
+    return _record

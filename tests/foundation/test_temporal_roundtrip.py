@@ -15,7 +15,9 @@ from workflows.healthcheck import HealthcheckInput, HealthcheckWorkflow
 _histories: list[WorkflowHistory] = []
 
 
-async def test_workflow_round_trips_through_dev_server(temporal_client: Client) -> None:
+async def test_workflow_round_trips_through_dev_server(
+    temporal_client: Client, record_history
+) -> None:  # type: ignore[no-untyped-def]
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
         temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
@@ -30,6 +32,7 @@ async def test_workflow_round_trips_through_dev_server(temporal_client: Client) 
     assert result.echoed == "ping"
     assert result.worker_identity == queue
     _histories.append(await handle.fetch_history())
+    await record_history(handle, "Healthcheck", "ping")
 
 
 async def test_healthcheck_history_replays_deterministically(temporal_client: Client) -> None:
