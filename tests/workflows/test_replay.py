@@ -8,6 +8,7 @@ worker hosts must have at least one recorded history.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -38,6 +39,6 @@ def test_every_workflow_type_has_a_recorded_history(workflow: type) -> None:
 
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path) -> None:
-    data = json.loads(path.read_text())
+    data = json.loads(await asyncio.to_thread(path.read_text))
     history = WorkflowHistory.from_json(data["workflow_id"], data["history"])
     await Replayer(workflows=WORKFLOWS).replay_workflow(history)
