@@ -110,10 +110,15 @@ async def main(settings: Settings) -> None:
         raise ConfigError(
             f"HEDGER_CHAIN_ID is {settings.chain_id} but the RPC serves chain {chain_id}"
         )
-    log.info("chain worker for signer %s on %s", agent.sender.address, TaskQueues.CHAIN)
     try:
         worker = build_chain_worker(client, settings, agent=agent)
-        await run_until_stopped(lambda stop: run_worker(worker, stop))
+
+        async def run(stop: asyncio.Event) -> None:
+            # logged once SIGTERM/SIGINT handlers are installed: from here a stop is graceful
+            log.info("chain worker for signer %s on %s", agent.sender.address, TaskQueues.CHAIN)
+            await run_worker(worker, stop)
+
+        await run_until_stopped(run)
     finally:
         await agent.close()
 
