@@ -33,6 +33,8 @@ log = logging.getLogger("hedger.worker.chain")
 # Views run concurrently; transactions are serialised per (partyB, partyA) inside the process
 # and nonce allocation is serialised per signer, so more slots only help reads and waits.
 MAX_CONCURRENT_ACTIVITIES = 64
+RECEIPT_TIMEOUT_SECONDS = 90.0
+STUCK_AFTER_SECONDS = 30.0  # replace (same nonce, higher fees) a tx pending this long
 
 
 @dataclass
@@ -72,6 +74,10 @@ def build_agent(
         journal=journal.write if journal else None,
         on_status=journal.status if journal else None,
         confirmations=settings.confirmations,
+        # below the workflows' 120 s start-to-close: a slow receipt ends the attempt as a
+        # retryable "TxPending" and the retry resumes the same transaction
+        receipt_timeout=RECEIPT_TIMEOUT_SECONDS,
+        stuck_after=STUCK_AFTER_SECONDS,
     )
     muon = MuonClient(settings.muon_urls, app=settings.muon_app)
     activities = ChainActivities(client, sender, muon, sessions, chain_id=settings.chain_id)
