@@ -197,3 +197,11 @@ def key_mapper(
     mapping: dict[tuple[str, int], tuple[str, int]],
 ) -> Callable[[dict[str, Any]], tuple[str, int]]:
     return lambda log: mapping[(log["transactionHash"].lower(), int(log["logIndex"]))]
+
+
+def expect_replayed(
+    logs: list[dict[str, Any]], chain_id: int, mapping: dict[tuple[str, int], tuple[str, int]]
+) -> dict[str, list[tuple[str, int]]]:
+    """`expected_targets` for the logs of `logs` that `mapping` says were replayed."""
+    replayed = [x for x in logs if (x["transactionHash"].lower(), x["logIndex"]) in mapping]
+    return expected_targets(replayed, chain_id, key_mapper(mapping))

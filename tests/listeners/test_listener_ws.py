@@ -16,6 +16,7 @@ from listener_helpers import (
     Chain,
     all_received,
     eventually,
+    expect_replayed,
     expected_targets,
     key_mapper,
     load_vectors,
@@ -210,3 +211,75 @@ async def test_both_listeners_twice_each_deliver_every_log_once_per_key(
 
 async def _all_seen(runners: list[Any], n: int) -> bool:
     return all(r.delivery.stats.counts["seen"] >= n for r in runners)
+
+
+async def test_ws_resubscribes_after_a_killed_socket_and_a_silent_subscription(
+    chain: Chain,
+    make_delivery: Callable[..., Delivery],
+    engine: AsyncEngine,
+    temporal_client: Client,
+) -> None:
+    from prometheus_client import REGISTRY
+    from ws_proxy import WsProxy
+
+    logs = load_vectors()["logs"]
+    groups = vector_groups(logs)
+    chain_id = next_chain_id()
+    proxy = await WsProxy(chain.ws_url).start()
+    delivery = make_delivery(chain_id)
+    listener = WsListener(
+        delivery,
+        CursorStore(engine),
+        WsConfig(
+            chain_id=chain_id,
+            address=chain.emitter,
+            url=proxy.url,
+            start_block=chain.head() + 1,
+            initial_backoff=0.1,
+            idle_check=0.5,
+            source="ws-proxied",
+        ),
+    )
+
+    def stale_count() -> float:
+        labels = {"source": "ws-proxied", "reason": "stale"}
+        return REGISTRY.get_sample_value("hedger_listener_ws_reconnects_total", labels) or 0.0
+
+    stale_before = stale_count()
+    try:
+        async with running(listener):
+            await asyncio.wait_for(listener.subscribed.wait(), 10)
+            part1 = replay(chain, groups[:4])
+            exp1 = expect_replayed(logs, chain_id, part1)
+            await eventually(lambda: all_received(temporal_client, exp1), what="part 1")
+
+            await proxy.kill()  # the socket dies under the listener
+            await eventually(lambda: _reconnected(listener, 1), what="reconnect after kill")
+            part2 = replay(chain, groups[4:9])
+
+            await eventually(
+                lambda: all_received(temporal_client, expect_replayed(logs, chain_id, part2)),
+                what="part 2",
+            )
+            await asyncio.wait_for(listener.subscribed.wait(), 10)
+            streamed = listener.stats["streamed"]
+            proxy.mute_open()  # the socket stays up, notifications stop
+            part3 = replay(chain, groups[9:])  # several blocks: the head moves on
+            everything = {**part1, **part2, **part3}
+            expected = expected_targets(logs, chain_id, key_mapper(everything))
+            await eventually(
+                lambda: all_received(temporal_client, expected), within=20, what="part 3"
+            )
+            assert listener.stats["streamed"] == streamed  # part 3 came from the catch-up
+            assert listener.stats["caught_up"] >= len(routed(logs, part3))
+            assert stale_count() - stale_before == 1
+            assert listener.connections == 3
+    finally:
+        await proxy.stop()
+    for wid, keys in expected.items():
+        got = await received_keys(temporal_client, wid)
+        assert got == keys, wid  # exactly once each: re-reads were recognised as delivered
+
+
+async def _reconnected(listener: WsListener, n: int) -> bool:
+    return listener.stats["reconnects"] >= n and listener.subscribed.is_set()
