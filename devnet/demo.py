@@ -102,14 +102,52 @@ def hedger_env(stack: LocalStack) -> dict[str, str]:
 
 
 def ensure_deployment(stack: LocalStack, log: Callable[[str], None]) -> str | None:
-    """Deploy our SYMMIO-compatible contract if the chain lacks it; returns the diamond address."""
-    try:
-        from devnet.contracts.deploy import ensure_deployed  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
+    """Deploy our SYMMIO-compatible contract unless the chain already has it; returns the diamond.
+
+    The addresses go to `<state>/devnet/deployment.json` and into `devnet.env`
+    (HEDGER_SYMMIO_ADDRESS, HEDGER_LISTENER_START_BLOCK), which every hedger process reads.
+    """
+    deploy = _deploy_function()
+    if deploy is None:
         log("demo: the devnet contract is not available in this checkout; trading is skipped")
         return None
-    address: str = ensure_deployed(stack)
-    return address
+    from devnet.stack.anvil import rpc_call
+
+    rpc_url = stack.running_url("anvil")
+    path = stack.state_dir / "devnet" / "deployment.json"
+    deployment: dict[str, Any] | None = None
+    if path.exists():
+        deployment = json.loads(path.read_text())
+        code = rpc_call(rpc_url, "eth_getCode", [deployment["symmio"], "latest"])
+        if code in ("0x", "0x0", None):
+            log("demo: the recorded deployment is not on this chain; deploying again")
+            deployment = None
+    if deployment is None:
+        started = time.monotonic()
+        deployment = deploy(rpc_url, path)
+        log(
+            f"demo: contract deployed at {deployment['symmio']} in {time.monotonic() - started:.1f}s"
+        )
+    env = _read_env(stack.env_path)
+    env["HEDGER_SYMMIO_ADDRESS"] = str(deployment["symmio"])
+    env["HEDGER_LISTENER_START_BLOCK"] = str(deployment.get("deploy_block", 0))
+    stack.env_path.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    return str(deployment["symmio"])
+
+
+def _deploy_function() -> Callable[[str, Path], dict[str, Any]] | None:
+    """Our contract's deploy-and-initialise entry point, whichever devnet package provides it."""
+    import importlib
+
+    for module_name in ("devnet.symmio.deploy", "devnet.contracts.deploy"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        devnet_deploy = getattr(module, "devnet_deploy", None)
+        if devnet_deploy is not None:
+            return devnet_deploy  # type: ignore[no-any-return]
+    return None
 
 
 def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:

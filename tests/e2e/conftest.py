@@ -1,0 +1,333 @@
+"""The whole hedger on the real local stack, for end-to-end tests.
+
+One session-scoped `hedger` harness: the embedded stack (Temporal dev server, Postgres, anvil,
+exchange simulator, Muon oracle) on free ports in a temp dir, our contract deployed and
+initialised, and every hedger process started exactly as production starts them
+(`hedger worker …`, `hedger listener …`) with configuration through the environment only.
+Tests drive it from the outside: PartyA transactions on chain, exchange admin faults and
+prices, Temporal signals and queries, and the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from temporalio.client import Client, WorkflowHandle
+
+from devnet.demo import HedgerProcesses, available_commands, ensure_deployment, hedger_env
+from devnet.stack.process import free_port
+from devnet.stack.stack import LocalStack, StackPorts
+from domain.enums import OrderType, PositionType, QuoteStatus
+from domain.ids import intent_workflow_id, position_workflow_id
+from hedger.config import load_settings
+
+ANVIL_KEYS = {
+    5: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    6: "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    7: "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    8: "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    9: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+}
+WAD = 10**18
+
+
+@dataclass
+class Hedger:
+    stack: LocalStack
+    symmio: str
+    processes: HedgerProcesses
+    client: Client
+    engine: AsyncEngine
+    chain_id: int = 31337
+    _traders: dict[int, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def rpc_url(self) -> str:
+        return self.stack.info["anvil"]["http"]
+
+    @property
+    def exchange_url(self) -> str:
+        return self.stack.info["exchange"]["url"]
+
+    @property
+    def muon_url(self) -> str:
+        return self.stack.info["oracle"]["url"]
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        from devnet.stack.anvil import rpc_call
+
+        return rpc_call(self.rpc_url, method, params or [])
+
+    def warp(self, seconds: int) -> None:
+        """Move the chain's clock (and mine a block)."""
+        self.rpc("evm_increaseTime", [seconds])
+        self.rpc("evm_mine")
+
+    def trader(self, account: int = 5) -> Any:
+        from web3 import Web3
+
+        from devnet.traders.chain import PartyAChain
+
+        if account not in self._traders:
+            chain = PartyAChain(
+                Web3(Web3.HTTPProvider(self.rpc_url)), self.symmio, ANVIL_KEYS[account]
+            )
+            chain.fund(100_000 * WAD)
+            self._traders[account] = chain
+        return self._traders[account]
+
+    # ------------------------------------------------------------------ actions as a trader
+    async def send_quote(
+        self,
+        *,
+        side: PositionType = PositionType.LONG,
+        order_type: OrderType = OrderType.MARKET,
+        quantity: Decimal = Decimal("0.01"),
+        slippage: Decimal = Decimal("0.01"),
+        price_offset: Decimal | None = None,
+        leverage: int = 5,
+        deadline_in: int = 3600,
+        account: int = 5,
+        symbol_id: int = 1,
+    ) -> int:
+        """Post an intent at the oracle's mark price: MARKET with `slippage`, LIMIT at mark·(1∓offset)."""
+        from devnet.traders.brain import SendQuote
+        from hedger.muon.client import MuonClient
+
+        chain = self.trader(account)
+        async with MuonClient([self.muon_url]) as muon:
+            sig = await muon.party_a_upnl_and_price_sig(
+                party_a=chain.address,
+                chain_id=self.chain_id,
+                symmio=self.symmio,
+                symbol_id=symbol_id,
+            )
+        mark = Decimal(sig.price) / WAD
+        sign = 1 if side == PositionType.LONG else -1
+        if order_type == OrderType.MARKET:
+            price = mark * (1 + sign * slippage)
+        else:
+            price = mark * (
+                1 - sign * (price_offset if price_offset is not None else Decimal("0.002"))
+            )
+        price = price.quantize(Decimal("0.01"))
+        locked = quantity * price / leverage
+        quote = SendQuote(
+            symbol_id=symbol_id, position_type=side, order_type=order_type, price=int(price * WAD),
+            quantity=int(quantity * WAD), cva=int(locked * Decimal("0.15") * WAD), lf=int(locked * Decimal("0.08") * WAD),
+            party_amm=int(locked * Decimal("0.77") * WAD), party_bmm=int(locked * Decimal("0.77") * WAD),
+            max_funding_rate=0, deadline=chain.now() + deadline_in,
+        )  # fmt: skip
+        return int(await asyncio.to_thread(chain.send_quote, quote, sig))
+
+    async def request_close(
+        self, quote_id: int, *, quantity: Decimal | None = None, order_type: OrderType = OrderType.MARKET,
+        slippage: Decimal = Decimal("0.01"), account: int = 5, deadline_in: int = 3600, price: Decimal | None = None,
+    ) -> None:  # fmt: skip
+        from hedger.muon.client import MuonClient
+
+        chain = self.trader(account)
+        view = chain.quote(quote_id)
+        async with MuonClient([self.muon_url]) as muon:
+            sig = await muon.party_a_upnl_and_price_sig(
+                party_a=chain.address,
+                chain_id=self.chain_id,
+                symmio=self.symmio,
+                symbol_id=view.symbol_id,
+            )
+        mark = Decimal(sig.price) / WAD
+        sign = -1 if view.position_type == PositionType.LONG else 1  # closing a LONG sells
+        close_price = (
+            price if price is not None else (mark * (1 + sign * slippage)).quantize(Decimal("0.01"))
+        )
+        qty = int(quantity * WAD) if quantity is not None else view.quantity - view.closed_amount
+        await asyncio.to_thread(
+            chain.request_to_close_position,
+            quote_id,
+            int(close_price * WAD),
+            qty,
+            order_type,
+            chain.now() + deadline_in,
+        )
+
+    # ------------------------------------------------------------------ observation
+    def quote(self, quote_id: int, account: int = 5) -> Any:
+        return self.trader(account).quote(quote_id)
+
+    async def wait_chain(
+        self, quote_id: int, statuses: set[QuoteStatus], *, timeout: float = 90, account: int = 5
+    ) -> Any:
+        deadline = time.monotonic() + timeout
+        view = None
+        while time.monotonic() < deadline:
+            view = await asyncio.to_thread(self.quote, quote_id, account)
+            if view.status in statuses:
+                return view
+            await asyncio.sleep(0.5)
+        raise AssertionError(
+            f"quote {quote_id} still {view.status.name if view else '?'}; wanted {statuses}"
+        )
+
+    def intent(self, quote_id: int) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(intent_workflow_id(self.chain_id, quote_id))
+
+    def position(self, quote_id: int) -> WorkflowHandle[Any, Any]:
+        return self.client.get_workflow_handle(position_workflow_id(self.chain_id, quote_id))
+
+    async def wait_workflow(self, handle: WorkflowHandle[Any, Any], *, timeout: float = 120) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return await asyncio.wait_for(
+                    handle.result(), timeout=max(1, deadline - time.monotonic())
+                )
+            except Exception:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def wait_state(
+        self,
+        handle: WorkflowHandle[Any, Any],
+        predicate: Callable[[dict[str, Any]], bool],
+        *,
+        timeout: float = 90,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                state = await handle.query("state")
+                if predicate(state):
+                    return state
+            except Exception:  # not started yet
+                pass
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"{handle.id}: condition not reached; last state {state}")
+
+    async def broker_position(self, symbol: str = "BTCUSDT") -> Decimal:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            state = (await client.get(f"{self.exchange_url}/admin/state")).json()
+        return Decimal(state.get("positions", {}).get(symbol, {}).get("amount", "0"))
+
+    async def broker_orders(self, quote_id: int) -> list[dict[str, Any]]:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            state = (await client.get(f"{self.exchange_url}/admin/state")).json()
+        prefix = f"h{quote_id}"
+        return [o for o in state.get("orders", []) if str(o.get("clientOrderId", "")).startswith(prefix)
+                and str(o.get("clientOrderId"))[len(prefix)] in "oc"]  # fmt: skip
+
+    async def ledger(self, sql: str, **params: Any) -> list[Any]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(text(sql), params)).all())
+
+    async def chain_net(self, symbol_id: int = 1) -> Decimal:
+        """Signed quantity open on chain against us for `symbol_id` (trader LONG = +)."""
+        rows = await self.ledger(
+            "SELECT quote_id FROM positions WHERE chain_id = :c", c=self.chain_id
+        )
+        total = Decimal(0)
+        for (quote_id,) in rows:
+            for account in self._traders:
+                view = await asyncio.to_thread(self.quote, quote_id, account)
+                if view.symbol_id != symbol_id or view.quantity == 0:
+                    continue
+                if view.status in (
+                    QuoteStatus.OPENED,
+                    QuoteStatus.CLOSE_PENDING,
+                    QuoteStatus.CANCEL_CLOSE_PENDING,
+                ):
+                    qty = Decimal(view.quantity - view.closed_amount) / WAD
+                    total += qty if view.position_type == PositionType.LONG else -qty
+                break
+        return total
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
+    state = tmp_path_factory.mktemp("e2e")
+    ports = StackPorts(*(free_port() for _ in range(6)))
+    stack = LocalStack(state, ports, log=lambda _: None)
+    stack.up()
+    processes: HedgerProcesses | None = None
+    try:
+        symmio = ensure_deployment(stack, log=lambda _: None)
+        if symmio is None:
+            pytest.skip("no devnet contract in this checkout")
+        env = hedger_env(stack)
+        env["HEDGER_API_PORT"] = str(free_port())
+        processes = HedgerProcesses(state, env, log=lambda _: None)
+        processes.start(available_commands())
+        yield stack, symmio, processes
+    finally:
+        if processes is not None:
+            processes.stop()
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+async def hedger(e2e_stack: tuple[LocalStack, str, HedgerProcesses]) -> AsyncIterator[Hedger]:
+    from hedger.temporal import connect
+
+    stack, symmio, processes = e2e_stack
+    client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
+    engine = create_async_engine(stack.running_url("postgres"))
+    harness = Hedger(stack, symmio, processes, client, engine)
+    await _wait_for_pollers(client)
+    try:
+        yield harness
+    finally:
+        await engine.dispose()
+
+
+async def _wait_for_pollers(client: Client, timeout: float = 60) -> None:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from hedger.temporal import TaskQueues
+
+    wanted = [
+        (TaskQueues.WORKFLOWS, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        (TaskQueues.CHAIN, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        (TaskQueues.BROKER, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+        (TaskQueues.OPS, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+    ]
+    deadline = time.monotonic() + timeout
+    missing = wanted
+    while time.monotonic() < deadline:
+        missing = []
+        for name, kind in wanted:
+            reply = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=name),
+                    task_queue_type=kind,
+                )
+            )
+            if not reply.pollers:
+                missing.append((name, kind))
+        if not missing:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no pollers on {missing} (see the hedger logs)")
+
+
+def _logs(path: Path) -> str:
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(path.glob("*.log")))
