@@ -225,3 +225,32 @@ async def test_malformed_and_foreign_logs_never_raise(
     assert [(r.log_index, r.name) for r in rows] == [(77, "UNDECODABLE"), (78, "UNDECODABLE")]
     assert "SendQuote" in rows[0].payload["error"]
     assert rows[0].payload["log"]["data"] == truncated["data"]
+
+
+async def test_a_removed_log_is_delivered_again_but_never_starts_a_workflow(
+    make_delivery: Callable[..., Delivery], temporal_client: Client
+) -> None:
+    """A reorg makes the node resend a log with removed=true (same key): it must reach the
+    owning workflow even though the key was recorded, and must not start anything."""
+    logs = load_vectors()["logs"]
+    send_quote = next(x for x in logs if x["event"] == "SendQuote" and x["args"]["quoteId"] == "2")
+    chain_id = next_chain_id()
+    delivery = make_delivery(chain_id)
+    intent, position = f"intent-{chain_id}-2", f"position-{chain_id}-2"
+    assert (await delivery.deliver(send_quote, "ws")).targets == (
+        (intent, TargetResult.STARTED_OR_SIGNALLED),
+    )
+    removed = await delivery.deliver({**send_quote, "removed": True}, "ws")
+    assert removed.outcome == Outcome.DELIVERED
+    assert removed.targets == (
+        (intent, TargetResult.SIGNALLED),
+        (position, TargetResult.NOT_FOUND),
+    )
+
+    async def both() -> bool:
+        return len(await received(temporal_client, intent)) >= 2
+
+    await eventually(both, what="the removed log")
+    got = await received(temporal_client, intent)
+    assert [x.removed for x in got] == [False, True]
+    assert got[0].log_index == got[1].log_index and got[0].tx_hash == got[1].tx_hash
