@@ -231,6 +231,28 @@ class Hedger:
         return [o for o in state.get("orders", []) if str(o.get("clientOrderId", "")).startswith(prefix)
                 and str(o.get("clientOrderId"))[len(prefix)] in "oc"]  # fmt: skip
 
+    async def assert_hedged(
+        self, symbol_id: int = 1, symbol: str = "BTCUSDT", timeout: float = 30
+    ) -> None:
+        """The invariant, checked from outside: chain net exposure == broker position, and no
+        client order id produced two broker orders."""
+        deadline = time.monotonic() + timeout
+        while True:
+            chain, broker = await self.chain_net(symbol_id), await self.broker_position(symbol)
+            if chain == broker or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert chain == broker, f"unhedged: chain {chain} vs broker {broker}"
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            orders = (await client.get(f"{self.exchange_url}/admin/state")).json().get("orders", [])
+        counts: dict[str, int] = {}
+        for order in orders:
+            cid = str(order.get("clientOrderId"))
+            counts[cid] = counts.get(cid, 0) + 1
+        assert not {cid: n for cid, n in counts.items() if n > 1}, "duplicate broker orders"
+
     async def ledger(self, sql: str, **params: Any) -> list[Any]:
         async with self.engine.connect() as conn:
             return list((await conn.execute(text(sql), params)).all())

@@ -1,0 +1,156 @@
+"""End-to-end lifecycle on the real local stack: chain, broker, Temporal, ledger, all real.
+
+Each test drives the hedger from the outside (PartyA transactions, exchange prices and faults,
+operator signals) and ends with the invariant checked from the outside: what is open on chain
+against us equals what the broker holds, and no client order id produced two orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from domain.enums import OrderType, PositionType, QuoteStatus
+from workflows.messages import OperatorCommand
+
+pytestmark = pytest.mark.slow
+
+OPEN = {QuoteStatus.OPENED}
+GONE = {QuoteStatus.CANCELED, QuoteStatus.EXPIRED, QuoteStatus.CLOSED}
+
+
+async def test_market_open_then_market_close(hedger, record_history) -> None:  # type: ignore[no-untyped-def]
+    before = await hedger.broker_position()
+    quote_id = await hedger.send_quote(
+        side=PositionType.LONG, order_type=OrderType.MARKET, quantity=Decimal("0.01")
+    )
+    view = await hedger.wait_chain(quote_id, OPEN)
+    assert view.quantity == 10**16
+    assert await hedger.wait_workflow(hedger.intent(quote_id)) == "opened"
+    assert await hedger.broker_position() - before == Decimal("0.01")
+    await hedger.assert_hedged()
+
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
+    rows = await hedger.ledger("SELECT hedge_status FROM quotes WHERE quote_id = :q", q=quote_id)
+    assert rows and rows[0][0] in {"OPEN", "CLOSED"}
+    await record_history(hedger.intent(quote_id), "IntentWorkflow", "market-open")
+    await record_history(hedger.position(quote_id), "PositionWorkflow", "market-close")
+
+
+async def test_short_market_open_then_close(hedger) -> None:  # type: ignore[no-untyped-def]
+    before = await hedger.broker_position()
+    quote_id = await hedger.send_quote(side=PositionType.SHORT, quantity=Decimal("0.02"))
+    await hedger.wait_chain(quote_id, OPEN)
+    assert await hedger.broker_position() - before == Decimal("-0.02")
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.wait_workflow(hedger.position(quote_id))
+    await hedger.assert_hedged()
+
+
+async def test_cancel_while_locked_and_hedging(hedger, record_history) -> None:  # type: ignore[no-untyped-def]
+    # A passive LIMIT far from the market: the hedger locks and rests a broker order that cannot fill.
+    quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+    await hedger.wait_state(hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING")
+    assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.LOCKED
+    await asyncio.to_thread(hedger.trader().request_to_cancel_quote, quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CANCELED})
+    result = await hedger.wait_workflow(hedger.intent(quote_id))
+    assert "CANCELED" in result
+    orders = await hedger.broker_orders(quote_id)
+    assert orders and all(o["status"] in {"CANCELED", "EXPIRED"} for o in orders)
+    await hedger.assert_hedged()
+    await record_history(hedger.intent(quote_id), "IntentWorkflow", "cancel-while-hedging")
+
+
+async def test_cancel_close_request(hedger) -> None:  # type: ignore[no-untyped-def]
+    quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
+    await hedger.wait_chain(quote_id, OPEN)
+    # A LIMIT close far above the market: the hedger rests a reduce-only order that cannot fill.
+    view = hedger.quote(quote_id)
+    await hedger.request_close(quote_id, order_type=OrderType.LIMIT, price=Decimal("1000000"))
+    await hedger.wait_state(
+        hedger.position(quote_id),
+        lambda s: any(leg["purpose"] == "close" for leg in s.get("legs", [])),
+    )
+    await asyncio.to_thread(hedger.trader().request_to_cancel_close_request, quote_id)
+    back = await hedger.wait_chain(quote_id, OPEN)
+    assert back.closed_amount == view.closed_amount
+    await hedger.assert_hedged()
+    await hedger.request_close(quote_id)  # clean up: a MARKET close
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
+
+
+async def test_expiry_of_a_locked_quote(hedger) -> None:  # type: ignore[no-untyped-def]
+    quote_id = await hedger.send_quote(
+        order_type=OrderType.LIMIT, price_offset=Decimal("0.05"), deadline_in=90
+    )
+    await hedger.wait_state(hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING")
+    hedger.warp(120)  # past the deadline: the hedger cancels its order and lets the quote expire
+    await hedger.wait_chain(quote_id, {QuoteStatus.EXPIRED, QuoteStatus.PENDING}, timeout=60)
+    result = await hedger.wait_workflow(hedger.intent(quote_id))
+    assert result.startswith("flat")
+    await hedger.assert_hedged()
+
+
+async def test_halt_rejects_new_intents_and_resume_trades_again(hedger) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    async def ops(*args: str) -> None:
+        env = dict(hedger.processes.env)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hedger", "ops", *args, env=env
+        )
+        assert await proc.wait() == 0
+
+    await ops("halt", "--reason", "e2e")
+    try:
+        quote_id = await hedger.send_quote()
+        assert await hedger.wait_workflow(hedger.intent(quote_id)) == "rejected"
+        assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.PENDING
+    finally:
+        await ops("resume", "--reason", "e2e done")
+    quote_id = await hedger.send_quote()
+    await hedger.wait_chain(quote_id, OPEN)
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
+
+
+async def test_stuck_hedge_is_retried_by_an_operator(hedger) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        fault = {
+            "kind": "http_error",
+            "path": "/fapi/v1/order",
+            "method": "POST",
+            "count": 1000,
+            "status": 503,
+        }
+        (await client.post(f"{hedger.exchange_url}/admin/faults", json=fault)).raise_for_status()
+        try:
+            quote_id = await hedger.send_quote()
+            await hedger.wait_state(
+                hedger.intent(quote_id), lambda s: s.get("hedge_status") == "STUCK", timeout=120
+            )
+            stuck = [wf.id async for wf in hedger.client.list_workflows('HedgeStatus="STUCK"')]
+            assert hedger.intent(quote_id).id in stuck
+        finally:
+            (await client.delete(f"{hedger.exchange_url}/admin/faults")).raise_for_status()
+    await hedger.intent(quote_id).signal(
+        "retry", OperatorCommand(reason="broker is back", operator="e2e")
+    )
+    await hedger.wait_chain(quote_id, OPEN, timeout=120)
+    state = await hedger.intent(quote_id).query("state")
+    assert any("retry by e2e" in line for line in state["operator_log"])
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
