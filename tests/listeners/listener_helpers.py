@@ -59,11 +59,11 @@ class Chain:
 
     @property
     def http_url(self) -> str:
-        return self.node.http_url
+        return str(self.node.http_url)
 
     @property
     def ws_url(self) -> str:
-        return self.node.ws_url
+        return str(self.node.ws_url)
 
     def w3(self) -> Web3:
         return Web3(Web3.HTTPProvider(self.http_url))
@@ -109,7 +109,10 @@ def make_chain(state_dir: Path, build: dict[str, Any]) -> Chain:
 
 
 async def received(client: Client, workflow_id: str) -> list[ChainLog]:
-    return await client.get_workflow_handle(workflow_id).query("events", result_type=list[ChainLog])
+    logs: list[ChainLog] = await client.get_workflow_handle(workflow_id).query(
+        "events", result_type=list[ChainLog]
+    )
+    return logs
 
 
 async def eventually(

@@ -126,7 +126,7 @@ async def test_search_attributes_and_no_restart_of_a_finished_workflow(
     lock = next(x for x in logs if x["event"] == "LockQuote" and x["args"]["quoteId"] == "1")
     async with engine.begin() as conn:
         await conn.execute(
-            insert(SymbolRecord.__table__)  # type: ignore[attr-defined]
+            insert(SymbolRecord.__table__)
             .values(
                 **SymbolRecord(symbol_id=1, name="BTCUSDT", symbol="BTC", asset="USDT").model_dump()
             )

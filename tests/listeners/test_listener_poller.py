@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from eth_typing import HexStr
 from listener_helpers import (
     Chain,
     all_received,
@@ -109,7 +110,9 @@ async def test_poller_cursor_survives_a_restart(
         and x["topics"][0] in listened_topic0s()
     ]
     in_window_count = sum(
-        1 for k in routed_first if w3.eth.get_transaction(mapping[k][0])["blockNumber"] in window
+        1
+        for k in routed_first
+        if w3.eth.get_transaction(HexStr(mapping[k][0]))["blockNumber"] in window
     )
     new_logs = [x for x in logs if (x["transactionHash"].lower(), x["logIndex"]) in mapping2]
     new_routed = [x for x in new_logs if x["topics"][0] in listened_topic0s()]

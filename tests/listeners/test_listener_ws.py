@@ -282,4 +282,4 @@ async def test_ws_resubscribes_after_a_killed_socket_and_a_silent_subscription(
 
 
 async def _reconnected(listener: WsListener, n: int) -> bool:
-    return listener.stats["reconnects"] >= n and listener.subscribed.is_set()
+    return bool(listener.stats["reconnects"] >= n and listener.subscribed.is_set())
