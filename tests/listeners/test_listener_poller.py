@@ -29,7 +29,7 @@ from devnet.stack.process import free_port
 from workers.listeners.cursor import CursorStore
 from workers.listeners.delivery import Delivery, DeliveryError, listened_topic0s
 from workers.listeners.poller import LogPoller, PollerConfig
-from workers.listeners.rpc import HttpRpc, find_deployment_block, redact_url
+from workers.listeners.rpc import HttpRpc, RpcError, find_deployment_block, redact_url
 
 
 def poller(
@@ -222,3 +222,18 @@ async def test_start_block_defaults_to_the_deployment_block(
         )
         await p.start()
         assert p.position == deployed - 1
+
+
+async def test_rpc_fallback_never_logs_a_key_from_a_url(
+    chain: Chain, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v2/secret-api-key-123"
+    async with HttpRpc([dead, chain.http_url], timeout=5) as rpc:
+        assert await rpc.block_number() == chain.head()
+        assert rpc.urls[rpc._preferred] == chain.http_url  # later calls go straight there
+    async with HttpRpc([dead], timeout=5) as only_dead:
+        with pytest.raises(RpcError) as failed:
+            await only_dead.block_number()
+    assert "secret-api-key-123" not in str(failed.value)
+    assert "secret-api-key-123" not in caplog.text
+    assert redact_url(dead) in caplog.text

@@ -94,7 +94,7 @@ class HttpRpc(RpcMethods):
         await self.close()
 
     async def call(self, method: str, params: list[Any] | None = None) -> Any:
-        last: Exception | None = None
+        last = "no endpoint"
         code: int | None = None
         order = [*range(self._preferred, len(self.urls)), *range(self._preferred)]
         for index in order:
@@ -102,9 +102,10 @@ class HttpRpc(RpcMethods):
             try:
                 result = await self._call_one(url, method, params or [])
             except (httpx.HTTPError, ValueError, RpcError) as exc:
-                RPC_ERRORS.labels(redact_url(url), method).inc()
-                log.warning("rpc %s at %s failed: %s", method, redact_url(url), exc)
-                last = exc
+                safe = redact_url(url)
+                RPC_ERRORS.labels(safe, method).inc()
+                last = f"{safe}: {str(exc).replace(url, safe)}"  # never log a key in a URL
+                log.warning("rpc %s failed at %s", method, last)
                 code = exc.code if isinstance(exc, RpcError) else None
                 continue
             self._preferred = index
