@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 from eth_utils.address import to_checksum_address
@@ -122,6 +123,25 @@ class Endpoint:
     last_error: str | None = None
 
 
+def redact_url(url: str) -> str:
+    """scheme://host[:port] only: RPC URLs often carry an API key in the path or query, and
+    these messages end up in Temporal's UI and in logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}" + ("/…" if parts.path.strip("/") or parts.query else "")
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` with `url` (and its path and query, which may hold a key) redacted."""
+    parts = urlsplit(url)
+    text = text.replace(url, redact_url(url))
+    for secret in (parts.path.strip("/"), parts.query):
+        if secret:
+            text = text.replace(secret, "…")
+    return text
+
+
 def _hex(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return "0x" + bytes(value).hex()
@@ -205,9 +225,10 @@ class ChainClient:
                 result = await asyncio.wait_for(op(ep), self.timeout)
             except TRANSPORT_ERRORS as exc:
                 ep.failures += 1
-                ep.last_error = f"{type(exc).__name__}: {exc}"
+                safe = redact_url(ep.url)
+                ep.last_error = f"{type(exc).__name__}: {scrub(str(exc), ep.url)}"
                 ep.resting_until = time.monotonic() + self.rest_seconds
-                errors.append(f"{ep.url}: {ep.last_error}")
+                errors.append(f"{safe}: {ep.last_error}")
                 continue
             ep.resting_until = 0.0
             return result

@@ -248,9 +248,12 @@ async def test_fallback_to_second_rpc_url(anvil: Anvil) -> None:
         assert outcome.status == 1
     finally:
         await client.close()
-    only_dead = ChainClient.create([dead, f"http://127.0.0.1:{free_port()}"], None, timeout=2.0)
+    keyed = f"http://127.0.0.1:{free_port()}/v2/SECRETKEY123?apikey=QUERYSECRET"
+    only_dead = ChainClient.create([dead, keyed], None, timeout=2.0)
     try:
-        with pytest.raises(RpcUnavailable):
+        with pytest.raises(RpcUnavailable) as err:
             await only_dead.latest_block()
+        assert "SECRETKEY123" not in str(err.value) and "QUERYSECRET" not in str(err.value)
+        assert "http://127.0.0.1:" in str(err.value)  # still says which endpoint failed
     finally:
         await only_dead.close()
