@@ -215,6 +215,15 @@ class Hedger:
             await asyncio.sleep(0.5)
         raise AssertionError(f"{handle.id}: condition not reached; last state {state}")
 
+    async def freeze_prices(self, frozen: bool = True) -> None:
+        """Stop (or restart) the exchange's price walk, so a passive order stays passive."""
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            (
+                await client.post(f"{self.exchange_url}/admin/freeze", json={"frozen": frozen})
+            ).raise_for_status()
+
     async def broker_position(self, symbol: str = "BTCUSDT") -> Decimal:
         import httpx
 
@@ -294,6 +303,8 @@ def e2e_stack(
             pytest.skip("no devnet contract in this checkout")
         env = hedger_env(stack)
         env["HEDGER_API_PORT"] = str(free_port())
+        # Wide enough that the tests' deliberately passive LIMIT intents pass the price band.
+        env["HEDGER_PRICE_BAND_PCT"] = "10"
         processes = HedgerProcesses(state, env, log=lambda _: None)
         processes.start(available_commands())
         yield stack, symmio, processes

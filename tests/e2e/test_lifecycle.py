@@ -55,7 +55,8 @@ async def test_short_market_open_then_close(hedger) -> None:  # type: ignore[no-
 
 
 async def test_cancel_while_locked_and_hedging(hedger, record_history) -> None:  # type: ignore[no-untyped-def]
-    # A passive LIMIT far from the market: the hedger locks and rests a broker order that cannot fill.
+    # A passive LIMIT far from a frozen market: the hedger locks and rests an order that cannot fill.
+    await hedger.freeze_prices()
     quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
     await hedger.wait_state(hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING")
     assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.LOCKED
@@ -66,6 +67,7 @@ async def test_cancel_while_locked_and_hedging(hedger, record_history) -> None: 
     orders = await hedger.broker_orders(quote_id)
     assert orders and all(o["status"] in {"CANCELED", "EXPIRED"} for o in orders)
     await hedger.assert_hedged()
+    await hedger.freeze_prices(False)
     await record_history(hedger.intent(quote_id), "IntentWorkflow", "cancel-while-hedging")
 
 
@@ -89,6 +91,7 @@ async def test_cancel_close_request(hedger) -> None:  # type: ignore[no-untyped-
 
 
 async def test_expiry_of_a_locked_quote(hedger) -> None:  # type: ignore[no-untyped-def]
+    await hedger.freeze_prices()
     quote_id = await hedger.send_quote(
         order_type=OrderType.LIMIT, price_offset=Decimal("0.05"), deadline_in=90
     )
@@ -98,6 +101,7 @@ async def test_expiry_of_a_locked_quote(hedger) -> None:  # type: ignore[no-unty
     result = await hedger.wait_workflow(hedger.intent(quote_id))
     assert result.startswith("flat")
     await hedger.assert_hedged()
+    await hedger.freeze_prices(False)
 
 
 async def test_halt_rejects_new_intents_and_resume_trades_again(hedger) -> None:  # type: ignore[no-untyped-def]
