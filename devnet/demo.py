@@ -68,6 +68,19 @@ class HedgerProcesses:
             self.running[name] = process.start()
             self.log(f"demo: started {name} (pid {process.pid})")
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (chaos testing): no clean shutdown, nothing flushed."""
+        import signal as signals
+
+        os.kill(self.running[name].pid, signals.SIGKILL)
+        self.running[name].stop(timeout=5)
+
+    def restart(self, name: str) -> None:
+        old = self.running[name]
+        if old.alive():
+            old.stop()
+        self.running[name] = ManagedProcess(name, old.argv, old.log_path, env=self.env).start()
+
     def check(self) -> list[str]:
         return [name for name, p in self.running.items() if not p.alive()]
 

@@ -158,3 +158,38 @@ async def test_stuck_hedge_is_retried_by_an_operator(hedger) -> None:  # type: i
     await hedger.request_close(quote_id)
     await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
     await hedger.assert_hedged()
+
+
+async def test_broker_worker_killed_mid_order_loses_and_duplicates_nothing(hedger) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        # The order request reaches the exchange but its answer is slow: kill the worker meanwhile.
+        fault = {
+            "kind": "latency",
+            "path": "/fapi/v1/order",
+            "method": "POST",
+            "count": 1,
+            "delay": 4.0,
+        }
+        (await client.post(f"{hedger.exchange_url}/admin/faults", json=fault)).raise_for_status()
+        quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
+        await hedger.wait_state(
+            hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING"
+        )
+        await asyncio.sleep(1.0)
+        hedger.processes.kill("worker-broker")
+        await asyncio.sleep(1.0)
+        hedger.processes.restart("worker-broker")
+    await hedger.wait_chain(quote_id, OPEN, timeout=150)
+    orders = await hedger.broker_orders(quote_id)
+    assert len({o["clientOrderId"] for o in orders}) == len(orders)
+    opens = await hedger.ledger(
+        "SELECT count(*) FROM chain_transactions WHERE quote_id = :q AND action = 'openPosition' AND status = 'mined'",
+        q=quote_id,
+    )
+    assert opens[0][0] == 1
+    await hedger.assert_hedged()
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
