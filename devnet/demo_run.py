@@ -23,7 +23,7 @@ from devnet.demo import DemoOptions, HedgerProcesses, write_summary
 from devnet.stack.stack import LocalStack
 
 TERMINAL_INTENT = {"REJECTED", "CANCELLED", "EXPIRED", "FAILED", "OPEN", "CLOSED"}
-SINGLE_SHOT_ACTIONS = ("lockQuote", "openPosition", "unlockQuote", "acceptCancelRequest")
+SINGLE_SHOT_ACTIONS = ("lock_quote", "open_position", "unlock_quote", "accept_cancel_request")
 
 
 async def drive(
@@ -176,9 +176,9 @@ async def _hop_latencies(conn: Any) -> dict[str, Any]:
                   EXTRACT(EPOCH FROM (o.created_at - lock.updated_at)) AS lock_to_order,
                   EXTRACT(EPOCH FROM (op.updated_at - o.updated_at)) AS fill_to_open
                 FROM quotes q
-                LEFT JOIN chain_transactions lock ON lock.quote_id = q.quote_id AND lock.action = 'lockQuote'
+                LEFT JOIN chain_transactions lock ON lock.quote_id = q.quote_id AND lock.action = 'lock_quote'
                   AND lock.status = 'mined'
-                LEFT JOIN chain_transactions op ON op.quote_id = q.quote_id AND op.action = 'openPosition'
+                LEFT JOIN chain_transactions op ON op.quote_id = q.quote_id AND op.action = 'open_position'
                   AND op.status = 'mined'
                 LEFT JOIN LATERAL (SELECT created_at, updated_at FROM broker_orders b
                   WHERE b.quote_id = q.quote_id AND b.close_id IS NULL ORDER BY created_at LIMIT 1) o ON true

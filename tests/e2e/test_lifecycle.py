@@ -185,7 +185,7 @@ async def test_broker_worker_killed_mid_order_loses_and_duplicates_nothing(hedge
     orders = await hedger.broker_orders(quote_id)
     assert len({o["clientOrderId"] for o in orders}) == len(orders)
     opens = await hedger.ledger(
-        "SELECT count(*) FROM chain_transactions WHERE quote_id = :q AND action = 'openPosition' AND status = 'mined'",
+        "SELECT count(*) FROM chain_transactions WHERE quote_id = :q AND action = 'open_position' AND status = 'mined'",
         q=quote_id,
     )
     assert opens[0][0] == 1
