@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+import "./Events.sol";
+import "./LibCore.sol";
+import "./LibMuon.sol";
+
+interface IERC20Like {
+    function transferFrom(address from, address to, uint256 amount) external returns (bool);
+    function transfer(address to, uint256 amount) external returns (bool);
+}
+
+contract AccountFacet is Events {
+    modifier accountingActive() {
+        S.Layout storage s = S.l();
+        require(!s.globalPaused && !s.accountingPaused, "Pausable: Accounting paused");
+        _;
+    }
+
+    function _deposit(address user, uint256 amount) internal {
+        S.Layout storage s = S.l();
+        require(IERC20Like(s.collateral).transferFrom(msg.sender, address(this), amount), "AccountFacet: transfer failed");
+        s.balances[user] += amount;
+        emit Deposit(msg.sender, user, amount);
+    }
+
+    function deposit(uint256 amount) external accountingActive {
+        _deposit(msg.sender, amount);
+    }
+
+    function depositFor(address user, uint256 amount) external accountingActive {
+        _deposit(user, amount);
+    }
+
+    function withdraw(uint256 amount) external accountingActive {
+        _withdraw(msg.sender, amount);
+    }
+
+    function withdrawTo(address user, uint256 amount) external accountingActive {
+        _withdraw(user, amount);
+    }
+
+    function _withdraw(address to, uint256 amount) internal {
+        S.Layout storage s = S.l();
+        require(
+            block.timestamp >= s.withdrawCooldown[msg.sender] + s.deallocateCooldown,
+            "LibAccount: Cooldown hasn't reached"
+        );
+        require(s.balances[msg.sender] >= amount, "LibAccount: Insufficient balance");
+        s.balances[msg.sender] -= amount;
+        require(IERC20Like(s.collateral).transfer(to, amount), "AccountFacet: transfer failed");
+        emit Withdraw(msg.sender, to, amount);
+    }
+
+    function _allocate(uint256 amount) internal {
+        S.Layout storage s = S.l();
+        require(!s.liquidationStatus[msg.sender], "Accessibility: PartyA isn't solvent");
+        require(s.allocatedBalances[msg.sender] + amount <= s.balanceLimitPerUser, "AccountFacet: Allocated balance limit reached");
+        require(s.balances[msg.sender] >= amount, "AccountFacet: Insufficient balance");
+        s.balances[msg.sender] -= amount;
+        s.allocatedBalances[msg.sender] += amount;
+        emit AllocatePartyA(msg.sender, amount, s.allocatedBalances[msg.sender]);
+        emit AllocatePartyA(msg.sender, amount);
+        emit BalanceChangePartyA(msg.sender, amount, BalanceChangeType.ALLOCATE);
+    }
+
+    function allocate(uint256 amount) external accountingActive {
+        _allocate(amount);
+    }
+
+    function depositAndAllocate(uint256 amount) external accountingActive {
+        _deposit(msg.sender, amount);
+        _allocate(amount);
+    }
+
+    function deallocate(uint256 amount, SingleUpnlSig memory upnlSig) external accountingActive {
+        S.Layout storage s = S.l();
+        require(!s.liquidationStatus[msg.sender], "Accessibility: PartyA isn't solvent");
+        require(s.allocatedBalances[msg.sender] >= amount, "AccountFacet: Insufficient allocated Balance");
+        LibMuon.verifyPartyAUpnl(upnlSig, msg.sender);
+        require(
+            LibCore.partyAAvailableForQuote(upnlSig.upnl, msg.sender) >= int256(amount),
+            "AccountFacet: partyA will be liquidatable"
+        );
+        s.allocatedBalances[msg.sender] -= amount;
+        s.balances[msg.sender] += amount;
+        s.withdrawCooldown[msg.sender] = block.timestamp;
+        emit DeallocatePartyA(msg.sender, amount, s.allocatedBalances[msg.sender]);
+        emit DeallocatePartyA(msg.sender, amount);
+        emit BalanceChangePartyA(msg.sender, amount, BalanceChangeType.DEALLOCATE);
+    }
+
+    function allocateForPartyB(uint256 amount, address partyA) external {
+        S.Layout storage s = S.l();
+        require(!s.globalPaused && !s.partyBActionsPaused, "Pausable: PartyB actions paused");
+        require(s.partyBStatus[msg.sender], "Accessibility: Should be partyB");
+        require(!s.partyBLiquidationStatus[msg.sender][partyA], "PartyBFacet: PartyB isn't solvent");
+        require(s.balances[msg.sender] >= amount, "PartyBFacet: Insufficient balance");
+        s.balances[msg.sender] -= amount;
+        s.partyBAllocatedBalances[msg.sender][partyA] += amount;
+        uint256 nb = s.partyBAllocatedBalances[msg.sender][partyA];
+        emit AllocateForPartyB(msg.sender, partyA, amount, nb);
+        emit AllocateForPartyB(msg.sender, partyA, amount);
+        emit BalanceChangePartyB(msg.sender, partyA, amount, BalanceChangeType.ALLOCATE);
+    }
+
+    function deallocateForPartyB(uint256 amount, address partyA, SingleUpnlSig memory upnlSig) external {
+        S.Layout storage s = S.l();
+        require(!s.globalPaused && !s.partyBActionsPaused, "Pausable: PartyB actions paused");
+        require(s.partyBStatus[msg.sender], "Accessibility: Should be partyB");
+        require(!s.liquidationStatus[partyA], "Accessibility: PartyA isn't solvent");
+        require(s.partyBAllocatedBalances[msg.sender][partyA] >= amount, "PartyBFacet: Insufficient allocated balance");
+        LibMuon.verifyPartyBUpnl(upnlSig, msg.sender, partyA);
+        require(
+            LibCore.partyBAvailableForQuote(upnlSig.upnl, msg.sender, partyA) >= int256(amount),
+            "PartyBFacet: Will be liquidatable"
+        );
+        s.partyBAllocatedBalances[msg.sender][partyA] -= amount;
+        s.balances[msg.sender] += amount;
+        s.withdrawCooldown[msg.sender] = block.timestamp;
+        uint256 nb = s.partyBAllocatedBalances[msg.sender][partyA];
+        emit DeallocateForPartyB(msg.sender, partyA, amount, nb);
+        emit DeallocateForPartyB(msg.sender, partyA, amount);
+        emit BalanceChangePartyB(msg.sender, partyA, amount, BalanceChangeType.DEALLOCATE);
+    }
+}
