@@ -88,7 +88,7 @@ class PartyAChain:
 
     def send(self, signature: str, *args: Any, to: str | None = None) -> Any:
         tx = {
-            "to": to or self.symmio,
+            "to": Web3.to_checksum_address(to or self.symmio),
             "from": self.address,
             "data": calldata(signature, *args),
             "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
