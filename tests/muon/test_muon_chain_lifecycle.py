@@ -118,3 +118,34 @@ async def test_lifecycle_with_fetched_signatures(
         expected = quote.quantity * 500 * E18 // E18
         assert (pair.upnl_party_a, pair.upnl_party_b) == (expected, -expected)
         assert pair.timestamp == w3.eth.get_block("latest")["timestamp"]
+
+
+async def test_traders_sim_on_chain(
+    anvil: Anvil, deployment: Deployment, oracle: BackgroundOracle
+) -> None:
+    from devnet.traders.brain import TraderProfile
+    from devnet.traders.sim import TradersConfig, TradersSim
+
+    profile = TraderProfile(p_open=1.0, p_cancel=0.5, max_pending=2)
+    config = TradersConfig(
+        rpc_url=anvil.http_url,
+        symmio=deployment.symmio,
+        muon_urls=[oracle.url],
+        private_keys=ANVIL_KEYS[7:9],
+        seed=3,
+        profile=profile,
+        fund_amount=10_000 * E18,
+        interval=0,
+    )
+    sim = TradersSim(config)
+    try:
+        await sim.run(steps=4)
+    finally:
+        await sim.muon.aclose()
+    sent = sum(t.stats.sent for t in sim.traders)
+    assert sent >= 4 and all(t.stats.failures == 0 for t in sim.traders), [
+        t.stats for t in sim.traders
+    ]
+    assert sum(t.stats.cancels for t in sim.traders) >= 1
+    statuses = {sim.traders[0].chain.quote(q).status for t in sim.traders for q in t.quote_ids}
+    assert statuses <= {QuoteStatus.PENDING, QuoteStatus.CANCELED}
