@@ -85,9 +85,11 @@ class Sender:
         tx.setdefault("from", self.address)
         tx.setdefault("chainId", self.w3.eth.chain_id)
         tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")
-        if "gas" not in tx:
-            tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.3) + 50_000
-        if "maxFeePerGas" not in tx and "gasPrice" not in tx:
+        # web3's build_transaction fills in a bare estimate; keep a margin (delegatecall's 63/64 rule)
+        tx.pop("gas", None)
+        tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.3) + 50_000
+        tx.pop("gasPrice", None)
+        if "maxFeePerGas" not in tx:
             base = self.w3.eth.get_block("latest").get("baseFeePerGas", 1_000_000_000)
             tx["maxFeePerGas"] = int(base) * 2 + 1_000_000_000
             tx["maxPriorityFeePerGas"] = 1_000_000_000
@@ -95,7 +97,15 @@ class Sender:
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
         if receipt["status"] != 1:
-            raise DeployError(f"transaction {tx_hash.hex()} reverted")
+            reason = ""
+            try:  # replay on the parent block to get the revert reason
+                call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+                self.w3.eth.call(call, block_identifier=int(receipt["blockNumber"]) - 1)  # type: ignore[arg-type]
+            except Exception as exc:  # web3 raises ContractLogicError with the reason
+                reason = str(exc)
+            raise DeployError(
+                f"transaction {tx_hash.hex()} reverted {reason} (gas {receipt['gasUsed']}/{tx['gas']})"
+            )
         return receipt
 
     def call(self, fn: Any) -> Any:
