@@ -28,7 +28,14 @@ SETTINGS: dict[str, Any] = {
     "metadata": {"bytecodeHash": "none"},
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
-FACETS = ("AccountFacet", "PartyAFacet", "PartyBFacet", "ControlFacet", "ViewFacet", "LiquidationFacet")
+FACETS = (
+    "AccountFacet",
+    "PartyAFacet",
+    "PartyBFacet",
+    "ControlFacet",
+    "ViewFacet",
+    "LiquidationFacet",
+)
 CODE_SIZE_LIMIT = 24_576
 # Functions a facet serves through its fallback (their ABI comes from an interface).
 FACET_EXTRA_ABI = {"PartyAFacet": "IPartyAQuotes", "ViewFacet": "IViewExtra"}
@@ -103,8 +110,14 @@ def compile_all(force: bool = False) -> dict[str, Any]:
                 continue
             runtime = c["evm"]["deployedBytecode"]["object"]
             if len(runtime) // 2 > CODE_SIZE_LIMIT:
-                raise RuntimeError(f"{name} runtime is {len(runtime) // 2} bytes (> {CODE_SIZE_LIMIT})")
-            contracts[name] = {"abi": c["abi"], "bytecode": "0x" + code, "runtime_size": len(runtime) // 2}
+                raise RuntimeError(
+                    f"{name} runtime is {len(runtime) // 2} bytes (> {CODE_SIZE_LIMIT})"
+                )
+            contracts[name] = {
+                "abi": c["abi"],
+                "bytecode": "0x" + code,
+                "runtime_size": len(runtime) // 2,
+            }
     for facet, iface in FACET_EXTRA_ABI.items():
         contracts[facet]["abi"] = contracts[facet]["abi"] + contracts[iface]["abi"]
     artifacts = {"source_hash": digest, "solc": result["version"], "contracts": contracts}

@@ -95,7 +95,10 @@ class Deployment:
             "deploy_block": self.deploy_block,
             "muon": {
                 "app_id": str(self.muon_app_id),
-                "public_key": {"x": hex(self.muon_public_key[0]), "parity": self.muon_public_key[1]},
+                "public_key": {
+                    "x": hex(self.muon_public_key[0]),
+                    "parity": self.muon_public_key[1],
+                },
                 "gateway": self.muon_gateway,
                 "upnl_valid_time": UPNL_VALID_TIME,
                 "price_valid_time": PRICE_VALID_TIME,
@@ -136,8 +139,10 @@ class Sender:
         return receipt
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> str:
-        tx = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args).build_transaction(
-            {"from": self.account.address, "gas": 12_000_000}
+        tx = (
+            self.w3.eth.contract(abi=abi, bytecode=bytecode)
+            .constructor(*args)
+            .build_transaction({"from": self.account.address, "gas": 12_000_000})
         )
         return str(self.send(tx)["contractAddress"])
 
@@ -173,13 +178,19 @@ def deploy_and_initialise(
     contracts = load_artifacts()["contracts"]
     admin = Sender(w3, admin_key)
     start_block = w3.eth.block_number
-    token_addr = admin.deploy(contracts["CollateralToken"]["abi"], contracts["CollateralToken"]["bytecode"])
+    token_addr = admin.deploy(
+        contracts["CollateralToken"]["abi"], contracts["CollateralToken"]["bytecode"]
+    )
     # From a fresh chain this puts the collateral at admin nonce 0 and the diamond at nonce 2, the
     # addresses of the symmio-vectors run.
     facets: dict[str, str] = {}
     facets[FACETS[0]] = admin.deploy(contracts[FACETS[0]]["abi"], contracts[FACETS[0]]["bytecode"])
-    diamond_addr = admin.deploy(contracts["Diamond"]["abi"], contracts["Diamond"]["bytecode"], admin.address)
-    diamond_cut = w3.eth.contract(address=Web3.to_checksum_address(diamond_addr), abi=contracts["Diamond"]["abi"])
+    diamond_addr = admin.deploy(
+        contracts["Diamond"]["abi"], contracts["Diamond"]["bytecode"], admin.address
+    )
+    diamond_cut = w3.eth.contract(
+        address=Web3.to_checksum_address(diamond_addr), abi=contracts["Diamond"]["abi"]
+    )
     for name in FACETS:
         if name not in facets:
             facets[name] = admin.deploy(contracts[name]["abi"], contracts[name]["bytecode"])
@@ -202,7 +213,9 @@ def deploy_and_initialise(
     admin.call(symmio, "setMuonConfig", UPNL_VALID_TIME, PRICE_VALID_TIME)
     hedger = Sender(w3, hedger_key)
     admin.call(symmio, "registerPartyB", hedger.address)
-    token = w3.eth.contract(address=Web3.to_checksum_address(token_addr), abi=contracts["CollateralToken"]["abi"])
+    token = w3.eth.contract(
+        address=Web3.to_checksum_address(token_addr), abi=contracts["CollateralToken"]["abi"]
+    )
     if party_b_funding:
         admin.call(token, "mint", hedger.address, party_b_funding)
         hedger.call(token, "approve", diamond_addr, party_b_funding)

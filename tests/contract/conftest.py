@@ -23,7 +23,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def contract_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:
-    node = start_anvil(port=_free_port(), state_dir=tmp_path_factory.mktemp("contract-anvil"), persist=False)
+    node = start_anvil(
+        port=_free_port(), state_dir=tmp_path_factory.mktemp("contract-anvil"), persist=False
+    )
     yield node
     node.stop()
 

@@ -102,7 +102,9 @@ class Chain:
         self.send(key, "depositAndAllocate", amount)
 
     # --- Muon structs ----------------------------------------------------------------------
-    def _signed(self, h: bytes, signer: MuonSigner | None = None, gateway: MuonSigner | None = None) -> tuple[bytes, tuple[int, str, str]]:
+    def _signed(
+        self, h: bytes, signer: MuonSigner | None = None, gateway: MuonSigner | None = None
+    ) -> tuple[bytes, tuple[int, str, str]]:
         s = signer or self.signer
         sig = s.sign(h)
         gw = (gateway or self.signer).sign_gateway(h)
@@ -114,61 +116,196 @@ class Chain:
     def nonce_b(self, party_b: str, party_a: str) -> int:
         return int(self.view("nonceOfPartyB", party_b, party_a))
 
-    def single_b(self, party_b: str, party_a: str, upnl: int = 0, *, ts: int | None = None, nonce: int | None = None,
-                 signer: MuonSigner | None = None, gateway: MuonSigner | None = None) -> tuple[Any, ...]:
+    def single_b(
+        self,
+        party_b: str,
+        party_a: str,
+        upnl: int = 0,
+        *,
+        ts: int | None = None,
+        nonce: int | None = None,
+        signer: MuonSigner | None = None,
+        gateway: MuonSigner | None = None,
+    ) -> tuple[Any, ...]:
         ts = self.now() if ts is None else ts
         n = self.nonce_b(party_b, party_a) if nonce is None else nonce
         req = b"\x01\x02"
-        h = keccak(encode_packed(
-            ["uint256", "bytes", "address", "address", "address", "uint256", "int256", "uint256", "uint256"],
-            [self.dep.muon_app_id, req, self.dep.symmio, party_b, party_a, n, upnl, ts, self.w3.eth.chain_id],
-        ))
+        h = keccak(
+            encode_packed(
+                [
+                    "uint256",
+                    "bytes",
+                    "address",
+                    "address",
+                    "address",
+                    "uint256",
+                    "int256",
+                    "uint256",
+                    "uint256",
+                ],
+                [
+                    self.dep.muon_app_id,
+                    req,
+                    self.dep.symmio,
+                    party_b,
+                    party_a,
+                    n,
+                    upnl,
+                    ts,
+                    self.w3.eth.chain_id,
+                ],
+            )
+        )
         gw, sigs = self._signed(h, signer, gateway)
         return (req, ts, upnl, gw, sigs)
 
     def single_a(self, party_a: str, upnl: int = 0) -> tuple[Any, ...]:
         ts = self.now()
         req = b"\x03"
-        h = keccak(encode_packed(
-            ["uint256", "bytes", "address", "address", "uint256", "int256", "uint256", "uint256"],
-            [self.dep.muon_app_id, req, self.dep.symmio, party_a, self.nonce_a(party_a), upnl, ts, self.w3.eth.chain_id],
-        ))
+        h = keccak(
+            encode_packed(
+                [
+                    "uint256",
+                    "bytes",
+                    "address",
+                    "address",
+                    "uint256",
+                    "int256",
+                    "uint256",
+                    "uint256",
+                ],
+                [
+                    self.dep.muon_app_id,
+                    req,
+                    self.dep.symmio,
+                    party_a,
+                    self.nonce_a(party_a),
+                    upnl,
+                    ts,
+                    self.w3.eth.chain_id,
+                ],
+            )
+        )
         gw, sigs = self._signed(h)
         return (req, ts, upnl, gw, sigs)
 
-    def single_a_price(self, party_a: str, price: int = PRICE, upnl: int = 0, symbol: int = BTC) -> tuple[Any, ...]:
+    def single_a_price(
+        self, party_a: str, price: int = PRICE, upnl: int = 0, symbol: int = BTC
+    ) -> tuple[Any, ...]:
         ts = self.now()
         req = b"\x04"
-        h = keccak(encode_packed(
-            ["uint256", "bytes", "address", "address", "uint256", "int256", "uint256", "uint256", "uint256", "uint256"],
-            [self.dep.muon_app_id, req, self.dep.symmio, party_a, self.nonce_a(party_a), upnl, symbol, price, ts,
-             self.w3.eth.chain_id],
-        ))
+        h = keccak(
+            encode_packed(
+                [
+                    "uint256",
+                    "bytes",
+                    "address",
+                    "address",
+                    "uint256",
+                    "int256",
+                    "uint256",
+                    "uint256",
+                    "uint256",
+                    "uint256",
+                ],
+                [
+                    self.dep.muon_app_id,
+                    req,
+                    self.dep.symmio,
+                    party_a,
+                    self.nonce_a(party_a),
+                    upnl,
+                    symbol,
+                    price,
+                    ts,
+                    self.w3.eth.chain_id,
+                ],
+            )
+        )
         gw, sigs = self._signed(h)
         return (req, ts, upnl, price, gw, sigs)
 
-    def pair_price(self, party_b: str, party_a: str, price: int = PRICE, upnl_a: int = 0, upnl_b: int = 0,
-                   symbol: int = BTC, *, ts: int | None = None) -> tuple[Any, ...]:
+    def pair_price(
+        self,
+        party_b: str,
+        party_a: str,
+        price: int = PRICE,
+        upnl_a: int = 0,
+        upnl_b: int = 0,
+        symbol: int = BTC,
+        *,
+        ts: int | None = None,
+    ) -> tuple[Any, ...]:
         ts = self.now() if ts is None else ts
         req = b""
-        h = keccak(encode_packed(
-            ["uint256", "bytes", "address", "address", "address", "uint256", "uint256", "int256", "int256",
-             "uint256", "uint256", "uint256", "uint256"],
-            [self.dep.muon_app_id, req, self.dep.symmio, party_b, party_a, self.nonce_b(party_b, party_a),
-             self.nonce_a(party_a), upnl_b, upnl_a, symbol, price, ts, self.w3.eth.chain_id],
-        ))
+        h = keccak(
+            encode_packed(
+                [
+                    "uint256",
+                    "bytes",
+                    "address",
+                    "address",
+                    "address",
+                    "uint256",
+                    "uint256",
+                    "int256",
+                    "int256",
+                    "uint256",
+                    "uint256",
+                    "uint256",
+                    "uint256",
+                ],
+                [
+                    self.dep.muon_app_id,
+                    req,
+                    self.dep.symmio,
+                    party_b,
+                    party_a,
+                    self.nonce_b(party_b, party_a),
+                    self.nonce_a(party_a),
+                    upnl_b,
+                    upnl_a,
+                    symbol,
+                    price,
+                    ts,
+                    self.w3.eth.chain_id,
+                ],
+            )
+        )
         gw, sigs = self._signed(h)
         return (req, ts, upnl_a, upnl_b, price, gw, sigs)
 
     # --- quotes ----------------------------------------------------------------------------
-    def send_quote(self, key: str = PARTY_A, *, side: int = LONG, order: int = MARKET, price: int | None = None,
-                   qty: int = QTY, whitelist: list[str] | None = None, deadline: int | None = None) -> int:
+    def send_quote(
+        self,
+        key: str = PARTY_A,
+        *,
+        side: int = LONG,
+        order: int = MARKET,
+        price: int | None = None,
+        qty: int = QTY,
+        whitelist: list[str] | None = None,
+        deadline: int | None = None,
+    ) -> int:
         if price is None:
             price = PRICE + 100 * E18 if side == LONG else PRICE - 100 * E18
         deadline = self.now() + 600 if deadline is None else deadline
         self.send(
-            key, "sendQuote", whitelist or [], BTC, side, order, price, qty, 10 * E18, 5 * E18, 20 * E18, 10 * E18,
-            10**16, deadline, self.single_a_price(addr(key)),
+            key,
+            "sendQuote",
+            whitelist or [],
+            BTC,
+            side,
+            order,
+            price,
+            qty,
+            10 * E18,
+            5 * E18,
+            20 * E18,
+            10 * E18,
+            10**16,
+            deadline,
+            self.single_a_price(addr(key)),
         )
         return int(self.view("getNextQuoteId"))
 
@@ -176,9 +313,13 @@ class Chain:
         pa = party_a or addr(PARTY_A)
         return self.send(HEDGER, "lockQuote", qid, self.single_b(addr(HEDGER), pa))
 
-    def open(self, qid: int, filled: int = QTY, price: int = PRICE, party_a: str | None = None) -> Any:
+    def open(
+        self, qid: int, filled: int = QTY, price: int = PRICE, party_a: str | None = None
+    ) -> Any:
         pa = party_a or addr(PARTY_A)
-        return self.send(HEDGER, "openPosition", qid, filled, price, self.pair_price(addr(HEDGER), pa, price))
+        return self.send(
+            HEDGER, "openPosition", qid, filled, price, self.pair_price(addr(HEDGER), pa, price)
+        )
 
     def status(self, qid: int) -> int:
         return int(self.view("getQuote", qid)[16])
@@ -200,3 +341,47 @@ def wait_port(url: str, timeout: float = 10.0) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(url)
+
+
+def liquidation_sig(
+    chain: Chain, party_a: str, upnl: int, liquidation_id: bytes
+) -> tuple[Any, ...]:
+    """A LiquidationSig for `party_a` at the current nonce (no symbol prices)."""
+    ts = chain.now()
+    req = b"\x05"
+    h = keccak(
+        encode_packed(
+            [
+                "uint256",
+                "bytes",
+                "bytes",
+                "address",
+                "string",
+                "address",
+                "uint256",
+                "int256",
+                "int256",
+                "uint256[]",
+                "uint256[]",
+                "uint256",
+                "uint256",
+            ],
+            [
+                chain.dep.muon_app_id,
+                req,
+                liquidation_id,
+                chain.dep.symmio,
+                "verifyLiquidationSig",
+                party_a,
+                chain.nonce_a(party_a),
+                upnl,
+                upnl,
+                [],
+                [],
+                ts,
+                chain.w3.eth.chain_id,
+            ],
+        )
+    )
+    gw, sigs = chain._signed(h)
+    return (req, ts, liquidation_id, upnl, upnl, [], [], gw, sigs)

@@ -42,11 +42,16 @@ def test_send_lock_open_close_market(chain: Chain) -> None:
     info = chain.view("balanceInfoOfPartyB", B, A)
     requested = PRICE + 100 * E18  # locked values scale by openedPrice / requestedOpenPrice
     assert info[1:5] == [v * E18 * PRICE // requested for v in (10, 5, 20, 10)]
-    chain.send(PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600)
+    chain.send(
+        PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600
+    )
     assert chain.status(qid) == CLOSE_PENDING
     r = chain.send(HEDGER, "fillCloseRequest", qid, QTY, PRICE, chain.pair_price(B, A))
     assert chain.events(r) == [
-        "BalanceChangePartyA/3", "BalanceChangePartyB/4", "FillCloseRequest/7", "FillCloseRequest/6"
+        "BalanceChangePartyA/3",
+        "BalanceChangePartyB/4",
+        "FillCloseRequest/7",
+        "FillCloseRequest/6",
     ]
     assert chain.status(qid) == CLOSED
     assert (chain.nonce_a(A), chain.nonce_b(B, A)) == (2, 2)
@@ -72,7 +77,9 @@ def test_partial_limit_open_creates_child_and_partial_close(chain: Chain) -> Non
 
 def test_lock_and_open_and_unlock(chain: Chain) -> None:
     qid = chain.send_quote()
-    r = chain.send(HEDGER, "lockAndOpenQuote", qid, QTY, PRICE, chain.single_b(B, A), chain.pair_price(B, A))
+    r = chain.send(
+        HEDGER, "lockAndOpenQuote", qid, QTY, PRICE, chain.single_b(B, A), chain.pair_price(B, A)
+    )
     assert chain.events(r) == ["LockQuote/2", "OpenPosition/5"]
     q2 = chain.send_quote()
     chain.lock(q2)
@@ -110,19 +117,25 @@ def test_close_cancel_paths(chain: Chain) -> None:
     qid = chain.send_quote()
     chain.lock(qid)
     chain.open(qid)
-    chain.send(PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600)
+    chain.send(
+        PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600
+    )
     r = chain.send(PARTY_A, "requestToCancelCloseRequest", qid)
     assert chain.events(r) == ["RequestToCancelCloseRequest/5", "RequestToCancelCloseRequest/4"]
     r = chain.send(HEDGER, "acceptCancelCloseRequest", qid)
     assert chain.events(r) == ["AcceptCancelCloseRequest/3", "AcceptCancelCloseRequest/2"]
     assert chain.status(qid) == OPENED
-    chain.send(PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600)
+    chain.send(
+        PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600
+    )
     chain.send(PARTY_A, "requestToCancelCloseRequest", qid)
     chain.warp(301)
     r = chain.send(OTHER, "forceCancelCloseRequest", qid)
     assert chain.events(r) == ["ForceCancelCloseRequest/3", "ForceCancelCloseRequest/2"]
     # fill while CANCEL_CLOSE_PENDING → OPENED
-    chain.send(PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600)
+    chain.send(
+        PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600
+    )
     chain.send(PARTY_A, "requestToCancelCloseRequest", qid)
     chain.send(HEDGER, "fillCloseRequest", qid, QTY // 2, PRICE, chain.pair_price(B, A))
     assert chain.status(qid) == OPENED
@@ -140,9 +153,13 @@ def test_expiry(chain: Chain) -> None:
     q3 = chain.send_quote()
     chain.lock(q3)
     chain.open(q3)
-    chain.send(PARTY_A, "requestToClosePosition", q3, PRICE - 100 * E18, QTY, MARKET, chain.now() + 30)
+    chain.send(
+        PARTY_A, "requestToClosePosition", q3, PRICE - 100 * E18, QTY, MARKET, chain.now() + 30
+    )
     chain.warp(31)
-    assert "expired" in chain.reverts(HEDGER, "fillCloseRequest", q3, QTY, PRICE, chain.pair_price(B, A))
+    assert "expired" in chain.reverts(
+        HEDGER, "fillCloseRequest", q3, QTY, PRICE, chain.pair_price(B, A)
+    )
     r = chain.send(OTHER, "expireQuote", [q3])
     assert chain.events(r) == ["ExpireQuoteClose/3", "ExpireQuote/2"]
     assert chain.status(q3) == OPENED
@@ -150,14 +167,18 @@ def test_expiry(chain: Chain) -> None:
 
 def test_revert_paths(chain: Chain) -> None:
     qid = chain.send_quote(side=LONG)
-    assert "Should be partyB of quote" in chain.reverts(HEDGER, "openPosition", qid, QTY, PRICE, chain.pair_price(B, A))
+    assert "Should be partyB of quote" in chain.reverts(
+        HEDGER, "openPosition", qid, QTY, PRICE, chain.pair_price(B, A)
+    )
     chain.lock(qid)
     assert "Invalid state" in chain.reverts(HEDGER, "lockQuote", qid, chain.single_b(B, A))
     too_high = PRICE + 200 * E18
     assert "Opened price isn't valid" in chain.reverts(
         HEDGER, "openPosition", qid, QTY, too_high, chain.pair_price(B, A, too_high)
     )
-    assert "Invalid filledAmount" in chain.reverts(HEDGER, "openPosition", qid, QTY // 2, PRICE, chain.pair_price(B, A))
+    assert "Invalid filledAmount" in chain.reverts(
+        HEDGER, "openPosition", qid, QTY // 2, PRICE, chain.pair_price(B, A)
+    )
     assert "Should be partyB" in chain.reverts(OTHER, "unlockQuote", qid)
     # not our quote: whitelisted for someone else
     q2 = chain.send_quote(whitelist=[addr(OTHER)])
@@ -166,7 +187,9 @@ def test_revert_paths(chain: Chain) -> None:
     q3 = chain.send_quote(PARTY_A2)
     a2 = addr(PARTY_A2)
     chain.send(HEDGER, "deallocateForPartyB", 50_000 * E18, a2, chain.single_b(B, a2))
-    assert "insufficient available balance" in chain.reverts(HEDGER, "lockQuote", q3, chain.single_b(B, a2))
+    assert "insufficient available balance" in chain.reverts(
+        HEDGER, "lockQuote", q3, chain.single_b(B, a2)
+    )
     assert "Invalid state" in chain.reverts(PARTY_A, "requestToCancelCloseRequest", qid)
 
 
@@ -175,21 +198,31 @@ def test_signature_failures(chain: Chain) -> None:
 
     other = MuonSigner(derive_schnorr_secret("other schnorr"), derive_private_key("other gw"))
     qid = chain.send_quote()
-    assert "LibMuon: TSS not verified" in chain.reverts(HEDGER, "lockQuote", qid, chain.single_b(B, A, signer=other))
+    assert "LibMuon: TSS not verified" in chain.reverts(
+        HEDGER, "lockQuote", qid, chain.single_b(B, A, signer=other)
+    )
     assert "LibMuon: Gateway is not valid" in chain.reverts(
         HEDGER, "lockQuote", qid, chain.single_b(B, A, gateway=other)
     )
     old = chain.now() - 301
-    assert "LibMuon: Expired signature" in chain.reverts(HEDGER, "lockQuote", qid, chain.single_b(B, A, ts=old))
-    assert "LibMuon: TSS not verified" in chain.reverts(HEDGER, "lockQuote", qid, chain.single_b(B, A, nonce=5))
+    assert "LibMuon: Expired signature" in chain.reverts(
+        HEDGER, "lockQuote", qid, chain.single_b(B, A, ts=old)
+    )
+    assert "LibMuon: TSS not verified" in chain.reverts(
+        HEDGER, "lockQuote", qid, chain.single_b(B, A, nonce=5)
+    )
     a2 = addr(PARTY_A2)
-    assert "LibMuon: TSS not verified" in chain.reverts(HEDGER, "lockQuote", qid, chain.single_b(B, a2))
+    assert "LibMuon: TSS not verified" in chain.reverts(
+        HEDGER, "lockQuote", qid, chain.single_b(B, a2)
+    )
     chain.send(HEDGER, "lockQuote", qid, chain.single_b(B, A, ts=chain.now() - 299))
     stale = chain.pair_price(B, A)
     q2 = chain.send_quote()
     chain.lock(q2)
     chain.open(q2)  # bumps both nonces
-    assert "LibMuon: TSS not verified" in chain.reverts(HEDGER, "openPosition", qid, QTY, PRICE, stale)
+    assert "LibMuon: TSS not verified" in chain.reverts(
+        HEDGER, "openPosition", qid, QTY, PRICE, stale
+    )
 
 
 def test_accounting_and_views(chain: Chain) -> None:
@@ -215,8 +248,15 @@ def test_emergency_close(chain: Chain) -> None:
     qid = chain.send_quote()
     chain.lock(qid)
     chain.open(qid)
-    assert "Operation not allowed" in chain.reverts(HEDGER, "emergencyClosePosition", qid, chain.pair_price(B, A))
-    chain.send(chain.dep and "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", "setPartyBEmergencyStatus", [B], True)
+    assert "Operation not allowed" in chain.reverts(
+        HEDGER, "emergencyClosePosition", qid, chain.pair_price(B, A)
+    )
+    chain.send(
+        chain.dep and "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        "setPartyBEmergencyStatus",
+        [B],
+        True,
+    )
     r = chain.send(HEDGER, "emergencyClosePosition", qid, chain.pair_price(B, A, PRICE + 5 * E18))
     assert chain.events(r)[-2:] == ["EmergencyClosePosition/7", "EmergencyClosePosition/6"]
     assert chain.status(qid) == CLOSED

@@ -30,8 +30,16 @@ def _register(chain: Chain, pk_x: str, parity: int) -> None:
 
 
 def _verify_args(v: dict[str, Any], msg_hash: str | None = None) -> tuple[Any, ...]:
-    sign = (int(v["signature_s"], 16), "0x" + "00" * 20, Web3.to_checksum_address(v["nonce_address"]))
-    return (bytes.fromhex((msg_hash or v["msg_hash"])[2:]), sign, bytes.fromhex(v["gateway_signature"][2:]))
+    sign = (
+        int(v["signature_s"], 16),
+        "0x" + "00" * 20,
+        Web3.to_checksum_address(v["nonce_address"]),
+    )
+    return (
+        bytes.fromhex((msg_hash or v["msg_hash"])[2:]),
+        sign,
+        bytes.fromhex(v["gateway_signature"][2:]),
+    )
 
 
 def test_diamond_is_at_the_vectors_address(chain: Chain) -> None:
@@ -58,7 +66,9 @@ def test_negative_vectors_are_rejected_with_the_same_reason(chain: Chain) -> Non
             assert reason in chain.reverts(HEDGER, "lockQuote", qid, sig)
             continue
         msg_hash = v.get("contract_computed_hash_at_current_nonce")
-        assert reason in chain.reverts(HEDGER, "verifyMuonTSSAndGateway", *_verify_args(v, msg_hash))
+        assert reason in chain.reverts(
+            HEDGER, "verifyMuonTSSAndGateway", *_verify_args(v, msg_hash)
+        )
 
 
 def test_guard_reverts(chain: Chain) -> None:
@@ -76,7 +86,9 @@ def test_guard_reverts(chain: Chain) -> None:
     for args, reason in cases:
         assert reason in chain.reverts(HEDGER, "verifyMuonTSSAndGateway", *args)
     _register(chain, "0x" + "ff" * 32, 0)
-    assert "Public-key x >= HALF_Q" in chain.reverts(HEDGER, "verifyMuonTSSAndGateway", h, (s, owner, nonce), gw)
+    assert "Public-key x >= HALF_Q" in chain.reverts(
+        HEDGER, "verifyMuonTSSAndGateway", h, (s, owner, nonce), gw
+    )
 
 
 def _norm(value: Any) -> Any:
@@ -99,7 +111,11 @@ def test_party_b_calldata_decodes_with_our_abi(chain: Chain) -> None:
     for tx in txs:
         fn, args = chain.symmio.decode_function_input(tx["calldata"])
         assert fn.fn_name == tx["function"]
-        assert "0x" + function_abi_to_4byte_selector(fn.abi).hex() == tx["selector"] == tx["calldata"][:10]
+        assert (
+            "0x" + function_abi_to_4byte_selector(fn.abi).hex()
+            == tx["selector"]
+            == tx["calldata"][:10]
+        )
         assert _norm(dict(args)) == _norm(tx["decoded_args"]), tx["step"]
         # re-encoding with our ABI gives the captured calldata byte for byte
         assert chain.symmio.encode_abi(fn.fn_name, args=list(args.values())) == tx["calldata"]
