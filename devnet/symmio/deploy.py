@@ -20,7 +20,12 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from devnet.oracle.signer import DEVNET_MUON_APP_ID, MuonPublicKey, MuonSigner, default_devnet_signer
+from devnet.oracle.signer import (
+    DEVNET_MUON_APP_ID,
+    MuonPublicKey,
+    MuonSigner,
+    default_devnet_signer,
+)
 from devnet.symmio.compile import FACETS, compile_all, diamond_abi
 
 # anvil's well-known dev accounts (PUBLIC TEST KEYS)
@@ -180,7 +185,9 @@ def deploy_and_initialise(
     admin.call(f.setForceCancelCloseCooldown(300))
     admin.call(f.setForceCloseCooldowns(300, 120))
     admin.call(f.setLiquidationTimeout(100))
-    admin.call(f.setMuonIds(muon_app_id, Web3.to_checksum_address(gateway), (pubkey.x, pubkey.parity)))
+    admin.call(
+        f.setMuonIds(muon_app_id, Web3.to_checksum_address(gateway), (pubkey.x, pubkey.parity))
+    )
     admin.call(f.setMuonConfig(300, 300))
     admin.call(f.registerPartyB(hedger.address))
 

@@ -38,14 +38,21 @@ def test_market_open_and_close(env: Env) -> None:
     assert [p[0] for p in env.f.getPartyBOpenPositions(b, a, 0, 10).call()] == [qid]
     assert env.f.getPartyBPendingQuotes(b, a).call() == []
 
-    r = env.party_a.call(env.f.requestToClosePosition(qid, 59_900 * E18, 10**16, 1, env.now() + 600))
+    r = env.party_a.call(
+        env.f.requestToClosePosition(qid, 59_900 * E18, 10**16, 1, env.now() + 600)
+    )
     assert env.names(r) == ["RequestToClosePosition", "RequestToClosePosition*"]
     assert env.status(qid) == ST.CLOSE_PENDING
 
     b_alloc = env.f.allocatedBalanceOfPartyB(b, a).call()
     r = env.fill_close(qid, 10**16, 60_050 * E18)
     names = env.names(r)
-    assert names == ["BalanceChangePartyA", "BalanceChangePartyB", "FillCloseRequest", "FillCloseRequest*"]
+    assert names == [
+        "BalanceChangePartyA",
+        "BalanceChangePartyB",
+        "FillCloseRequest",
+        "FillCloseRequest*",
+    ]
     pnl = 10**16 * 50 * E18 // E18
     assert env.f.allocatedBalanceOfPartyB(b, a).call() == b_alloc - pnl
     q = env.quote(qid)
@@ -56,8 +63,17 @@ def test_market_open_and_close(env: Env) -> None:
 
 
 def test_limit_partial_open_creates_child(env: Env) -> None:
-    qid, _ = env.send_quote(position=1, order=0, price=60_500 * E18, quantity=2 * 10**16,
-                            cva=4 * E18, lf=2 * E18, amm=8 * E18, bmm=8 * E18, whitelist=[env.hedger.address])
+    qid, _ = env.send_quote(
+        position=1,
+        order=0,
+        price=60_500 * E18,
+        quantity=2 * 10**16,
+        cva=4 * E18,
+        lf=2 * E18,
+        amm=8 * E18,
+        bmm=8 * E18,
+        whitelist=[env.hedger.address],
+    )
     env.lock(qid)
     r = env.open(qid, 10**16, 60_500 * E18)
     ev = env.events(r)
@@ -78,8 +94,15 @@ def test_limit_partial_open_creates_child(env: Env) -> None:
 
 
 def test_partial_open_while_cancel_pending_cancels_child(env: Env) -> None:
-    qid, _ = env.send_quote(order=0, price=60_000 * E18, quantity=2 * 10**16, cva=4 * E18, lf=2 * E18,
-                            amm=8 * E18, bmm=8 * E18)
+    qid, _ = env.send_quote(
+        order=0,
+        price=60_000 * E18,
+        quantity=2 * 10**16,
+        cva=4 * E18,
+        lf=2 * E18,
+        amm=8 * E18,
+        bmm=8 * E18,
+    )
     env.lock(qid)
     env.party_a.call(env.f.requestToCancelQuote(qid))
     assert env.status(qid) == ST.CANCEL_PENDING
@@ -94,7 +117,10 @@ def test_cancel_pending_and_locked(env: Env) -> None:
     qid, _ = env.send_quote()
     r = env.party_a.call(env.f.requestToCancelQuote(qid))
     ev = env.events(r)
-    assert [e.signature.split("(")[0] for e in ev] == ["BalanceChangePartyA", "RequestToCancelQuote"]
+    assert [e.signature.split("(")[0] for e in ev] == [
+        "BalanceChangePartyA",
+        "RequestToCancelQuote",
+    ]
     assert ev[1].quote_status == ST.CANCELED  # type: ignore[attr-defined]
     assert env.f.allocatedBalanceOfPartyA(a).call() == alloc0  # fee refunded
     assert env.f.partyAStats(a).call()[6:10] == [0, 0, 0, 0]
@@ -145,7 +171,9 @@ def test_expire_and_force_cancel(env: Env) -> None:
     qid2, _ = env.send_quote()
     env.lock(qid2)
     env.party_a.call(env.f.requestToCancelQuote(qid2))
-    assert "PartyAFacet: Cooldown not reached" in revert_reason(env.f.forceCancelQuote(qid2), env.party_a)
+    assert "PartyAFacet: Cooldown not reached" in revert_reason(
+        env.f.forceCancelQuote(qid2), env.party_a
+    )
     assert "LibQuote: Quote isn't expired" in revert_reason(env.f.expireQuote([qid]), env.party_a)
     env.warp(301)
     r = env.party_a.call(env.f.expireQuote([qid]))
@@ -177,7 +205,9 @@ def test_force_cancel_close_and_emergency_close(env: Env) -> None:
     r = env.party_a.call(env.f.forceCancelCloseRequest(qid))
     assert env.names(r) == ["ForceCancelCloseRequest", "ForceCancelCloseRequest*"]
     sig = env.pair_sig(env.hedger.address, env.party_a.address, BTC, 59_000 * E18)
-    assert "Operation not allowed" in revert_reason(env.f.emergencyClosePosition(qid, sig), env.hedger)
+    assert "Operation not allowed" in revert_reason(
+        env.f.emergencyClosePosition(qid, sig), env.hedger
+    )
     env.admin.call(env.f.activeEmergencyMode())
     r = env.hedger.call(env.f.emergencyClosePosition(qid, sig))
     assert env.names(r)[-2:] == ["EmergencyClosePosition", "EmergencyClosePosition*"]
@@ -212,36 +242,81 @@ def test_reverts(env: Env) -> None:
     qid, _ = env.send_quote()
     f = env.f
     # wrong status
-    assert "PartyBFacet: Invalid state" in revert_reason(f.acceptCancelRequest(qid), env.hedger) or True
-    assert "PartyAFacet: Invalid state" in revert_reason(f.requestToCancelCloseRequest(qid), env.party_a)
+    assert (
+        "PartyBFacet: Invalid state" in revert_reason(f.acceptCancelRequest(qid), env.hedger)
+        or True
+    )
+    assert "PartyAFacet: Invalid state" in revert_reason(
+        f.requestToCancelCloseRequest(qid), env.party_a
+    )
     # not our quote (not locked by the hedger yet)
     sig = env.pair_sig(b, a, BTC, 60_000 * E18)
-    assert "Should be partyB of quote" in revert_reason(f.openPosition(qid, 10**16, 60_000 * E18, sig), env.hedger)
+    assert "Should be partyB of quote" in revert_reason(
+        f.openPosition(qid, 10**16, 60_000 * E18, sig), env.hedger
+    )
     env.lock(qid)
-    assert "PartyBFacet: Invalid state" in revert_reason(f.lockQuote(qid, env.lock_sig(b, a)), env.hedger)
+    assert "PartyBFacet: Invalid state" in revert_reason(
+        f.lockQuote(qid, env.lock_sig(b, a)), env.hedger
+    )
     assert "PartyBFacet: Invalid state" in revert_reason(f.acceptCancelRequest(qid), env.hedger)
     # wrong side price: LONG above requested
     sig = env.pair_sig(b, a, BTC, 60_200 * E18)
-    assert "Opened price isn't valid" in revert_reason(f.openPosition(qid, 10**16, 60_200 * E18, sig), env.hedger)
+    assert "Opened price isn't valid" in revert_reason(
+        f.openPosition(qid, 10**16, 60_200 * E18, sig), env.hedger
+    )
     # MARKET must fill everything
     sig = env.pair_sig(b, a, BTC, 60_000 * E18)
-    assert "Invalid filledAmount" in revert_reason(f.openPosition(qid, 5 * 10**15, 60_000 * E18, sig), env.hedger)
+    assert "Invalid filledAmount" in revert_reason(
+        f.openPosition(qid, 5 * 10**15, 60_000 * E18, sig), env.hedger
+    )
     # past deadline
     qid2, _ = env.send_quote(deadline=env.now() + 30)
     env.warp(40)
     assert "Quote is expired" in revert_reason(f.lockQuote(qid2, env.lock_sig(b, a)), env.hedger)
     assert "PartyAFacet: Low deadline" in revert_reason(
-        f.sendQuote([], BTC, 0, 1, 60_100 * E18, 10**16, 2 * E18, E18, 4 * E18, 4 * E18, 0, env.now() - 1,
-                    env.send_sig(a, BTC, 60_000 * E18)), env.party_a)
+        f.sendQuote(
+            [],
+            BTC,
+            0,
+            1,
+            60_100 * E18,
+            10**16,
+            2 * E18,
+            E18,
+            4 * E18,
+            4 * E18,
+            0,
+            env.now() - 1,
+            env.send_sig(a, BTC, 60_000 * E18),
+        ),
+        env.party_a,
+    )
     # insufficient PartyB allocation against this PartyA
     qid3, _ = env.send_quote()
     alloc = f.allocatedBalanceOfPartyB(b, a).call()
     env.hedger.call(f.deallocateForPartyB(alloc - 10 * E18, a, env.lock_sig(b, a)))
-    assert "insufficient available balance" in revert_reason(f.lockQuote(qid3, env.lock_sig(b, a)), env.hedger)
+    assert "insufficient available balance" in revert_reason(
+        f.lockQuote(qid3, env.lock_sig(b, a)), env.hedger
+    )
     # insufficient PartyA allocation
     assert "insufficient available balance" in revert_reason(
-        f.sendQuote([], BTC, 0, 1, 60_100 * E18, 10**20, 20_000 * E18, 20_000 * E18, 20_000 * E18, E18, 0,
-                    env.now() + 100, env.send_sig(a, BTC, 60_000 * E18)), env.party_a)
+        f.sendQuote(
+            [],
+            BTC,
+            0,
+            1,
+            60_100 * E18,
+            10**20,
+            20_000 * E18,
+            20_000 * E18,
+            20_000 * E18,
+            E18,
+            0,
+            env.now() + 100,
+            env.send_sig(a, BTC, 60_000 * E18),
+        ),
+        env.party_a,
+    )
     # only a registered PartyB may lock; PartyA of quote only may cancel
     assert "Should be partyB" in revert_reason(f.lockQuote(qid3, env.lock_sig(a, a)), env.party_a)
     assert "Should be partyA of quote" in revert_reason(f.requestToCancelQuote(qid3), env.hedger)
