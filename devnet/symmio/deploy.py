@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
+from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import TxParams
 
 from devnet.oracle.signer import (
     DEVNET_MUON_APP_ID,
@@ -83,7 +85,7 @@ class Sender:
     def __init__(self, w3: Web3, key: str) -> None:
         self.w3 = w3
         self.account = Account.from_key(key)
-        self.address: str = self.account.address
+        self.address: ChecksumAddress = self.account.address
 
     def send(self, tx: dict[str, Any]) -> Any:
         tx = dict(tx)
@@ -92,7 +94,7 @@ class Sender:
         tx["nonce"] = self.w3.eth.get_transaction_count(self.address, "pending")
         # web3's build_transaction fills in a bare estimate; keep a margin (delegatecall's 63/64 rule)
         tx.pop("gas", None)
-        tx["gas"] = int(self.w3.eth.estimate_gas(tx) * 1.3) + 50_000
+        tx["gas"] = int(self.w3.eth.estimate_gas(cast(TxParams, tx)) * 1.3) + 50_000
         tx.pop("gasPrice", None)
         if "maxFeePerGas" not in tx:
             base = self.w3.eth.get_block("latest").get("baseFeePerGas", 1_000_000_000)

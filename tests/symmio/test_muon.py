@@ -53,7 +53,7 @@ def test_lock_signature_failures(env: Env, kind: str, reason: str) -> None:
     qid, _ = env.send_quote()
     a, b = env.party_a.address, env.hedger.address
     kwargs: dict[str, Any] = {}
-    party_a = a
+    party_a: str = a
     if kind == "schnorr":
         kwargs["signer"] = _other_schnorr()
     elif kind == "gateway":
