@@ -5,6 +5,8 @@ import "./Storage.sol";
 
 /// Accounting and list helpers shared by the facets.
 library LibCore {
+    event BalanceChangePartyA(address indexed partyA, uint256 amount, BalanceChangeType _type);
+
     function totalA(LockedValues memory v) internal pure returns (uint256) {
         return v.cva + v.partyAmm + v.lf;
     }
@@ -100,6 +102,7 @@ library LibCore {
         }
         uint256 fee = tradingFeeOf(q, q.quantity);
         s.allocatedBalances[q.partyA] += fee;
+        emit BalanceChangePartyA(q.partyA, fee, BalanceChangeType.PLATFORM_FEE_IN);
     }
 
     function expireOpen(Quote storage q) internal returns (QuoteStatus) {

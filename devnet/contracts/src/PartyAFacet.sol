@@ -124,8 +124,8 @@ contract PartyAFacet is Events {
         s.partyAPendingQuotes[msg.sender].push(id);
         LibCore.add(s.pendingLockedBalances[msg.sender], lv);
         s.allocatedBalances[msg.sender] -= fee;
-        LibEmit.sendQuote(q);
         emit BalanceChangePartyA(msg.sender, fee, BalanceChangeType.PLATFORM_FEE_OUT);
+        LibEmit.sendQuote(q);
     }
 
     function requestToCancelQuote(uint256 quoteId) external partyAActive {

@@ -118,7 +118,7 @@ contract PartyBFacet is Events {
         LibCore.sub(s.partyBPendingLockedBalances[msg.sender][q.partyA], q.lockedValues);
         LibCore.removeId(s.partyAPendingQuotes[q.partyA], quoteId);
         LibCore.removeId(s.partyBPendingQuotes[msg.sender][q.partyA], quoteId);
-        if (filledAmount < q.quantity) _split(q, filledAmount, sym);
+        uint256 childId = filledAmount < q.quantity ? _split(q, filledAmount, sym) : 0;
         q.lockedValues = LibCore.scaled(q.lockedValues, openedPrice, q.requestedOpenPrice);
         q.initialLockedValues = q.lockedValues;
         require(
@@ -141,10 +141,15 @@ contract PartyBFacet is Events {
         s.partyANonces[q.partyA] += 1;
         s.partyBNonces[msg.sender][q.partyA] += 1;
         emit OpenPosition(quoteId, q.partyA, msg.sender, filledAmount, openedPrice);
+        if (childId != 0) {
+            Quote storage c = s.quotes[childId];
+            if (c.quoteStatus == QuoteStatus.CANCELED) emit AcceptCancelRequest(childId, QuoteStatus.CANCELED);
+            else LibEmit.sendQuote(c);
+        }
     }
 
     /// Partial LIMIT fill: the remainder becomes a child quote.
-    function _split(Quote storage q, uint256 filledAmount, Symbol storage sym) internal {
+    function _split(Quote storage q, uint256 filledAmount, Symbol storage sym) internal returns (uint256 childId) {
         S.Layout storage s = S.l();
         uint256 rest = q.quantity - filledAmount;
         LockedValues memory filledLv = LibCore.scaled(q.lockedValues, filledAmount, q.quantity);
@@ -154,7 +159,7 @@ contract PartyBFacet is Events {
                 && LibCore.totalA(restLv) >= sym.minAcceptableQuoteValue,
             "PartyBFacet: Quote value is low"
         );
-        uint256 childId = ++s.lastId;
+        childId = ++s.lastId;
         Quote storage c = s.quotes[childId];
         c.id = childId;
         c.partyBsWhiteList = q.partyBsWhiteList;
@@ -178,12 +183,10 @@ contract PartyBFacet is Events {
         if (q.quoteStatus == QuoteStatus.CANCEL_PENDING) {
             c.quoteStatus = QuoteStatus.CANCELED;
             s.allocatedBalances[q.partyA] += LibCore.tradingFeeOf(c, rest);
-            emit AcceptCancelRequest(childId, QuoteStatus.CANCELED);
         } else {
             c.quoteStatus = QuoteStatus.PENDING;
             s.partyAPendingQuotes[q.partyA].push(childId);
             LibCore.add(s.pendingLockedBalances[q.partyA], restLv);
-            LibEmit.sendQuote(c);
         }
         q.quantity = filledAmount;
         q.lockedValues = filledLv;
