@@ -26,6 +26,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -179,7 +180,8 @@ class IntentWorkflow:
     # ------------------------------------------------------------------ run
 
     @workflow.run
-    async def run(self, params: IntentInput, carried: IntentState | None = None) -> str:
+    async def run(self, params: IntentInput) -> str:
+        carried = value_to_type(IntentState, params.resume, []) if params.resume else None
         self._state = carried or IntentState(params.chain_id, params.quote_id)
         s = self._state
         if carried is None:
@@ -198,7 +200,7 @@ class IntentWorkflow:
             if self._abandoned:
                 return await self._finish(HedgeStatus.FAILED, "abandoned by operator")
             if workflow.info().get_current_history_length() > HISTORY_LIMIT:
-                workflow.continue_as_new(args=[params, s])
+                workflow.continue_as_new(IntentInput(params.chain_id, params.quote_id, asdict(s)))
             try:
                 quote, now = await self._refresh_chain()
                 await self._refresh_broker()

@@ -7,7 +7,7 @@ them. Payloads are plain JSON-friendly dataclasses (Decimals as strings, bytes a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Signal names (also accepted as updates where noted by the workflow).
@@ -65,11 +65,13 @@ class OperatorCommand:
 class IntentInput:
     chain_id: int
     quote_id: int
+    # The workflow's own state, carried over continue-as-new (None on a fresh start).
+    resume: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class PositionInput:
     chain_id: int
     quote_id: int
-    # Carried over continue-as-new so a long-lived position keeps what it learned.
-    applied_event_keys: list[str] = field(default_factory=list)
+    # The workflow's own state, carried over continue-as-new (None on a fresh start).
+    resume: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -137,7 +138,8 @@ class PositionWorkflow:
         return asdict(self._state) if self._state else {}
 
     @workflow.run
-    async def run(self, params: PositionInput, carried: PositionState | None = None) -> str:
+    async def run(self, params: PositionInput) -> str:
+        carried = value_to_type(PositionState, params.resume, []) if params.resume else None
         self._state = carried or PositionState(params.chain_id, params.quote_id)
         s = self._state
         if carried is None:
@@ -156,7 +158,7 @@ class PositionWorkflow:
             if self._abandoned:
                 return await self._finish(HedgeStatus.FAILED, "abandoned by operator")
             if workflow.info().get_current_history_length() > HISTORY_LIMIT:
-                workflow.continue_as_new(args=[params, s])
+                workflow.continue_as_new(PositionInput(params.chain_id, params.quote_id, asdict(s)))
             try:
                 quote, now = await self._refresh()
                 action = next_position_action(self._situation(quote, now))
