@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -112,7 +112,7 @@ class Sender:
     def __init__(self, w3: Web3, key: str) -> None:
         self.w3 = w3
         self.account: LocalAccount = Account.from_key(key)
-        self.nonce = w3.eth.get_transaction_count(self.account.address)
+        self.nonce: int = int(w3.eth.get_transaction_count(self.account.address))
 
     @property
     def address(self) -> str:
@@ -154,7 +154,7 @@ class Sender:
 
 
 def facet_selectors(abi: list[dict[str, Any]]) -> list[bytes]:
-    return [function_abi_to_4byte_selector(e) for e in abi if e["type"] == "function"]
+    return [function_abi_to_4byte_selector(cast(Any, e)) for e in abi if e["type"] == "function"]
 
 
 def diamond_abi() -> list[dict[str, Any]]:

@@ -36,9 +36,13 @@ class Chain:
     signer: MuonSigner
 
     def __post_init__(self) -> None:
-        self.symmio = self.w3.eth.contract(address=self.dep.symmio, abi=diamond_abi())
+        self.symmio = self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.dep.symmio), abi=diamond_abi()
+        )
         token_abi = load_artifacts()["contracts"]["CollateralToken"]["abi"]
-        self.token = self.w3.eth.contract(address=self.dep.collateral, abi=token_abi)
+        self.token = self.w3.eth.contract(
+            address=Web3.to_checksum_address(self.dep.collateral), abi=token_abi
+        )
 
     # --- chain control ---------------------------------------------------------------------
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
@@ -91,7 +95,7 @@ class Chain:
         by_topic: dict[bytes, str] = {}
         for e in self.symmio.abi:
             if e["type"] == "event":
-                types = ",".join(_canon(i) for i in e["inputs"])
+                types = ",".join(_canon(dict(i)) for i in e["inputs"])
                 by_topic[keccak(text=f"{e['name']}({types})")] = f"{e['name']}/{len(e['inputs'])}"
         return [by_topic[bytes(log["topics"][0])] for log in receipt["logs"]]
 
@@ -327,7 +331,7 @@ class Chain:
 
 def _canon(t: dict[str, Any]) -> str:
     if t["type"].startswith("tuple"):
-        return "(" + ",".join(_canon(c) for c in t["components"]) + ")" + t["type"][5:]
+        return "(" + ",".join(_canon(c) for c in t["components"]) + ")" + str(t["type"])[5:]
     return str(t["type"])
 
 

@@ -90,7 +90,8 @@ TOPICS = {
 
 
 def _ids(abi: list[dict[str, object]]) -> tuple[set[str], set[str]]:
-    fns, evs = set(), set()
+    fns: set[str] = set()
+    evs: set[str] = set()
     for e in abi:
         sig = f"{e['name']}({','.join(_canon(i) for i in e['inputs'])})"  # type: ignore[attr-defined]
         h = keccak(text=sig).hex()

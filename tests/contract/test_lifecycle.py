@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devnet.contracts.deploy import ANVIL_KEYS
 from tests.contract.helpers import (
     E18,
     HEDGER,
@@ -256,7 +257,7 @@ def test_emergency_close(chain: Chain) -> None:
         HEDGER, "emergencyClosePosition", qid, chain.pair_price(B, A)
     )
     chain.send(
-        chain.dep and "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        ANVIL_KEYS[0],
         "setPartyBEmergencyStatus",
         [B],
         True,

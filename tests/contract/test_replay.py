@@ -20,7 +20,7 @@ from web3 import Web3
 
 from devnet.contracts.deploy import deploy_and_initialise
 from devnet.oracle.signer import default_devnet_signer
-from devnet.stack.anvil import ANVIL_BIN
+from devnet.paths import ANVIL_BIN
 from tests.contract.helpers import HEDGER, PARTY_A, Chain, addr, wait_port
 
 VECTORS = Path("/work/shared/symmio-vectors")
