@@ -30,7 +30,14 @@ SETTINGS: dict[str, Any] = {
     "viaIR": False,
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }
-FACETS = ("ControlFacet", "AccountFacet", "PartyAFacet", "PartyBFacet", "ViewFacet")
+FACETS = (
+    "ControlFacet",
+    "AccountFacet",
+    "PartyAFacet",
+    "PartyBFacet",
+    "ViewFacet",
+    "LiquidationFacet",
+)
 EIP170_LIMIT = 24_576
 # Functions served by a facet's fallback (too many arguments/returns for the legacy code generator):
 # their ABI comes from an interface and is merged into the facet's ABI.
