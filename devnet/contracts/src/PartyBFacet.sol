@@ -202,7 +202,7 @@ contract PartyBFacet is Events {
             q.quoteStatus == QuoteStatus.CLOSE_PENDING || q.quoteStatus == QuoteStatus.CANCEL_CLOSE_PENDING,
             "PartyBFacet: Invalid state"
         );
-        require(block.timestamp <= q.deadline, "PartyBFacet: Close request is expired");
+        require(block.timestamp <= q.deadline, "PartyBFacet: Quote is expired");
         if (q.positionType == PositionType.LONG) {
             require(closedPrice >= q.requestedClosePrice, "PartyBFacet: Closed price isn't valid");
         } else {
