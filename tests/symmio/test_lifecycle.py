@@ -320,3 +320,32 @@ def test_reverts(env: Env) -> None:
     # only a registered PartyB may lock; PartyA of quote only may cancel
     assert "Should be partyB" in revert_reason(f.lockQuote(qid3, env.lock_sig(a, a)), env.party_a)
     assert "Should be partyA of quote" in revert_reason(f.requestToCancelQuote(qid3), env.hedger)
+
+
+def test_admin_controls(env: Env) -> None:
+    a, b = env.party_a.address, env.hedger.address
+    f = env.f
+    assert "Must has role" in revert_reason(f.pausePartyBActions(), env.hedger)
+    env.admin.call(f.pausePartyBActions())
+    assert f.pauseState().call()[3] is True
+    qid, _ = env.send_quote()
+    assert "PartyB actions paused" in revert_reason(
+        f.lockQuote(qid, env.lock_sig(b, a)), env.hedger
+    )
+    env.admin.call(f.unpausePartyBActions())
+    env.lock(qid)
+    env.admin.call(f.setSymbolValidationState(BTC, False))
+    sig = env.pair_sig(b, a, BTC, 60_000 * E18)
+    assert "Symbol is not valid" in revert_reason(
+        f.openPosition(qid, 10**16, 60_000 * E18, sig), env.hedger
+    )
+    env.admin.call(f.setSymbolValidationState(BTC, True))
+    env.open(qid, 10**16, 60_000 * E18)
+    env.admin.call(f.setPartyBEmergencyStatus([b], True))
+    sig = env.pair_sig(b, a, BTC, 61_000 * E18)
+    r = env.hedger.call(f.emergencyClosePosition(qid, sig))
+    assert "EmergencyClosePosition" in env.names(r)
+    assert "Must has role" in revert_reason(f.grantRole(b, bytes(32)), env.hedger)
+    ids = f.getMuonIds().call()
+    assert ids[0] == env.app_id and ids[2] == env.signer.gateway_address
+    assert tuple(ids[1]) == (env.signer.public_key.x, env.signer.public_key.parity)
