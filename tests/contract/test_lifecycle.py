@@ -162,7 +162,7 @@ def test_expiry(chain: Chain) -> None:
         PARTY_A, "requestToClosePosition", q3, PRICE - 100 * E18, QTY, MARKET, chain.now() + 30
     )
     chain.warp(31)
-    assert "expired" in chain.reverts(
+    assert "PartyBFacet: Quote is expired" in chain.reverts(
         HEDGER, "fillCloseRequest", q3, QTY, PRICE, chain.pair_price(B, A)
     )
     r = chain.send(OTHER, "expireQuote", [q3])
@@ -188,12 +188,15 @@ def test_revert_paths(chain: Chain) -> None:
     # not our quote: whitelisted for someone else
     q2 = chain.send_quote(whitelist=[addr(OTHER)])
     assert "whitelisted" in chain.reverts(HEDGER, "lockQuote", q2, chain.single_b(B, A))
-    # insufficient allocation for PartyA2 after deallocating everything
+    # insufficient allocation for PartyA2 after deallocating all but 10
     q3 = chain.send_quote(PARTY_A2)
     a2 = addr(PARTY_A2)
-    chain.send(HEDGER, "deallocateForPartyB", 50_000 * E18, a2, chain.single_b(B, a2))
+    chain.send(HEDGER, "deallocateForPartyB", 50_000 * E18 - 10 * E18, a2, chain.single_b(B, a2))
     assert "insufficient available balance" in chain.reverts(
         HEDGER, "lockQuote", q3, chain.single_b(B, a2)
+    )
+    assert "PartyBFacet: Available balance is lower than zero" in chain.reverts(
+        HEDGER, "lockQuote", q3, chain.single_b(B, a2, -100 * E18)
     )
     assert "Invalid state" in chain.reverts(PARTY_A, "requestToCancelCloseRequest", qid)
 

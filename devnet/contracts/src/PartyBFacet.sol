@@ -39,6 +39,7 @@ contract PartyBFacet is Events {
         require(ok, "PartyBFacet: Sender isn't whitelisted");
         require(!s.partyBLiquidationStatus[msg.sender][q.partyA], "PartyBFacet: PartyB isn't solvent");
         int256 avail = LibCore.partyBAvailableForQuote(upnlSig.upnl, msg.sender, q.partyA);
+        require(avail >= 0, "PartyBFacet: Available balance is lower than zero");
         require(avail >= int256(LibCore.totalB(q.lockedValues)), "PartyBFacet: insufficient available balance");
         q.statusModifyTimestamp = block.timestamp;
         q.quoteStatus = QuoteStatus.LOCKED;
