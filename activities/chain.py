@@ -621,6 +621,7 @@ class ChainActivities:
         for its receipt; True if it was mined successfully."""
         assert self.journal is not None
         deadline = asyncio.get_running_loop().time() + self.sender.receipt_timeout
+        lost_at: float | None = None
         while True:
             receipt = await self._rpc(self.client.get_receipt(row.tx_hash))
             if receipt is not None and receipt.get("blockNumber") is not None:
@@ -631,13 +632,17 @@ class ChainActivities:
                 return ok
             known = await self._rpc(self.client.get_transaction(row.tx_hash))
             mined_nonce = await self._rpc(self.client.transaction_count(self.party_b, "latest"))
-            if known is None or mined_nonce > row.nonce:
-                receipt = await self._rpc(self.client.get_receipt(row.tx_hash))
-                if receipt is None or receipt.get("blockNumber") is None:
+            in_block = known is not None and known.get("blockNumber") is not None
+            if not in_block and (known is None or mined_nonce > row.nonce):
+                # gone, or its nonce used by another tx — once that holds for the grace period
+                # (a node may show the nonce before the receipt)
+                lost_at = lost_at or asyncio.get_running_loop().time()
+                if asyncio.get_running_loop().time() - lost_at >= self.sender.dropped_grace:
                     why = "nonce used by another transaction" if known else "unknown to the node"
                     await self.journal.status(row.tx_hash, "dropped", why, None, None)
                     return False
-                continue  # mined meanwhile: the next turn reads the receipt
+            else:
+                lost_at = None
             if asyncio.get_running_loop().time() > deadline:
                 raise ApplicationError(f"tx {row.tx_hash} still pending", type="TxPending")
             activity.heartbeat(row.tx_hash)

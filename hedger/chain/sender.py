@@ -120,6 +120,7 @@ class TransactionSender:
         stuck_after: float = 30.0,
         poll_interval: float = 0.25,
         max_replacements: int = 5,
+        dropped_grace: float = 2.0,
     ) -> None:
         self.client = client
         self.account: LocalAccount = Account.from_key(private_key)
@@ -132,6 +133,7 @@ class TransactionSender:
         self.stuck_after = stuck_after
         self.poll_interval = poll_interval
         self.max_replacements = max_replacements
+        self.dropped_grace = dropped_grace
         self._lock = asyncio.Lock()
         self._next_nonce: int | None = None
         self._resync_needed = False
@@ -372,6 +374,7 @@ class TransactionSender:
         deadline = time.monotonic() + limit
         last_action = time.monotonic()
         replacements = 0
+        consumed_at: float | None = None
         while True:
             try:
                 found = await self._find_receipt(pending)
@@ -379,20 +382,28 @@ class TransactionSender:
                     return await self._settle(pending, *found)
                 mined_nonce = await self.client.transaction_count(self.address, "latest")
                 if mined_nonce > pending.nonce:
-                    # the nonce is used; one last look for our receipts (a race with mining)
-                    found = await self._find_receipt(pending)
-                    if found is not None:
-                        return await self._settle(pending, *found)
-                    for h in pending.hashes:
-                        await self._status(h, "dropped", "nonce consumed by another transaction")
-                    raise TxDropped(
-                        f"{pending.action}: nonce {pending.nonce} was consumed by another "
-                        "transaction",
-                        tuple(pending.hashes),
-                        pending.nonce,
-                    )
-                now = time.monotonic()
-                if now - last_action >= self.stuck_after:
+                    # The nonce is used. Nodes may expose the new account nonce a moment before
+                    # the receipt: only a nonce consumed for `dropped_grace` seconds, with none
+                    # of our hashes in a block, means another transaction took it.
+                    if consumed_at is None:
+                        consumed_at = time.monotonic()
+                    if time.monotonic() - consumed_at >= self.dropped_grace and not (
+                        await self._any_in_block(pending)
+                    ):
+                        found = await self._find_receipt(pending)
+                        if found is not None:
+                            return await self._settle(pending, *found)
+                        for h in pending.hashes:
+                            await self._status(
+                                h, "dropped", "nonce consumed by another transaction"
+                            )
+                        raise TxDropped(
+                            f"{pending.action}: nonce {pending.nonce} was consumed by another "
+                            "transaction",
+                            tuple(pending.hashes),
+                            pending.nonce,
+                        )
+                elif time.monotonic() - last_action >= self.stuck_after:
                     known = await self.client.get_transaction(pending.latest_hash)
                     if known is None:
                         log.warning(
@@ -414,6 +425,13 @@ class TransactionSender:
                     pending.nonce,
                 )
             await asyncio.sleep(self.poll_interval)
+
+    async def _any_in_block(self, pending: PendingTx) -> bool:
+        for h in pending.hashes:
+            tx = await self.client.get_transaction(h)
+            if tx is not None and tx.get("blockNumber") is not None:
+                return True
+        return False
 
     async def _rebroadcast(self, pending: PendingTx) -> None:
         try:
