@@ -655,15 +655,18 @@ class ChainActivities:
         )
 
     async def _ensure_allocation(self, quote: Quote, allocate_first: Decimal) -> None:
-        """allocateForPartyB before lockQuote when the allocation for this PartyA is short —
-        only the shortfall, capped at `allocate_first` (idempotent: a retry finds it done)."""
+        """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
+        what the quote locks — up to that, capped at `allocate_first` (idempotent: a retry
+        finds it done)."""
         if allocate_first <= 0:
             return
         available = await self._available(quote.party_a)
-        needed = quote.locked_values.total_for_party_b
-        if available >= needed:
+        # Keep headroom above what the lock needs: the open's solvency check counts the signed
+        # uPnL, and a price move between lock and open must not make it revert.
+        target = quote.locked_values.total_for_party_b * 2
+        if available >= target:
             return
-        amount = min(allocate_first, needed - available)
+        amount = min(allocate_first, target - available)
         await self._send(alloc_action(quote.party_a), None, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
 

@@ -91,6 +91,10 @@ class OpenContext:
     available_allocation: Decimal  # partyBAvailableForQuote for this PartyA
     trading_state: TradingState
     allocatable_balance: Decimal = ZERO  # deposited, unallocated PartyB balance
+    # Allocate this much more than the quote needs when topping up, so the price moving against
+    # us between lock and open (the open's solvency check uses the signed uPnL) cannot make
+    # openPosition revert with "PartyB will be liquidatable". 1 = allocate twice what is needed.
+    allocation_headroom: Decimal = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,7 @@ def decide_open(quote: Quote, ctx: OpenContext) -> AcceptOpen | Reject:
     # 7. hedger solvency for this PartyA
     needed = locked.total_for_party_b
     shortfall = max(ZERO, needed - ctx.available_allocation)
+    wanted = max(ZERO, needed * (1 + ctx.allocation_headroom) - ctx.available_allocation)
     if shortfall > ctx.allocatable_balance:
         return Reject.of(
             SolverErrorCode.PARTY_B_SOLVENCY_QUOTE_LEFT,
@@ -223,7 +228,7 @@ def decide_open(quote: Quote, ctx: OpenContext) -> AcceptOpen | Reject:
         broker_quantity=broker_quantity(quote.quantity, sym.step_size),
         notional=notional,
         required_allocation=needed,
-        allocate_before_lock=shortfall,
+        allocate_before_lock=min(wanted, ctx.allocatable_balance),
     )
 
 
