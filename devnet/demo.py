@@ -149,18 +149,12 @@ def ensure_deployment(stack: LocalStack, log: Callable[[str], None]) -> str | No
 
 
 def _deploy_function() -> Callable[[str, Path], dict[str, Any]] | None:
-    """Our contract's deploy-and-initialise entry point, whichever devnet package provides it."""
-    import importlib
-
-    for module_name in ("devnet.symmio.deploy", "devnet.contracts.deploy"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        devnet_deploy = getattr(module, "devnet_deploy", None)
-        if devnet_deploy is not None:
-            return devnet_deploy  # type: ignore[no-any-return]
-    return None
+    """Our contract's deploy-and-initialise entry point (None in a checkout without it)."""
+    try:
+        from devnet.contracts.deploy import devnet_deploy
+    except ImportError:
+        return None
+    return devnet_deploy
 
 
 def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
