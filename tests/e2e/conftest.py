@@ -289,10 +289,13 @@ class Hedger:
 
 
 @pytest.fixture(scope="session")
-def e2e_stack(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
-    state = tmp_path_factory.mktemp("e2e")
+def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
+    # A fixed, git-ignored place (wiped at start), so the processes' logs survive for a post-mortem.
+    import shutil
+
+    state = Path(__file__).resolve().parents[2] / ".hedger" / "e2e"
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
     ports = StackPorts(*(free_port() for _ in range(6)))
     stack = LocalStack(state, ports, log=lambda _: None)
     stack.up()
