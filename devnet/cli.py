@@ -28,11 +28,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _mount_devnet_commands() -> None:
+    from devnet.contracts.cli import compile_command, deploy_command
     from devnet.exchange.cli import exchange_command
     from devnet.oracle.cli import oracle_command
+    from devnet.traders.cli import traders_command
 
+    devnet_app.command("compile")(compile_command)
+    devnet_app.command("deploy")(deploy_command)
     devnet_app.command("exchange")(exchange_command)
     devnet_app.command("oracle")(oracle_command)
+    devnet_app.command("traders")(traders_command)
 
 
 def demo(
