@@ -592,7 +592,15 @@ class ChainActivities:
 
     async def _resume(self, action: str, quote_id: int | None) -> str | None:
         """The hash of a transaction of this activity for (action, quote) that was mined, after
-        waiting for one still pending; None when there is none (or none succeeded)."""
+        waiting for one still pending; None when there is none (or none succeeded).
+
+        A first attempt has no earlier attempt: it only waits for a same-action transaction
+        of this process still in flight for the quote (never for an allocation, whose key is
+        shared by every quote of the PartyA). Retries also consult the journal since the
+        activity was first scheduled (a previous process may have sent it)."""
+        first = not activity.in_activity() or activity.info().attempt <= 1
+        if first and quote_id is None:
+            return None
         pending = self.sender.inflight(action, quote_id)
         if pending is not None:
             try:
@@ -602,7 +610,7 @@ class ChainActivities:
                 pass  # judged again from the chain state
             except TxDropped:
                 pass
-        if self.journal is None or not activity.in_activity():
+        if self.journal is None or first:
             return None
         since = activity.info().scheduled_time
         rows = await self.journal.since(self.party_b, action, quote_id, since)
