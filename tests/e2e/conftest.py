@@ -11,6 +11,7 @@ prices, Temporal signals and queries, and the ledger.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -293,7 +294,10 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
     # A fixed, git-ignored place (wiped at start), so the processes' logs survive for a post-mortem.
     import shutil
 
-    state = Path(__file__).resolve().parents[2] / ".hedger" / "e2e"
+    runs = Path(__file__).resolve().parents[2] / ".hedger" / "e2e"
+    for old in sorted(runs.glob("run-*"), key=lambda p: p.stat().st_mtime)[:-3]:
+        shutil.rmtree(old, ignore_errors=True)  # keep the last few runs' logs only
+    state = runs / f"run-{os.getpid()}"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
     ports = StackPorts(*(free_port() for _ in range(6)))
