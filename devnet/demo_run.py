@@ -34,9 +34,19 @@ async def drive(
     log: Callable[[str], None],
     stopping: Callable[[], bool],
 ) -> int:
+    from devnet.traders.brain import TraderProfile
     from devnet.traders.sim import ANVIL_TRADER_KEYS, TradersConfig, TradersSim
 
+    profile = TraderProfile(
+        market_share=0.7,
+        p_close=0.4,
+        limit_offset=Decimal("0.0005"),
+        max_open=6,
+        open_deadline=600,
+        close_deadline=600,
+    )
     config = TradersConfig(
+        profile=profile,
         rpc_url=stack.info["anvil"]["http"],
         symmio=symmio,
         muon_urls=[stack.info["oracle"]["url"]],
