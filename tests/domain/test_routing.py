@@ -9,7 +9,7 @@ from pathlib import Path
 from domain import events as ev
 from domain.routing import Route, WorkflowKind, may_take, route
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "symmio-vectors" / "logs.json"
+VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors" / "logs.json"  # in-repo copy
 DATA = json.loads(VECTORS.read_text())
 PARTY_B = DATA["partyB"]
 OTHER_B = "0x000000000000000000000000000000000000bEEF"

@@ -22,7 +22,7 @@ from workers.listeners.delivery import party_b_address
 from workflows.messages import ChainLog
 
 HERE = Path(__file__).resolve().parent
-VECTORS = Path("/work/shared/symmio-vectors/logs.json")
+VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors" / "logs.json"  # in-repo copy
 OUR_PARTY_B = party_b_address(DEVNET_HEDGER_KEY)
 _chain_ids = itertools.count(900_001)
 
