@@ -402,9 +402,8 @@ class IntentWorkflow:
                 tif,
             )
         else:
-            request = OrderRequest(
-                cid, market, side.value, "market", format(quantity, "f"), None, True
-            )
+            # A plain order, not reduce-only: the broker account nets every quote's hedge.
+            request = OrderRequest(cid, market, side.value, "market", format(quantity, "f"), None)
         leg = BrokerLeg(cid, purpose, market, side.value, format(quantity, "f"))
         s.legs.append(leg)
         await self._record_leg(leg)  # recorded before it is sent
@@ -497,7 +496,7 @@ class IntentWorkflow:
                 amount=leg.amount, status=snap.status if snap else "new",
                 exchange_order_id=snap.exchange_order_id if snap else None,
                 filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
-                reduce_only=leg.purpose == "unwind",
+                reduce_only=False,
             )
         )  # fmt: skip
 

@@ -64,6 +64,10 @@ IDLE_RECHECK_SECONDS = 30.0
 HISTORY_LIMIT = 8_000
 MAX_CLOSE_ORDERS_PER_REQUEST = 12
 LOCAL_CLOSE_ID_BASE = 1_000_000_000
+# The broker account is one netted (one-way) position per symbol across every quote we hedge:
+# closing one quote's hedge is a plain order the other way. A reduce-only order would be
+# rejected whenever other quotes' hedges leave the net position flat or on the other side.
+NETTED = False
 
 
 @dataclass
@@ -351,12 +355,10 @@ class PositionWorkflow:
             )
             tif = "IOC" if quote.order_type == OrderType.MARKET else "GTC"
             request = OrderRequest(
-                cid, market, side.value, "limit", amount, format(price, "f"), True, tif
+                cid, market, side.value, "limit", amount, format(price, "f"), NETTED, tif
             )
         else:
-            request = OrderRequest(
-                cid, market, side.value, "market", amount, None, purpose == "reduce"
-            )
+            request = OrderRequest(cid, market, side.value, "market", amount, None, NETTED)
         leg = BrokerLeg(cid, purpose, market, side.value, amount)
         s.legs.append(leg)
         s.leg_close_ids[cid] = s.close_id
@@ -427,7 +429,7 @@ class PositionWorkflow:
                 order_type=snap.type if snap and snap.type else "limit", amount=leg.amount,
                 status=snap.status if snap else "new", exchange_order_id=snap.exchange_order_id if snap else None,
                 filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
-                reduce_only=leg.purpose != "increase",
+                reduce_only=NETTED,
             )
         )  # fmt: skip
 

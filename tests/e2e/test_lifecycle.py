@@ -193,3 +193,20 @@ async def test_broker_worker_killed_mid_order_loses_and_duplicates_nothing(hedge
     await hedger.request_close(quote_id)
     await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
     await hedger.assert_hedged()
+
+
+async def test_opposite_hedges_net_on_one_broker_position(hedger) -> None:  # type: ignore[no-untyped-def]
+    """Two traders on opposite sides: closing one quote's hedge crosses the netted broker position."""
+    before = await hedger.broker_position()
+    long_id = await hedger.send_quote(side=PositionType.LONG, quantity=Decimal("0.01"), account=5)
+    short_id = await hedger.send_quote(side=PositionType.SHORT, quantity=Decimal("0.03"), account=6)
+    await hedger.wait_chain(long_id, OPEN, account=5)
+    await hedger.wait_chain(short_id, OPEN, account=6)
+    assert await hedger.broker_position() - before == Decimal("-0.02")
+    await hedger.request_close(long_id, account=5)  # a SELL while the account is net short
+    await hedger.wait_chain(long_id, {QuoteStatus.CLOSED}, account=5)
+    assert await hedger.broker_position() - before == Decimal("-0.03")
+    await hedger.request_close(short_id, account=6)
+    await hedger.wait_chain(short_id, {QuoteStatus.CLOSED}, account=6)
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
