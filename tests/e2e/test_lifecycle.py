@@ -210,3 +210,31 @@ async def test_opposite_hedges_net_on_one_broker_position(hedger) -> None:  # ty
     await hedger.wait_chain(short_id, {QuoteStatus.CLOSED}, account=6)
     assert await hedger.broker_position() == before
     await hedger.assert_hedged()
+
+
+async def test_force_cancel_after_the_cooldown_leaves_the_broker_flat(hedger) -> None:  # type: ignore[no-untyped-def]
+    """The chain agent is down while a trader cancels a LOCKED quote; after forceCancelCooldown the
+    trader force-cancels. When the agent is back the intent sees CANCELED and the broker is flat."""
+    await hedger.freeze_prices()
+    try:
+        quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+        await hedger.wait_state(
+            hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING"
+        )
+        hedger.processes.kill("worker-chain")
+        trader = hedger.trader()
+        await asyncio.to_thread(trader.request_to_cancel_quote, quote_id)
+        assert (
+            await asyncio.to_thread(hedger.quote, quote_id)
+        ).status == QuoteStatus.CANCEL_PENDING
+        hedger.warp(301)  # past forceCancelCooldown (300 s on the devnet)
+        await asyncio.to_thread(trader.send, "forceCancelQuote(uint256)", quote_id)
+        assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.CANCELED
+        hedger.processes.restart("worker-chain")
+        result = await hedger.wait_workflow(hedger.intent(quote_id), timeout=150)
+        assert "CANCELED" in result
+        orders = await hedger.broker_orders(quote_id)
+        assert orders and all(o["status"] in {"CANCELED", "EXPIRED"} for o in orders)
+        await hedger.assert_hedged()
+    finally:
+        await hedger.freeze_prices(False)
