@@ -135,7 +135,9 @@ async def summarize(stack: LocalStack, sim: Any, elapsed: float) -> dict[str, An
             opened = (await conn.execute(text("SELECT count(*) FROM positions"))).scalar_one()
             closed = (
                 await conn.execute(
-                    text("SELECT count(*) FROM positions WHERE hedge_status = 'CLOSED'")
+                    text(
+                        "SELECT count(*) FROM positions WHERE chain_status IN ('CLOSED', 'LIQUIDATED')"
+                    )
                 )
             ).scalar_one()
             dup_txs = (

@@ -167,8 +167,13 @@ class PositionWorkflow:
                 quote, now = await self._refresh()
                 action = next_position_action(self._situation(quote, now))
                 if isinstance(action, Done):
-                    await self._record(quote)
-                    return await self._finish(HedgeStatus.CLOSED, f"flat ({quote.status.name})")
+                    outcome = f"flat ({quote.status.name})"
+                    if workflow.patched("record-position-after-finish"):
+                        await self._finish(HedgeStatus.CLOSED, outcome)
+                        await self._record(quote)  # the ledger's position row ends CLOSED too
+                        return outcome
+                    await self._record(quote)  # histories from before the patch
+                    return await self._finish(HedgeStatus.CLOSED, outcome)
                 await self._perform(action, quote)
             except StepFailed as exc:
                 await self._park_stuck(str(exc))
