@@ -19,19 +19,44 @@ from devnet.exchange.server import run_exchange, with_csv
 
 
 def exchange_command(
-    host: Annotated[str, typer.Option(help="Bind address (loopback only by default).")] = DEFAULT_HOST,
+    host: Annotated[
+        str, typer.Option(help="Bind address (loopback only by default).")
+    ] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="HTTP + websocket port.")] = DEFAULT_PORT,
     seed: Annotated[int, typer.Option(help="Seed of the random-walk price paths.")] = 1,
-    tick: Annotated[float, typer.Option(help="Seconds between price steps (0 freezes prices).")] = 0.25,
+    tick: Annotated[
+        float, typer.Option(help="Seconds between price steps (0 freezes prices).")
+    ] = 0.25,
     balance: Annotated[str, typer.Option(help="Initial USDT wallet balance.")] = "100000",
-    prices_csv: Annotated[Path | None, typer.Option(help="Replay prices from this CSV instead of a random walk.")] = None,
-    api_key: Annotated[str, typer.Option(help="API key (public devnet default).")] = DEFAULT_API_KEY,
-    api_secret: Annotated[str, typer.Option(help="API secret (public devnet default).")] = DEFAULT_API_SECRET,
+    partial_fill_notional: Annotated[
+        str,
+        typer.Option(help="Largest notional a resting LIMIT fills per price step (partial fills)."),
+    ] = "500000",
+    prices_csv: Annotated[
+        Path | None, typer.Option(help="Replay prices from this CSV instead of a random walk.")
+    ] = None,
+    api_key: Annotated[
+        str, typer.Option(help="API key (public devnet default).")
+    ] = DEFAULT_API_KEY,
+    api_secret: Annotated[
+        str, typer.Option(help="API secret (public devnet default).")
+    ] = DEFAULT_API_SECRET,
 ) -> None:
     """Run the exchange simulator: Binance USD-M REST under /fapi, user stream at /private/ws."""
-    config = with_csv(ExchangeConfig(api_key=api_key, api_secret=api_secret, seed=seed, tick_interval=tick,
-                                     initial_balance=Decimal(balance)), prices_csv)
-    typer.echo(f"devnet exchange on http://{host}:{port} (ws ws://{host}:{port}/ws), api key {api_key}")
+    config = with_csv(
+        ExchangeConfig(
+            api_key=api_key,
+            api_secret=api_secret,
+            seed=seed,
+            tick_interval=tick,
+            initial_balance=Decimal(balance),
+            partial_fill_notional=Decimal(partial_fill_notional),
+        ),
+        prices_csv,
+    )
+    typer.echo(
+        f"devnet exchange on http://{host}:{port} (ws ws://{host}:{port}/ws), api key {api_key}"
+    )
     run_exchange(host, port, config)
 
 

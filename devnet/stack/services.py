@@ -41,10 +41,17 @@ def _accepts(host: str, port: int) -> bool:
 
 
 def start_exchange(
-    *, port: int, state_dir: Path, host: str = "127.0.0.1", seed: int = 1, timeout: float = 60
+    *,
+    port: int,
+    state_dir: Path,
+    host: str = "127.0.0.1",
+    seed: int = 1,
+    timeout: float = 60,
+    extra: list[str] | None = None,
 ) -> HttpService:
     ensure_port_free(host, port, "exchange")
     argv = _hedger("devnet", "exchange", "--host", host, "--port", str(port), "--seed", str(seed))
+    argv += extra or []
     process = ManagedProcess("exchange", argv, state_dir / "exchange.log").start()
     service = HttpService("exchange", host, port, process)
     wait_until(

@@ -61,6 +61,7 @@ class LocalStack:
     state_dir: Path
     ports: StackPorts = field(default_factory=StackPorts)
     log: Callable[[str], None] = print
+    exchange_args: list[str] = field(default_factory=list)  # extra `hedger devnet exchange` options
     running: dict[str, Component] = field(default_factory=dict)
     info: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -102,7 +103,9 @@ class LocalStack:
             ),
             ComponentSpec(
                 "exchange",
-                lambda: start_exchange(port=p.exchange, state_dir=self.state_dir / "exchange"),
+                lambda: start_exchange(
+                    port=p.exchange, state_dir=self.state_dir / "exchange", extra=self.exchange_args
+                ),
                 lambda c: {"url": c.url},  # type: ignore[attr-defined]
             ),
             ComponentSpec(

@@ -216,6 +216,14 @@ class Hedger:
             await asyncio.sleep(0.5)
         raise AssertionError(f"{handle.id}: condition not reached; last state {state}")
 
+    async def set_price(self, price: Decimal, symbol: str = "BTCUSDT") -> None:
+        """Move the exchange (and so the oracle's mark) to `price`, frozen; resting orders match."""
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            body = {"symbol": symbol, "price": str(price), "freeze": True}
+            (await client.post(f"{self.exchange_url}/admin/price", json=body)).raise_for_status()
+
     async def freeze_prices(self, frozen: bool = True) -> None:
         """Stop (or restart) the exchange's price walk, so a passive order stays passive."""
         import httpx
@@ -301,7 +309,10 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
     ports = StackPorts(*(free_port() for _ in range(6)))
-    stack = LocalStack(state, ports, log=lambda _: None)
+    # Resting LIMIT orders fill in chunks of 300 USD per price step: partial fills on demand.
+    stack = LocalStack(
+        state, ports, log=lambda _: None, exchange_args=["--partial-fill-notional", "300"]
+    )
     stack.up()
     processes: HedgerProcesses | None = None
     try:

@@ -238,3 +238,49 @@ async def test_force_cancel_after_the_cooldown_leaves_the_broker_flat(hedger) ->
         await hedger.assert_hedged()
     finally:
         await hedger.freeze_prices(False)
+
+
+async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ignore[no-untyped-def]
+    """A resting LIMIT hedge fills one chunk; near the deadline the hedger cancels the rest and
+    opens what filled; the contract turns the remainder into a child quote (its own intent)."""
+    await hedger.freeze_prices()
+    try:
+        quote_id = await hedger.send_quote(
+            order_type=OrderType.LIMIT,
+            quantity=Decimal("0.02"),
+            price_offset=Decimal("0.05"),
+            deadline_in=120,
+        )
+        await hedger.wait_state(
+            hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING"
+        )
+        (order,) = await hedger.broker_orders(quote_id)
+        await hedger.set_price(Decimal(order["price"]) - 1)  # crosses: one 300 USD chunk fills
+        await hedger.wait_state(
+            hedger.intent(quote_id),
+            lambda s: Decimal((s["legs"][0].get("snapshot") or {}).get("filled", "0")) > 0,
+        )
+        hedger.warp(102)  # 18 s before the deadline: inside the hedger's margin
+        view = await hedger.wait_chain(quote_id, OPEN, timeout=60)
+        assert 0 < view.quantity < 2 * 10**16  # what filled; the rest moved to the child quote
+        assert await hedger.wait_workflow(hedger.intent(quote_id)) == "opened"
+        children = await hedger.ledger(
+            "SELECT quote_id FROM quotes WHERE parent_id = :q", q=quote_id
+        )
+        for _ in range(40):
+            if children:
+                break
+            await asyncio.sleep(0.5)
+            children = await hedger.ledger(
+                "SELECT quote_id FROM quotes WHERE parent_id = :q", q=quote_id
+            )
+        assert children, "the remainder's SendQuote did not start an intent"
+        child = children[0][0]
+        assert (await asyncio.to_thread(hedger.quote, child)).quantity == 2 * 10**16 - view.quantity
+        await hedger.wait_workflow(hedger.intent(child))  # too close to its deadline: not taken
+        await hedger.assert_hedged()
+        await hedger.request_close(quote_id)
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+        await hedger.assert_hedged()
+    finally:
+        await hedger.freeze_prices(False)
