@@ -216,6 +216,13 @@ class Hedger:
             await asyncio.sleep(0.5)
         raise AssertionError(f"{handle.id}: condition not reached; last state {state}")
 
+    async def mark_price(self, symbol: str = "BTCUSDT") -> Decimal:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            state = (await client.get(f"{self.exchange_url}/admin/state")).json()
+        return Decimal(state["prices"][symbol])
+
     async def set_price(self, price: Decimal, symbol: str = "BTCUSDT") -> None:
         """Move the exchange (and so the oracle's mark) to `price`, frozen; resting orders match."""
         import httpx

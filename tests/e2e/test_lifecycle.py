@@ -255,7 +255,9 @@ async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ig
             hedger.intent(quote_id), lambda s: s.get("hedge_status") == "HEDGING"
         )
         (order,) = await hedger.broker_orders(quote_id)
-        await hedger.set_price(Decimal(order["price"]) - 1)  # crosses: one 300 USD chunk fills
+        mark = await hedger.mark_price()
+        await hedger.set_price(Decimal(order["price"]) - 1)  # crosses: a 300 USD chunk fills
+        await hedger.set_price(mark)  # and back at once: the rest of the order keeps resting
         await hedger.wait_state(
             hedger.intent(quote_id),
             lambda s: Decimal((s["legs"][0].get("snapshot") or {}).get("filled", "0")) > 0,
