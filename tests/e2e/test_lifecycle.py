@@ -286,3 +286,66 @@ async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ig
         await hedger.assert_hedged()
     finally:
         await hedger.freeze_prices(False)
+
+
+async def test_party_a_liquidation_brings_the_broker_side_to_match(hedger) -> None:  # type: ignore[no-untyped-def]
+    """A liquidator liquidates an insolvent PartyA with our position open: the position workflow
+    sees LIQUIDATED and flattens the broker hedge."""
+    from web3 import Web3
+
+    from devnet.contracts.deploy import ANVIL_KEYS
+    from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
+    from domain.muon import LiquidationSig, SchnorrSign, liquidation_hash
+    from hedger.chain.abi import symmio_abi
+
+    before = await hedger.broker_position()
+    quote_id = await hedger.send_quote(quantity=Decimal("0.01"), account=7)
+    await hedger.wait_chain(quote_id, OPEN, account=7)
+    assert await hedger.broker_position() - before == Decimal("0.01")
+
+    w3 = Web3(Web3.HTTPProvider(hedger.rpc_url))
+    symmio = w3.eth.contract(
+        address=Web3.to_checksum_address(hedger.symmio), abi=list(symmio_abi())
+    )
+    party_a = hedger.trader(7).address
+    admin = w3.eth.account.from_key(ANVIL_KEYS[0])
+
+    def send(fn: str, *args: object) -> None:
+        tx = getattr(symmio.functions, fn)(*args).build_transaction(
+            {
+                "from": admin.address,
+                "nonce": w3.eth.get_transaction_count(admin.address),
+                "gas": 5_000_000,
+            }
+        )
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
+        )
+        assert receipt["status"] == 1, fn
+
+    def liquidate() -> None:
+        allocated = symmio.functions.partyAStats(party_a).call()[1]
+        signer, ts, lid, req = (
+            default_devnet_signer(),
+            w3.eth.get_block("latest")["timestamp"],
+            b"e2e-liq",
+            b"\x01",
+        )
+        upnl = -int(allocated) - 10**18  # deeper than everything PartyA has: insolvent
+        digest = liquidation_hash(
+            muon_app_id=DEVNET_MUON_APP_ID, req_id=req, liquidation_id=lid, symmio=hedger.symmio, party_a=party_a,
+            nonce_a=symmio.functions.nonceOfPartyA(party_a).call(), upnl=upnl, total_unrealized_loss=upnl,
+            symbol_ids=[], prices=[], timestamp=ts, chain_id=hedger.chain_id,
+        )  # fmt: skip
+        signed = signer.sign(digest.digest)
+        sig = LiquidationSig(req, ts, lid, upnl, upnl, (), (), signed.gateway_signature,
+                             SchnorrSign(signed.s, signed.owner, signed.nonce_address))  # fmt: skip
+        send("liquidatePartyA", party_a, sig.to_abi_tuple())
+        send("liquidatePendingPositionsPartyA", party_a)
+        send("liquidatePositionsPartyA", party_a, [quote_id])
+
+    await asyncio.to_thread(liquidate)
+    assert (await asyncio.to_thread(hedger.quote, quote_id, 7)).status == QuoteStatus.LIQUIDATED
+    await hedger.wait_workflow(hedger.position(quote_id), timeout=120)
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
