@@ -67,7 +67,7 @@ async def test_cancel_while_locked_and_hedging(hedger, record_history) -> None: 
     orders = await hedger.broker_orders(quote_id)
     assert orders and all(o["status"] in {"CANCELED", "EXPIRED"} for o in orders)
     await hedger.assert_hedged()
-    await hedger.freeze_prices(False)
+    await hedger.freeze_prices()  # stays frozen: the session runs on a still market
     await record_history(hedger.intent(quote_id), "IntentWorkflow", "cancel-while-hedging")
 
 
@@ -101,7 +101,7 @@ async def test_expiry_of_a_locked_quote(hedger) -> None:  # type: ignore[no-unty
     result = await hedger.wait_workflow(hedger.intent(quote_id))
     assert result.startswith("flat")
     await hedger.assert_hedged()
-    await hedger.freeze_prices(False)
+    await hedger.freeze_prices()  # stays frozen: the session runs on a still market
 
 
 async def test_halt_rejects_new_intents_and_resume_trades_again(hedger) -> None:  # type: ignore[no-untyped-def]
@@ -237,7 +237,7 @@ async def test_force_cancel_after_the_cooldown_leaves_the_broker_flat(hedger) ->
         assert orders and all(o["status"] in {"CANCELED", "EXPIRED"} for o in orders)
         await hedger.assert_hedged()
     finally:
-        await hedger.freeze_prices(False)
+        await hedger.freeze_prices()  # stays frozen: the session runs on a still market
 
 
 async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ignore[no-untyped-def]
@@ -285,7 +285,7 @@ async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ig
         await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
         await hedger.assert_hedged()
     finally:
-        await hedger.freeze_prices(False)
+        await hedger.freeze_prices()  # stays frozen: the session runs on a still market
 
 
 async def test_party_a_liquidation_brings_the_broker_side_to_match(hedger) -> None:  # type: ignore[no-untyped-def]
