@@ -43,9 +43,20 @@ DEFAULT_ACTIVITIES_PER_SECOND = 10.0
 PlaceOrderInput = OrderRequest  # the activity input is the adapter's request, field for field
 
 __all__ = [
-    "BROKER_TASK_QUEUE", "BalanceInput", "BalanceSnapshot", "BrokerActivities", "Fill", "FillPollResult",
-    "MarkPriceInput", "OrderRef", "OrderSnapshot", "PlaceOrderInput", "PollFillsInput", "PositionSnapshot",
-    "PositionsInput", "to_application_error",
+    "BROKER_TASK_QUEUE",
+    "BalanceInput",
+    "BalanceSnapshot",
+    "BrokerActivities",
+    "Fill",
+    "FillPollResult",
+    "MarkPriceInput",
+    "OrderRef",
+    "OrderSnapshot",
+    "PlaceOrderInput",
+    "PollFillsInput",
+    "PositionSnapshot",
+    "PositionsInput",
+    "to_application_error",
 ]
 
 
@@ -82,8 +93,13 @@ class MarkPriceInput:
 def to_application_error(exc: BrokerError) -> ApplicationError:
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
     details = (exc.code,) if exc.code else ()
-    return ApplicationError(exc.message, *details, type=exc.kind, non_retryable=not exc.retryable,
-                            next_retry_delay=delay)
+    return ApplicationError(
+        exc.message,
+        *details,
+        type=exc.kind,
+        non_retryable=not exc.retryable,
+        next_retry_delay=delay,
+    )
 
 
 P = ParamSpec("P")
@@ -97,22 +113,36 @@ def _translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except BrokerError as exc:
             raise to_application_error(exc) from exc
+
     return wrapper
 
 
 class BrokerActivities:
-    def __init__(self, adapter: BrokerAdapter, activities_per_second: float = DEFAULT_ACTIVITIES_PER_SECOND) -> None:
+    def __init__(
+        self, adapter: BrokerAdapter, activities_per_second: float = DEFAULT_ACTIVITIES_PER_SECOND
+    ) -> None:
         self.adapter = adapter
         self.activities_per_second = activities_per_second
 
     def activities(self) -> Sequence[Callable[..., Any]]:
-        return [self.place_order, self.cancel_order, self.fetch_order, self.fetch_fills, self.poll_fills,
-                self.fetch_positions, self.fetch_balance, self.fetch_mark_price]
+        return [
+            self.place_order,
+            self.cancel_order,
+            self.fetch_order,
+            self.fetch_fills,
+            self.poll_fills,
+            self.fetch_positions,
+            self.fetch_balance,
+            self.fetch_mark_price,
+        ]
 
     def worker_options(self) -> dict[str, Any]:
         """Keyword arguments for `temporalio.worker.Worker` on the broker task queue."""
-        return {"task_queue": BROKER_TASK_QUEUE, "activities": self.activities(),
-                "max_task_queue_activities_per_second": self.activities_per_second}
+        return {
+            "task_queue": BROKER_TASK_QUEUE,
+            "activities": self.activities(),
+            "max_task_queue_activities_per_second": self.activities_per_second,
+        }
 
     @activity.defn(name="broker_place_order")
     @_translated
@@ -158,7 +188,9 @@ class BrokerActivities:
             except BrokerError as exc:
                 if not exc.retryable:
                     raise
-            activity.heartbeat(deadline, last.status if last else None, last.filled if last else None)
+            activity.heartbeat(
+                deadline, last.status if last else None, last.filled if last else None
+            )
             if last is not None and last.is_final:
                 return await self._result(inp, last, timed_out=False)
             if time.time() >= deadline:
@@ -170,12 +202,22 @@ class BrokerActivities:
             last = await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
         if last is None or last.status == "not_found":
             rules = await self.adapter.rules(inp.symbol)
-            return FillPollResult(OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found"), [], True)
+            return FillPollResult(
+                OrderSnapshot(inp.client_order_id, None, rules.symbol, "not_found"), [], True
+            )
         return await self._result(inp, last, timed_out=True)
 
-    async def _result(self, inp: PollFillsInput, last: OrderSnapshot, timed_out: bool) -> FillPollResult:
-        final = await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True) or last
-        fills = await self.adapter.fetch_fills(inp.symbol, inp.client_order_id) if Decimal(final.filled) > 0 else []
+    async def _result(
+        self, inp: PollFillsInput, last: OrderSnapshot, timed_out: bool
+    ) -> FillPollResult:
+        final = (
+            await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True) or last
+        )
+        fills = (
+            await self.adapter.fetch_fills(inp.symbol, inp.client_order_id)
+            if Decimal(final.filled) > 0
+            else []
+        )
         return FillPollResult(order=final, fills=fills, timed_out=timed_out)
 
     @activity.defn(name="broker_fetch_positions")

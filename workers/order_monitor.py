@@ -33,25 +33,46 @@ log = logging.getLogger(__name__)
 
 SIGNAL_NAME = "broker_order_update"
 
-UPDATES = Counter("hedger_broker_ws_order_updates_total",
-                  "Order updates from the broker websocket, by outcome", ["outcome"])
+UPDATES = Counter(
+    "hedger_broker_ws_order_updates_total",
+    "Order updates from the broker websocket, by outcome",
+    ["outcome"],
+)
 RECONNECTS = Counter("hedger_broker_ws_reconnects_total", "Broker user-stream reconnects")
 CONNECTED = Gauge("hedger_broker_ws_connected", "1 while the broker user stream is subscribed")
-LAG = Histogram("hedger_broker_ws_order_update_lag_seconds",
-                "Exchange event time to signal delivered", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LAG = Histogram(
+    "hedger_broker_ws_order_update_lag_seconds",
+    "Exchange event time to signal delivered",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 class OrderMonitor:
-    def __init__(self, exchange: Any, client: Client, chain_id: int, *, initial_backoff: float = 0.5,
-                 max_backoff: float = 30.0, catch_up_delay: float = 0.5) -> None:
+    def __init__(
+        self,
+        exchange: Any,
+        client: Client,
+        chain_id: int,
+        *,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        catch_up_delay: float = 0.5,
+    ) -> None:
         self.exchange = exchange
         self.client = client
         self.chain_id = chain_id
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.catch_up_delay = catch_up_delay
-        self.stats: dict[str, int] = {"delivered": 0, "foreign": 0, "no_workflow": 0, "duplicate": 0,
-                                      "error": 0, "reconnects": 0, "caught_up": 0}
+        self.stats: dict[str, int] = {
+            "delivered": 0,
+            "foreign": 0,
+            "no_workflow": 0,
+            "duplicate": 0,
+            "error": 0,
+            "reconnects": 0,
+            "caught_up": 0,
+        }
         self._last: dict[str, tuple[str, str]] = {}  # client id -> (status, filled) last delivered
         self._open: dict[str, str] = {}  # owned client ids last seen non-final -> symbol
         self._stop = asyncio.Event()
@@ -88,8 +109,12 @@ class OrderMonitor:
                 self.subscribed.clear()
                 RECONNECTS.inc()
                 self.stats["reconnects"] += 1
-                log.warning("broker user stream failed (%s: %s); resubscribing in %.1fs",
-                            type(exc).__name__, exc, backoff)
+                log.warning(
+                    "broker user stream failed (%s: %s); resubscribing in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 backoff = min(backoff * 2, self.max_backoff)
@@ -136,8 +161,11 @@ class OrderMonitor:
             await self.client.get_workflow_handle(workflow_id).signal(SIGNAL_NAME, snap)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                log.warning("order update for %s: workflow %s not found (finished or never started)",
-                            snap.client_order_id, workflow_id)
+                log.warning(
+                    "order update for %s: workflow %s not found (finished or never started)",
+                    snap.client_order_id,
+                    workflow_id,
+                )
                 self._forget(snap)
                 return "no_workflow"
             log.error("signalling %s for %s failed: %s", workflow_id, snap.client_order_id, exc)
@@ -182,7 +210,9 @@ async def main() -> None:
     try:
         await exchange.load_markets()
         open_orders = await exchange.fetch_open_orders()
-        monitor.track((o["clientOrderId"], o["symbol"]) for o in open_orders if o.get("clientOrderId"))
+        monitor.track(
+            (o["clientOrderId"], o["symbol"]) for o in open_orders if o.get("clientOrderId")
+        )
         await monitor.run()
     finally:
         await exchange.close()

@@ -21,12 +21,37 @@ class ExchangeAdmin:
         r.raise_for_status()
         return r.json()
 
-    async def add_fault(self, kind: str, *, path: str = ".*", method: str | None = None, count: int | None = 1, skip: int = 0,
-                        probability: float = 1.0, delay: float = 0.0, status: int | None = None,
-                        retry_after: int = 1, code: int | None = None, msg: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post("/admin/faults", {
-            "kind": kind, "path": path, "method": method, "count": count, "skip": skip, "probability": probability,
-            "delay": delay, "status": status, "retry_after": retry_after, "code": code, "msg": msg})
+    async def add_fault(
+        self,
+        kind: str,
+        *,
+        path: str = ".*",
+        method: str | None = None,
+        count: int | None = 1,
+        skip: int = 0,
+        probability: float = 1.0,
+        delay: float = 0.0,
+        status: int | None = None,
+        retry_after: int = 1,
+        code: int | None = None,
+        msg: str | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            "/admin/faults",
+            {
+                "kind": kind,
+                "path": path,
+                "method": method,
+                "count": count,
+                "skip": skip,
+                "probability": probability,
+                "delay": delay,
+                "status": status,
+                "retry_after": retry_after,
+                "code": code,
+                "msg": msg,
+            },
+        )
         return result
 
     async def faults(self) -> list[dict[str, Any]]:

@@ -74,7 +74,9 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         return {"seconds": eng.event_delay}
 
     @app.post("/admin/ws/disconnect")
-    async def ws_disconnect(body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, int]:
+    async def ws_disconnect(
+        body: Annotated[dict[str, Any] | None, Body()] = None,
+    ) -> dict[str, int]:
         sim.refuse_streams = int((body or {}).get("refuse", 0))
         closed = await sim.disconnect_streams()
         return {"closed": closed, "refuse": sim.refuse_streams}
@@ -91,9 +93,14 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
             "wallet": fmt(eng.wallet),
             "available": fmt(totals["available"]),
             "prices": {s: fmt(m.path.mid) for s, m in eng.markets.items()},
-            "positions": {s: {"amount": fmt(m.position.amount), "entry_price": fmt(m.position.entry_price)}
-                          for s, m in eng.markets.items() if m.position.amount != 0},
-            "orders": [o.to_binance(eng.markets[o.symbol].price_places) for o in eng.orders.values()],
+            "positions": {
+                s: {"amount": fmt(m.position.amount), "entry_price": fmt(m.position.entry_price)}
+                for s, m in eng.markets.items()
+                if m.position.amount != 0
+            },
+            "orders": [
+                o.to_binance(eng.markets[o.symbol].price_places) for o in eng.orders.values()
+            ],
             "ws_connections": len(sim.streams),
             "ws_connects": sim.ws_connects,
             "listen_key": sim.listen_key,

@@ -58,7 +58,9 @@ def _dec(params: dict[str, str], name: str, required: bool = True) -> Decimal | 
     raw = params.get(name)
     if raw is None or raw == "":
         if required:
-            raise ApiError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+            )
         return None
     try:
         return Decimal(raw)
@@ -106,34 +108,53 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
 
     # ------------------------------------------------------------ faults (HTTP)
     @app.middleware("http")
-    async def inject_faults(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def inject_faults(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         path = request.url.path
         if path.startswith("/admin"):
             return await call_next(request)
         method = request.method
-        pre = sim.faults.take(method, path, ("latency", "http_error", "rate_limit", "timeout", "reject"))
+        pre = sim.faults.take(
+            method, path, ("latency", "http_error", "rate_limit", "timeout", "reject")
+        )
         if pre is not None:
             if pre.kind == "latency":
                 await asyncio.sleep(pre.delay)
             elif pre.kind == "http_error":
                 status = pre.status or 503
-                return PlainTextResponse(f"<html><body><h1>{status} Service Unavailable</h1></body></html>",
-                                         status_code=status, media_type="text/html")
+                return PlainTextResponse(
+                    f"<html><body><h1>{status} Service Unavailable</h1></body></html>",
+                    status_code=status,
+                    media_type="text/html",
+                )
             elif pre.kind == "rate_limit":
                 status = pre.status or 429
                 return JSONResponse(
-                    {"code": -1003, "msg": "Too many requests; current limit of IP is 2400 requests per minute."},
-                    status_code=status, headers={"Retry-After": str(pre.retry_after)})
+                    {
+                        "code": -1003,
+                        "msg": "Too many requests; current limit of IP is 2400 requests per minute.",
+                    },
+                    status_code=status,
+                    headers={"Retry-After": str(pre.retry_after)},
+                )
             elif pre.kind == "timeout":
                 await asyncio.sleep(pre.delay or 30.0)
                 return PlainTextResponse("gateway timeout", status_code=504)
             elif pre.kind == "reject":
-                return JSONResponse({"code": pre.code or -2010, "msg": pre.msg or "Order would immediately trigger."},
-                                    status_code=pre.status or 400)
+                return JSONResponse(
+                    {
+                        "code": pre.code or -2010,
+                        "msg": pre.msg or "Order would immediately trigger.",
+                    },
+                    status_code=pre.status or 400,
+                )
         if method == "GET" and path.endswith("/order"):
             miss = sim.faults.take(method, path, ("lookup_miss",))
             if miss is not None:
-                return JSONResponse({"code": -2013, "msg": "Order does not exist."}, status_code=400)
+                return JSONResponse(
+                    {"code": -2013, "msg": "Order does not exist."}, status_code=400
+                )
         post = sim.faults.take(method, path, ("ack_then_timeout",))
         response = await call_next(request)
         if post is not None:
@@ -153,14 +174,18 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         params, total = await _params(request)
         signature = params.pop("signature", None)
         if not signature:
-            raise ApiError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+            )
         payload = "&".join(p for p in total.split("&") if not p.startswith("signature="))
         expected = hmac.new(cfg.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise ApiError(-1022, "Signature for this request is not valid.")
         ts_raw = params.get("timestamp")
         if not ts_raw or not ts_raw.isdigit():
-            raise ApiError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+            )
         recv_window = int(params.get("recvWindow", "5000"))
         if recv_window > cfg.max_recv_window:
             raise ApiError(-1131, f"recvWindow must be less than {cfg.max_recv_window}")
@@ -169,8 +194,9 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
             raise ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
         return params
 
-    def route(path: str, methods: list[str], private: bool = True) -> Callable[
-            [Callable[[dict[str, str]], Any]], Callable[[dict[str, str]], Any]]:
+    def route(
+        path: str, methods: list[str], private: bool = True
+    ) -> Callable[[Callable[[dict[str, str]], Any]], Callable[[dict[str, str]], Any]]:
         def register(handler: Callable[[dict[str, str]], Any]) -> Callable[[dict[str, str]], Any]:
             async def endpoint(request: Request) -> Response:
                 try:
@@ -184,36 +210,76 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
                     return JSONResponse(result)
                 except ApiError as exc:
                     return _error(exc)
+
             app.add_api_route(path, endpoint, methods=methods, include_in_schema=False)
             return handler
+
         return register
 
     # ------------------------------------------------------------ public market data
     def market_json(m: Market) -> dict[str, Any]:
         s = m.spec
         return {
-            "symbol": s.symbol, "pair": s.symbol, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
-            "requiredMarginPercent": "5.0000", "baseAsset": s.base, "quoteAsset": s.quote, "marginAsset": s.quote,
-            "pricePrecision": m.price_places, "quantityPrecision": m.qty_places, "baseAssetPrecision": 8,
-            "quotePrecision": 8, "underlyingType": "COIN", "underlyingSubType": [], "settlePlan": 0,
-            "triggerProtect": "0.0500", "liquidationFee": "0.012500", "marketTakeBound": "0.05",
+            "symbol": s.symbol,
+            "pair": s.symbol,
+            "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000,
+            "onboardDate": 1569398400000,
+            "status": "TRADING",
+            "maintMarginPercent": "2.5000",
+            "requiredMarginPercent": "5.0000",
+            "baseAsset": s.base,
+            "quoteAsset": s.quote,
+            "marginAsset": s.quote,
+            "pricePrecision": m.price_places,
+            "quantityPrecision": m.qty_places,
+            "baseAssetPrecision": 8,
+            "quotePrecision": 8,
+            "underlyingType": "COIN",
+            "underlyingSubType": [],
+            "settlePlan": 0,
+            "triggerProtect": "0.0500",
+            "liquidationFee": "0.012500",
+            "marketTakeBound": "0.05",
             "maxMoveOrderLimit": 10000,
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": fmt(s.tick_size), "maxPrice": "10000000",
-                 "tickSize": fmt(s.tick_size)},
-                {"filterType": "LOT_SIZE", "stepSize": fmt(s.step_size), "maxQty": fmt(s.max_qty),
-                 "minQty": fmt(s.min_qty)},
-                {"filterType": "MARKET_LOT_SIZE", "stepSize": fmt(s.step_size), "maxQty": fmt(s.max_qty),
-                 "minQty": fmt(s.min_qty)},
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": fmt(s.tick_size),
+                    "maxPrice": "10000000",
+                    "tickSize": fmt(s.tick_size),
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "stepSize": fmt(s.step_size),
+                    "maxQty": fmt(s.max_qty),
+                    "minQty": fmt(s.min_qty),
+                },
+                {
+                    "filterType": "MARKET_LOT_SIZE",
+                    "stepSize": fmt(s.step_size),
+                    "maxQty": fmt(s.max_qty),
+                    "minQty": fmt(s.min_qty),
+                },
                 {"filterType": "MAX_NUM_ORDERS", "limit": 200},
                 {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
                 {"filterType": "MIN_NOTIONAL", "notional": fmt(s.min_notional)},
-                {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
-                 "multiplierDecimal": "4"},
+                {
+                    "filterType": "PERCENT_PRICE",
+                    "multiplierUp": "1.0500",
+                    "multiplierDown": "0.9500",
+                    "multiplierDecimal": "4",
+                },
             ],
-            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
-                           "TRAILING_STOP_MARKET"],
+            "orderTypes": [
+                "LIMIT",
+                "MARKET",
+                "STOP",
+                "STOP_MARKET",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_MARKET",
+                "TRAILING_STOP_MARKET",
+            ],
             "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
             "permissionSets": ["GRID", "COPY"],
         }
@@ -230,14 +296,23 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
     def exchange_info(params: dict[str, str]) -> dict[str, Any]:
         quotes = sorted({m.spec.quote for m in eng.markets.values()})
         return {
-            "timezone": "UTC", "serverTime": now_ms(), "futuresType": "U_MARGINED",
+            "timezone": "UTC",
+            "serverTime": now_ms(),
+            "futuresType": "U_MARGINED",
             "rateLimits": [
-                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": 2400,
+                },
                 {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
                 {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
             ],
             "exchangeFilters": [],
-            "assets": [{"asset": q, "marginAvailable": True, "autoAssetExchange": "-10000"} for q in quotes],
+            "assets": [
+                {"asset": q, "marginAvailable": True, "autoAssetExchange": "-10000"} for q in quotes
+            ],
             "symbols": [market_json(m) for m in eng.markets.values()],
         }
 
@@ -245,12 +320,22 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         path, t = m.path, now_ms()
         change = path.mid - path.open
         return {
-            "symbol": m.spec.symbol, "priceChange": fmt(change),
+            "symbol": m.spec.symbol,
+            "priceChange": fmt(change),
             "priceChangePercent": fmt((change / path.open * 100).quantize(Decimal("0.001"))),
-            "weightedAvgPrice": fmt(path.mid), "lastPrice": fmt(path.mid), "lastQty": fmt(m.spec.min_qty),
-            "openPrice": fmt(path.open), "highPrice": fmt(path.high), "lowPrice": fmt(path.low),
-            "volume": "0", "quoteVolume": "0", "openTime": t - 86_400_000, "closeTime": t,
-            "firstId": 0, "lastId": 0, "count": 0,
+            "weightedAvgPrice": fmt(path.mid),
+            "lastPrice": fmt(path.mid),
+            "lastQty": fmt(m.spec.min_qty),
+            "openPrice": fmt(path.open),
+            "highPrice": fmt(path.high),
+            "lowPrice": fmt(path.low),
+            "volume": "0",
+            "quoteVolume": "0",
+            "openTime": t - 86_400_000,
+            "closeTime": t,
+            "firstId": 0,
+            "lastId": 0,
+            "count": 0,
         }
 
     def many(params: dict[str, str], fn: Callable[[Market], dict[str, Any]]) -> Any:
@@ -265,8 +350,15 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
     def book_ticker(m: Market) -> dict[str, Any]:
         bid, ask = eng.bid_ask(m)
         bids, asks = eng.depth(m, 1)
-        return {"symbol": m.spec.symbol, "bidPrice": fmt(bid), "bidQty": bids[0][1] if bids else "0",
-                "askPrice": fmt(ask), "askQty": asks[0][1], "time": now_ms(), "lastUpdateId": now_ms()}
+        return {
+            "symbol": m.spec.symbol,
+            "bidPrice": fmt(bid),
+            "bidQty": bids[0][1] if bids else "0",
+            "askPrice": fmt(ask),
+            "askQty": asks[0][1],
+            "time": now_ms(),
+            "lastUpdateId": now_ms(),
+        }
 
     @route("/fapi/v1/ticker/bookTicker", ["GET"], private=False)
     def book_ticker_route(params: dict[str, str]) -> Any:
@@ -292,9 +384,16 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
 
     def premium(m: Market) -> dict[str, Any]:
         t = now_ms()
-        return {"symbol": m.spec.symbol, "markPrice": fmt(eng.mark(m)), "indexPrice": fmt(m.path.mid),
-                "estimatedSettlePrice": fmt(m.path.mid), "lastFundingRate": "0.00010000",
-                "interestRate": "0.00010000", "nextFundingTime": (t // 28_800_000 + 1) * 28_800_000, "time": t}
+        return {
+            "symbol": m.spec.symbol,
+            "markPrice": fmt(eng.mark(m)),
+            "indexPrice": fmt(m.path.mid),
+            "estimatedSettlePrice": fmt(m.path.mid),
+            "lastFundingRate": "0.00010000",
+            "interestRate": "0.00010000",
+            "nextFundingTime": (t // 28_800_000 + 1) * 28_800_000,
+            "time": t,
+        }
 
     @route("/fapi/v1/premiumIndex", ["GET"], private=False)
     def premium_index(params: dict[str, str]) -> Any:
@@ -305,16 +404,30 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
     def leverage(params: dict[str, str]) -> dict[str, Any]:
         lev = params.get("leverage", "")
         if not lev.isdigit():
-            raise ApiError(-1102, "Mandatory parameter 'leverage' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102, "Mandatory parameter 'leverage' was not sent, was empty/null, or malformed."
+            )
         m = eng.set_leverage(params.get("symbol", ""), int(lev))
         return {"leverage": m.leverage, "maxNotionalValue": "1000000000", "symbol": m.spec.symbol}
 
     @route("/fapi/v1/leverageBracket", ["GET"])
     def leverage_bracket(params: dict[str, str]) -> Any:
         def one(m: Market) -> dict[str, Any]:
-            return {"symbol": m.spec.symbol, "notionalCoef": 1.0, "brackets": [
-                {"bracket": 1, "initialLeverage": m.spec.max_leverage, "notionalCap": 10_000_000,
-                 "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}
+            return {
+                "symbol": m.spec.symbol,
+                "notionalCoef": 1.0,
+                "brackets": [
+                    {
+                        "bracket": 1,
+                        "initialLeverage": m.spec.max_leverage,
+                        "notionalCap": 10_000_000,
+                        "notionalFloor": 0,
+                        "maintMarginRatio": 0.004,
+                        "cum": 0.0,
+                    }
+                ],
+            }
+
         if params.get("symbol"):
             return [one(eng.market(params["symbol"]))]
         return [one(m) for m in eng.markets.values()]
@@ -332,19 +445,36 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         mark = eng.mark(m)
         notional = p.amount * mark
         data: dict[str, Any] = {
-            "symbol": m.spec.symbol, "positionSide": "BOTH", "positionAmt": fmt(p.amount),
-            "entryPrice": fmt(p.entry_price), "breakEvenPrice": fmt(p.entry_price), "markPrice": fmt(mark),
-            "unRealizedProfit": fmt(eng.unrealized(m)), "liquidationPrice": "0", "isolatedMargin": "0",
-            "notional": fmt(notional), "marginAsset": m.spec.quote, "isolatedWallet": "0",
+            "symbol": m.spec.symbol,
+            "positionSide": "BOTH",
+            "positionAmt": fmt(p.amount),
+            "entryPrice": fmt(p.entry_price),
+            "breakEvenPrice": fmt(p.entry_price),
+            "markPrice": fmt(mark),
+            "unRealizedProfit": fmt(eng.unrealized(m)),
+            "liquidationPrice": "0",
+            "isolatedMargin": "0",
+            "notional": fmt(notional),
+            "marginAsset": m.spec.quote,
+            "isolatedWallet": "0",
             "initialMargin": fmt(eng.position_margin(m) + eng.open_order_margin(m)),
             "maintMargin": fmt(abs(notional) * Decimal("0.004")),
             "positionInitialMargin": fmt(eng.position_margin(m)),
-            "openOrderInitialMargin": fmt(eng.open_order_margin(m)), "adl": 0, "bidNotional": "0",
-            "askNotional": "0", "updateTime": p.update_time,
+            "openOrderInitialMargin": fmt(eng.open_order_margin(m)),
+            "adl": 0,
+            "bidNotional": "0",
+            "askNotional": "0",
+            "updateTime": p.update_time,
         }
         if with_leverage:
-            data.update({"leverage": str(m.leverage), "marginType": "cross", "isAutoAddMargin": "false",
-                         "maxNotionalValue": "1000000000"})
+            data.update(
+                {
+                    "leverage": str(m.leverage),
+                    "marginType": "cross",
+                    "isAutoAddMargin": "false",
+                    "maxNotionalValue": "1000000000",
+                }
+            )
         return data
 
     def wanted(params: dict[str, str]) -> list[Market]:
@@ -354,8 +484,11 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
 
     @route("/fapi/v3/positionRisk", ["GET"])
     def position_risk_v3(params: dict[str, str]) -> Any:
-        return [position_json(m, False) for m in wanted(params)
-                if m.position.amount != 0 or eng.open_order_margin(m) != 0]
+        return [
+            position_json(m, False)
+            for m in wanted(params)
+            if m.position.amount != 0 or eng.open_order_margin(m) != 0
+        ]
 
     @route("/fapi/v2/positionRisk", ["GET"])
     def position_risk_v2(params: dict[str, str]) -> Any:
@@ -365,31 +498,67 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         t = eng.totals()
         im = t["pim"] + t["oim"]
         asset = {
-            "asset": "USDT", "walletBalance": fmt(t["wallet"]), "unrealizedProfit": fmt(t["upnl"]),
-            "marginBalance": fmt(t["margin_balance"]), "maintMargin": fmt(t["maint"]), "initialMargin": fmt(im),
-            "positionInitialMargin": fmt(t["pim"]), "openOrderInitialMargin": fmt(t["oim"]),
-            "crossWalletBalance": fmt(t["wallet"]), "crossUnPnl": fmt(t["upnl"]),
-            "availableBalance": fmt(t["available"]), "maxWithdrawAmount": fmt(max(t["available"], Decimal(0))),
-            "marginAvailable": True, "updateTime": eng.update_time,
+            "asset": "USDT",
+            "walletBalance": fmt(t["wallet"]),
+            "unrealizedProfit": fmt(t["upnl"]),
+            "marginBalance": fmt(t["margin_balance"]),
+            "maintMargin": fmt(t["maint"]),
+            "initialMargin": fmt(im),
+            "positionInitialMargin": fmt(t["pim"]),
+            "openOrderInitialMargin": fmt(t["oim"]),
+            "crossWalletBalance": fmt(t["wallet"]),
+            "crossUnPnl": fmt(t["upnl"]),
+            "availableBalance": fmt(t["available"]),
+            "maxWithdrawAmount": fmt(max(t["available"], Decimal(0))),
+            "marginAvailable": True,
+            "updateTime": eng.update_time,
         }
         positions = [
-            {"symbol": m.spec.symbol, "positionSide": "BOTH", "positionAmt": fmt(m.position.amount),
-             "unrealizedProfit": fmt(eng.unrealized(m)), "isolatedMargin": "0",
-             "notional": fmt(m.position.amount * eng.mark(m)), "isolatedWallet": "0",
-             "initialMargin": fmt(eng.position_margin(m)), "maintMargin": "0", "updateTime": m.position.update_time}
-            | ({"leverage": str(m.leverage), "entryPrice": fmt(m.position.entry_price), "isolated": False}
-               if version == 2 else {})
-            for m in eng.markets.values() if version == 2 or m.position.amount != 0
+            {
+                "symbol": m.spec.symbol,
+                "positionSide": "BOTH",
+                "positionAmt": fmt(m.position.amount),
+                "unrealizedProfit": fmt(eng.unrealized(m)),
+                "isolatedMargin": "0",
+                "notional": fmt(m.position.amount * eng.mark(m)),
+                "isolatedWallet": "0",
+                "initialMargin": fmt(eng.position_margin(m)),
+                "maintMargin": "0",
+                "updateTime": m.position.update_time,
+            }
+            | (
+                {
+                    "leverage": str(m.leverage),
+                    "entryPrice": fmt(m.position.entry_price),
+                    "isolated": False,
+                }
+                if version == 2
+                else {}
+            )
+            for m in eng.markets.values()
+            if version == 2 or m.position.amount != 0
         ]
         return {
-            "feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
-            "multiAssetsMargin": False, "tradeGroupId": -1,
-            "totalInitialMargin": fmt(im), "totalMaintMargin": fmt(t["maint"]),
-            "totalWalletBalance": fmt(t["wallet"]), "totalUnrealizedProfit": fmt(t["upnl"]),
-            "totalMarginBalance": fmt(t["margin_balance"]), "totalPositionInitialMargin": fmt(t["pim"]),
-            "totalOpenOrderInitialMargin": fmt(t["oim"]), "totalCrossWalletBalance": fmt(t["wallet"]),
-            "totalCrossUnPnl": fmt(t["upnl"]), "availableBalance": fmt(t["available"]),
-            "maxWithdrawAmount": fmt(max(t["available"], Decimal(0))), "assets": [asset], "positions": positions,
+            "feeTier": 0,
+            "canTrade": True,
+            "canDeposit": True,
+            "canWithdraw": True,
+            "updateTime": 0,
+            "multiAssetsMargin": False,
+            "tradeGroupId": -1,
+            "totalInitialMargin": fmt(im),
+            "totalMaintMargin": fmt(t["maint"]),
+            "totalWalletBalance": fmt(t["wallet"]),
+            "totalUnrealizedProfit": fmt(t["upnl"]),
+            "totalMarginBalance": fmt(t["margin_balance"]),
+            "totalPositionInitialMargin": fmt(t["pim"]),
+            "totalOpenOrderInitialMargin": fmt(t["oim"]),
+            "totalCrossWalletBalance": fmt(t["wallet"]),
+            "totalCrossUnPnl": fmt(t["upnl"]),
+            "availableBalance": fmt(t["available"]),
+            "maxWithdrawAmount": fmt(max(t["available"], Decimal(0))),
+            "assets": [asset],
+            "positions": positions,
         }
 
     @route("/fapi/v3/account", ["GET"])
@@ -404,10 +573,19 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
     @route("/fapi/v3/balance", ["GET"])
     def balance(params: dict[str, str]) -> list[dict[str, Any]]:
         a = account(3)["assets"][0]
-        return [{"accountAlias": "devnet", "asset": "USDT", "balance": a["walletBalance"],
-                 "crossWalletBalance": a["crossWalletBalance"], "crossUnPnl": a["crossUnPnl"],
-                 "availableBalance": a["availableBalance"], "maxWithdrawAmount": a["maxWithdrawAmount"],
-                 "marginAvailable": True, "updateTime": eng.update_time}]
+        return [
+            {
+                "accountAlias": "devnet",
+                "asset": "USDT",
+                "balance": a["walletBalance"],
+                "crossWalletBalance": a["crossWalletBalance"],
+                "crossUnPnl": a["crossUnPnl"],
+                "availableBalance": a["availableBalance"],
+                "maxWithdrawAmount": a["maxWithdrawAmount"],
+                "marginAvailable": True,
+                "updateTime": eng.update_time,
+            }
+        ]
 
     # ------------------------------------------------------------ orders
     def order_json(o: Any) -> dict[str, Any]:
@@ -419,27 +597,41 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         qty = _dec(params, "quantity")
         assert qty is not None
         o = eng.place(
-            params.get("symbol", ""), params.get("side", "").upper(), params.get("type", "").upper(), qty,
-            _dec(params, "price", required=False), params.get("timeInForce"), _bool(params, "reduceOnly"),
+            params.get("symbol", ""),
+            params.get("side", "").upper(),
+            params.get("type", "").upper(),
+            qty,
+            _dec(params, "price", required=False),
+            params.get("timeInForce"),
+            _bool(params, "reduceOnly"),
             params.get("newClientOrderId"),
         )
         return order_json(o)
 
     @route("/fapi/v1/order", ["GET"])
     def get_order(params: dict[str, str]) -> dict[str, Any]:
-        return order_json(eng.find(params.get("symbol", ""), params.get("orderId"), params.get("origClientOrderId")))
+        return order_json(
+            eng.find(
+                params.get("symbol", ""), params.get("orderId"), params.get("origClientOrderId")
+            )
+        )
 
     @route("/fapi/v1/order", ["DELETE"])
     def delete_order(params: dict[str, str]) -> dict[str, Any]:
-        return order_json(eng.cancel(params.get("symbol", ""), params.get("orderId"),
-                                     params.get("origClientOrderId")))
+        return order_json(
+            eng.cancel(
+                params.get("symbol", ""), params.get("orderId"), params.get("origClientOrderId")
+            )
+        )
 
     @route("/fapi/v1/openOrders", ["GET"])
     def open_orders(params: dict[str, str]) -> list[dict[str, Any]]:
         sym = params.get("symbol")
         if sym:
             eng.market(sym)
-        return [order_json(o) for o in eng.orders.values() if o.is_open and (not sym or o.symbol == sym)]
+        return [
+            order_json(o) for o in eng.orders.values() if o.is_open and (not sym or o.symbol == sym)
+        ]
 
     @route("/fapi/v1/allOrders", ["GET"])
     def all_orders(params: dict[str, str]) -> list[dict[str, Any]]:
@@ -488,7 +680,9 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
             return _error(ApiError(-1125, "This listenKey does not exist."))
         return JSONResponse({"listenKey": sim.listen_key})
 
-    app.add_api_route("/fapi/v1/listenKey", listen_key, methods=["POST", "PUT", "DELETE"], include_in_schema=False)
+    app.add_api_route(
+        "/fapi/v1/listenKey", listen_key, methods=["POST", "PUT", "DELETE"], include_in_schema=False
+    )
 
     @app.websocket("/private/ws")
     @app.websocket("/ws/{key}")

@@ -85,7 +85,9 @@ class ExchangeConfig:
     default_leverage: int = 20
     tick_interval: float = 0.25  # seconds between price-path steps; 0 freezes prices
     spread: Decimal = Decimal("0.0002")  # relative, full bid/ask spread
-    impact: Decimal = Decimal("0.000000001")  # relative slippage per 1 USDT of MARKET notional (1M -> 0.1%)
+    impact: Decimal = Decimal(
+        "0.000000001"
+    )  # relative slippage per 1 USDT of MARKET notional (1M -> 0.1%)
     book_levels: int = 20
     level_notional: Decimal = Decimal("200000")  # notional offered at each book level
     # A LIMIT order larger than this notional fills in chunks of this notional, one per tick.

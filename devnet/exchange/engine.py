@@ -39,7 +39,9 @@ def now_ms() -> int:
 def fmt(value: Decimal, places: int | None = None) -> str:
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places))
-    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    text = (
+        format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    )
     return text
 
 
@@ -142,7 +144,9 @@ class Engine:
         self.markets: dict[str, Market] = {}
         for i, spec in enumerate(cfg.symbols):
             replay = load_csv_prices(spec.csv_path) if spec.csv_path else None
-            path = PricePath(spec.initial_price, spec.tick_size, spec.volatility, cfg.seed * 1000 + i, replay)
+            path = PricePath(
+                spec.initial_price, spec.tick_size, spec.volatility, cfg.seed * 1000 + i, replay
+            )
             self.markets[spec.symbol] = Market(spec, path, cfg.default_leverage)
         self.wallet: Decimal = cfg.initial_balance
         self.orders: dict[int, Order] = {}
@@ -187,11 +191,17 @@ class Engine:
     def depth(self, m: Market, limit: int) -> tuple[list[list[str]], list[list[str]]]:
         bid, ask = self.bid_ask(m)
         levels = min(limit, self.config.book_levels)
-        step = max(m.spec.tick_size, (m.path.mid * Decimal("0.0001") / m.spec.tick_size).to_integral_value() * m.spec.tick_size)
+        step = max(
+            m.spec.tick_size,
+            (m.path.mid * Decimal("0.0001") / m.spec.tick_size).to_integral_value()
+            * m.spec.tick_size,
+        )
         bids, asks = [], []
         for i in range(levels):
             bp, ap = bid - step * i, ask + step * i
-            qty = (self.config.level_notional / m.path.mid / m.spec.step_size).to_integral_value(ROUND_DOWN) * m.spec.step_size
+            qty = (self.config.level_notional / m.path.mid / m.spec.step_size).to_integral_value(
+                ROUND_DOWN
+            ) * m.spec.step_size
             if bp > 0:
                 bids.append([fmt(bp), fmt(qty)])
             asks.append([fmt(ap), fmt(qty)])
@@ -237,11 +247,24 @@ class Engine:
         upnl = sum((self.unrealized(m) for m in self.markets.values()), ZERO)
         pim = sum((self.position_margin(m) for m in self.markets.values()), ZERO)
         oim = sum((self.open_order_margin(m) for m in self.markets.values()), ZERO)
-        maint = sum((abs(m.position.amount) * self.mark(m) * Decimal("0.004") for m in self.markets.values()), ZERO)
+        maint = sum(
+            (
+                abs(m.position.amount) * self.mark(m) * Decimal("0.004")
+                for m in self.markets.values()
+            ),
+            ZERO,
+        )
         margin_balance = self.wallet + upnl
         available = margin_balance - pim - oim
-        return {"wallet": self.wallet, "upnl": upnl, "pim": pim, "oim": oim, "maint": maint,
-                "margin_balance": margin_balance, "available": available}
+        return {
+            "wallet": self.wallet,
+            "upnl": upnl,
+            "pim": pim,
+            "oim": oim,
+            "maint": maint,
+            "margin_balance": margin_balance,
+            "available": available,
+        }
 
     def credit(self, amount: Decimal) -> None:
         self.wallet += amount
@@ -258,13 +281,19 @@ class Engine:
     # ----------------------------------------------------------------- orders
     def find(self, symbol: str, order_id: str | None, client_id: str | None) -> Order:
         if order_id is None and client_id is None:
-            raise ApiError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            raise ApiError(
+                -1102,
+                "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+            )
         o: Order | None = None
         if order_id is not None:
             try:
                 o = self.orders.get(int(order_id))
             except ValueError as exc:
-                raise ApiError(-1100, "Illegal characters found in parameter 'orderId'; legal range is '^[0-9]{1,20}$'.") from exc
+                raise ApiError(
+                    -1100,
+                    "Illegal characters found in parameter 'orderId'; legal range is '^[0-9]{1,20}$'.",
+                ) from exc
         elif client_id is not None and client_id in self.by_client_id:
             o = self.orders[self.by_client_id[client_id]]
         if o is None or o.symbol != symbol:
@@ -276,17 +305,25 @@ class Engine:
             raise ApiError(-4015, "Client order id is not valid.")
         if client_id in self.by_client_id:
             code = self.config.duplicate_client_id_code
-            msg = "ClientOrderId is duplicated." if code == -4116 else "Client order id is not valid."
+            msg = (
+                "ClientOrderId is duplicated." if code == -4116 else "Client order id is not valid."
+            )
             raise ApiError(code, msg)
 
-    def _check_qty_price(self, m: Market, qty: Decimal, price: Decimal | None, reduce_only: bool) -> None:
+    def _check_qty_price(
+        self, m: Market, qty: Decimal, price: Decimal | None, reduce_only: bool
+    ) -> None:
         spec = m.spec
         if qty <= 0:
             raise ApiError(-4003, "Quantity less than or equal to zero.")
         if qty % spec.step_size != 0:
             raise ApiError(-1111, "Precision is over the maximum defined for this asset.")
         if qty < spec.min_qty:
-            raise ApiError(-4003, "Quantity less than or equal to zero.") if qty <= 0 else ApiError(-1013, "Filter failure: LOT_SIZE")
+            raise (
+                ApiError(-4003, "Quantity less than or equal to zero.")
+                if qty <= 0
+                else ApiError(-1013, "Filter failure: LOT_SIZE")
+            )
         if qty > spec.max_qty:
             raise ApiError(-4005, "Quantity greater than max quantity.")
         if price is not None:
@@ -296,19 +333,36 @@ class Engine:
                 raise ApiError(-4014, "Price not increased by tick size.")
         notional = qty * (price if price is not None else self.mark(m))
         if not reduce_only and notional < spec.min_notional:
-            raise ApiError(-4164, f"Order's notional must be no smaller than {fmt(spec.min_notional)} (unless you choose reduce only).")
+            raise ApiError(
+                -4164,
+                f"Order's notional must be no smaller than {fmt(spec.min_notional)} (unless you choose reduce only).",
+            )
 
-    def place(self, symbol: str, side: str, type_: str, qty: Decimal, price: Decimal | None,
-              time_in_force: str | None, reduce_only: bool, client_id: str | None) -> Order:
+    def place(
+        self,
+        symbol: str,
+        side: str,
+        type_: str,
+        qty: Decimal,
+        price: Decimal | None,
+        time_in_force: str | None,
+        reduce_only: bool,
+        client_id: str | None,
+    ) -> Order:
         m = self.market(symbol)
         if side not in ("BUY", "SELL"):
             raise ApiError(-1117, "Invalid side.")
         if type_ not in ("MARKET", "LIMIT"):
             raise ApiError(-1116, "Invalid orderType.")
         if type_ == "LIMIT" and price is None:
-            raise ApiError(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
+            )
         if type_ == "LIMIT" and not time_in_force:
-            raise ApiError(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
+            raise ApiError(
+                -1102,
+                "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+            )
         self._check_qty_price(m, qty, price if type_ == "LIMIT" else None, reduce_only)
         if client_id is not None:
             self.validate_client_id(client_id)
@@ -323,14 +377,26 @@ class Engine:
                 raise ApiError(-2019, "Margin is insufficient.")
         t = now_ms()
         self._next_order_id += 1
-        order = Order(self._next_order_id, client_id or f"sim{self._next_order_id}", symbol, side, type_,
-                      "GTC" if type_ == "MARKET" else (time_in_force or "GTC"), qty,
-                      price if (type_ == "LIMIT" and price is not None) else ZERO, reduce_only, t, update_time=t)
+        order = Order(
+            self._next_order_id,
+            client_id or f"sim{self._next_order_id}",
+            symbol,
+            side,
+            type_,
+            "GTC" if type_ == "MARKET" else (time_in_force or "GTC"),
+            qty,
+            price if (type_ == "LIMIT" and price is not None) else ZERO,
+            reduce_only,
+            t,
+            update_time=t,
+        )
         self.orders[order.order_id] = order
         self.by_client_id[order.client_order_id] = order.order_id
         self._emit_order(order, "NEW")
         if self.fill_delay > 0 and self._marketable(m, order):
-            asyncio.get_running_loop().call_later(self.fill_delay, self._try_fill_new, order.order_id)
+            asyncio.get_running_loop().call_later(
+                self.fill_delay, self._try_fill_new, order.order_id
+            )
         else:
             self._try_fill_new(order.order_id)
         return order
@@ -347,7 +413,13 @@ class Engine:
             return
         m = self.markets[o.symbol]
         if o.type == "MARKET":
-            self._fill(m, o, self._reduce_cap(m, o, o.remaining), self.market_fill_price(m, o.side, o.remaining), maker=False)
+            self._fill(
+                m,
+                o,
+                self._reduce_cap(m, o, o.remaining),
+                self.market_fill_price(m, o.side, o.remaining),
+                maker=False,
+            )
             if o.is_open:  # reduce-only capped
                 self._finish(o, "EXPIRED")
             return
@@ -366,7 +438,9 @@ class Engine:
 
     def _limit_chunk(self, m: Market, o: Order) -> Decimal:
         qty = self._reduce_cap(m, o, o.remaining)
-        chunk = (self.config.partial_fill_notional / o.price / m.spec.step_size).to_integral_value(ROUND_DOWN) * m.spec.step_size
+        chunk = (self.config.partial_fill_notional / o.price / m.spec.step_size).to_integral_value(
+            ROUND_DOWN
+        ) * m.spec.step_size
         return min(qty, max(chunk, m.spec.step_size))
 
     def match_resting(self) -> None:
@@ -434,42 +508,118 @@ class Engine:
         o.status = "FILLED" if o.remaining == 0 else "PARTIALLY_FILLED"
         self._next_trade_id += 1
         trade = {
-            "buyer": o.side == "BUY", "commission": fmt(fee), "commissionAsset": m.spec.quote,
-            "id": self._next_trade_id, "maker": maker, "orderId": o.order_id, "price": fmt(price),
-            "qty": fmt(qty), "quoteQty": fmt(qty * price), "realizedPnl": fmt(realized), "side": o.side,
-            "positionSide": "BOTH", "symbol": o.symbol, "time": t,
+            "buyer": o.side == "BUY",
+            "commission": fmt(fee),
+            "commissionAsset": m.spec.quote,
+            "id": self._next_trade_id,
+            "maker": maker,
+            "orderId": o.order_id,
+            "price": fmt(price),
+            "qty": fmt(qty),
+            "quoteQty": fmt(qty * price),
+            "realizedPnl": fmt(realized),
+            "side": o.side,
+            "positionSide": "BOTH",
+            "symbol": o.symbol,
+            "time": t,
         }
         self.trades.append(trade)
-        self._emit_order(o, "TRADE", last_qty=qty, last_price=price, fee=fee, trade_id=self._next_trade_id,
-                         maker=maker, realized=realized)
+        self._emit_order(
+            o,
+            "TRADE",
+            last_qty=qty,
+            last_price=price,
+            fee=fee,
+            trade_id=self._next_trade_id,
+            maker=maker,
+            realized=realized,
+        )
         self._emit_account_update("ORDER", m)
 
     # ----------------------------------------------------------------- events
-    def _emit_order(self, o: Order, execution: str, last_qty: Decimal = ZERO, last_price: Decimal = ZERO,
-                    fee: Decimal = ZERO, trade_id: int = 0, maker: bool = False, realized: Decimal = ZERO) -> None:
+    def _emit_order(
+        self,
+        o: Order,
+        execution: str,
+        last_qty: Decimal = ZERO,
+        last_price: Decimal = ZERO,
+        fee: Decimal = ZERO,
+        trade_id: int = 0,
+        maker: bool = False,
+        realized: Decimal = ZERO,
+    ) -> None:
         t = now_ms()
-        self._emit({
-            "e": "ORDER_TRADE_UPDATE", "E": t, "T": t,
-            "o": {
-                "s": o.symbol, "c": o.client_order_id, "S": o.side, "o": o.type, "f": o.time_in_force,
-                "q": fmt(o.orig_qty), "p": fmt(o.price), "ap": fmt(o.avg_price), "sp": "0", "x": execution,
-                "X": o.status, "i": o.order_id, "l": fmt(last_qty), "z": fmt(o.executed_qty),
-                "L": fmt(last_price), "N": "USDT", "n": fmt(fee), "T": t, "t": trade_id, "b": "0", "a": "0",
-                "m": maker, "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": o.type, "ps": "BOTH",
-                "cp": False, "rp": fmt(realized), "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER",
-                "pm": "NONE", "gtd": 0,
-            },
-        })
+        self._emit(
+            {
+                "e": "ORDER_TRADE_UPDATE",
+                "E": t,
+                "T": t,
+                "o": {
+                    "s": o.symbol,
+                    "c": o.client_order_id,
+                    "S": o.side,
+                    "o": o.type,
+                    "f": o.time_in_force,
+                    "q": fmt(o.orig_qty),
+                    "p": fmt(o.price),
+                    "ap": fmt(o.avg_price),
+                    "sp": "0",
+                    "x": execution,
+                    "X": o.status,
+                    "i": o.order_id,
+                    "l": fmt(last_qty),
+                    "z": fmt(o.executed_qty),
+                    "L": fmt(last_price),
+                    "N": "USDT",
+                    "n": fmt(fee),
+                    "T": t,
+                    "t": trade_id,
+                    "b": "0",
+                    "a": "0",
+                    "m": maker,
+                    "R": o.reduce_only,
+                    "wt": "CONTRACT_PRICE",
+                    "ot": o.type,
+                    "ps": "BOTH",
+                    "cp": False,
+                    "rp": fmt(realized),
+                    "pP": False,
+                    "si": 0,
+                    "ss": 0,
+                    "V": "EXPIRE_MAKER",
+                    "pm": "NONE",
+                    "gtd": 0,
+                },
+            }
+        )
 
     def _emit_account_update(self, reason: str, m: Market | None) -> None:
         t = now_ms()
         positions = []
         if m is not None:
             p = m.position
-            positions.append({"s": m.spec.symbol, "pa": fmt(p.amount), "ep": fmt(p.entry_price), "bep": fmt(p.entry_price),
-                              "cr": fmt(p.realized), "up": fmt(self.unrealized(m)), "mt": "cross", "iw": "0", "ps": "BOTH"})
-        self._emit({
-            "e": "ACCOUNT_UPDATE", "E": t, "T": t,
-            "a": {"m": reason, "B": [{"a": "USDT", "wb": fmt(self.wallet), "cw": fmt(self.wallet), "bc": "0"}],
-                  "P": positions},
-        })
+            positions.append(
+                {
+                    "s": m.spec.symbol,
+                    "pa": fmt(p.amount),
+                    "ep": fmt(p.entry_price),
+                    "bep": fmt(p.entry_price),
+                    "cr": fmt(p.realized),
+                    "up": fmt(self.unrealized(m)),
+                    "mt": "cross",
+                    "iw": "0",
+                    "ps": "BOTH",
+                }
+            )
+        self._emit(
+            {
+                "e": "ACCOUNT_UPDATE",
+                "E": t,
+                "T": t,
+                "a": {
+                    "m": reason,
+                    "B": [{"a": "USDT", "wb": fmt(self.wallet), "cw": fmt(self.wallet), "bc": "0"}],
+                    "P": positions,
+                },
+            }
+        )

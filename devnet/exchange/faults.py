@@ -24,7 +24,15 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("latency", "http_error", "rate_limit", "timeout", "reject", "ack_then_timeout", "lookup_miss")
+KINDS = (
+    "latency",
+    "http_error",
+    "rate_limit",
+    "timeout",
+    "reject",
+    "ack_then_timeout",
+    "lookup_miss",
+)
 
 
 @dataclass
@@ -70,7 +78,11 @@ class FaultBook:
     def add(self, spec: dict[str, Any]) -> Fault:
         if spec.get("kind") not in KINDS:
             raise ValueError(f"unknown fault kind {spec.get('kind')!r}; kinds: {', '.join(KINDS)}")
-        known = {k: v for k, v in spec.items() if k in Fault.__dataclass_fields__ and k not in ("id", "fired")}
+        known = {
+            k: v
+            for k, v in spec.items()
+            if k in Fault.__dataclass_fields__ and k not in ("id", "fired")
+        }
         self._next_id += 1
         fault = Fault(**known, id=self._next_id)
         self.faults.append(fault)

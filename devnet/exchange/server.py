@@ -23,11 +23,20 @@ def with_csv(config: ExchangeConfig, csv_path: Path | None) -> ExchangeConfig:
     return config
 
 
-def run_exchange(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, config: ExchangeConfig | None = None,
-                 log_level: str = "warning") -> None:
+def run_exchange(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    config: ExchangeConfig | None = None,
+    log_level: str = "warning",
+) -> None:
     """Serve the simulator until interrupted. Binds loopback only unless told otherwise."""
-    uvicorn.run(create_app(config or ExchangeConfig()), host=host, port=port, log_level=log_level,
-                ws_ping_interval=None)
+    uvicorn.run(
+        create_app(config or ExchangeConfig()),
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws_ping_interval=None,
+    )
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -40,14 +49,29 @@ def free_port(host: str = DEFAULT_HOST) -> int:
 class BackgroundExchange:
     """The simulator on a free port in a daemon thread with its own event loop."""
 
-    def __init__(self, config: ExchangeConfig | None = None, host: str = DEFAULT_HOST, port: int | None = None) -> None:
+    def __init__(
+        self,
+        config: ExchangeConfig | None = None,
+        host: str = DEFAULT_HOST,
+        port: int | None = None,
+    ) -> None:
         self.config = config or ExchangeConfig()
         self.host = host
         self.port = port or free_port(host)
         self.app = create_app(self.config)
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=self.port, log_level="warning",
-                                                     ws_ping_interval=None, timeout_graceful_shutdown=1))
-        self._thread = threading.Thread(target=self._server.run, name="devnet-exchange", daemon=True)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=host,
+                port=self.port,
+                log_level="warning",
+                ws_ping_interval=None,
+                timeout_graceful_shutdown=1,
+            )
+        )
+        self._thread = threading.Thread(
+            target=self._server.run, name="devnet-exchange", daemon=True
+        )
 
     @property
     def rest_url(self) -> str:

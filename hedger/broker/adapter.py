@@ -41,8 +41,12 @@ def _status(order: Mapping[str, Any]) -> str:
     return str(order.get("status") or "open")
 
 
-def snapshot_from_ccxt(order: Mapping[str, Any], source: str = "rest", fee: str | None = None,
-                       fee_currency: str | None = None) -> OrderSnapshot:
+def snapshot_from_ccxt(
+    order: Mapping[str, Any],
+    source: str = "rest",
+    fee: str | None = None,
+    fee_currency: str | None = None,
+) -> OrderSnapshot:
     info = order.get("info") or {}
     if fee is None and order.get("fee") and order["fee"].get("cost") is not None:
         fee, fee_currency = _s(order["fee"]["cost"]), order["fee"].get("currency")
@@ -53,7 +57,9 @@ def snapshot_from_ccxt(order: Mapping[str, Any], source: str = "rest", fee: str 
         remaining = format(Decimal(amount) - Decimal(filled), "f")
     average = order.get("average")
     return OrderSnapshot(
-        client_order_id=str(order.get("clientOrderId") or info.get("clientOrderId") or info.get("c") or ""),
+        client_order_id=str(
+            order.get("clientOrderId") or info.get("clientOrderId") or info.get("c") or ""
+        ),
         exchange_order_id=str(order["id"]) if order.get("id") is not None else None,
         symbol=str(order.get("symbol") or ""),
         status=_status(order),
@@ -75,8 +81,13 @@ def snapshot_from_ccxt(order: Mapping[str, Any], source: str = "rest", fee: str 
 class BrokerAdapter:
     """Owns one ccxt client (REST + websocket) for one broker account."""
 
-    def __init__(self, exchange: Any, entries: Iterable[SymbolEntry] = (), lookup_retries: int = 3,
-                 lookup_delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        exchange: Any,
+        entries: Iterable[SymbolEntry] = (),
+        lookup_retries: int = 3,
+        lookup_delay: float = 0.2,
+    ) -> None:
         self.exchange = exchange
         self._entries = tuple(entries)
         self._symbols: SymbolMap | None = None
@@ -85,7 +96,9 @@ class BrokerAdapter:
         self.lookup_delay = lookup_delay
 
     @classmethod
-    def from_config(cls, config: BrokerConfig, entries: Iterable[SymbolEntry] = ()) -> BrokerAdapter:
+    def from_config(
+        cls, config: BrokerConfig, entries: Iterable[SymbolEntry] = ()
+    ) -> BrokerAdapter:
         return cls(make_exchange(config), entries)
 
     async def close(self) -> None:
@@ -135,7 +148,9 @@ class BrokerAdapter:
 
     async def fetch_order_book(self, symbol: str | int, limit: int = 20) -> dict[str, Any]:
         rules = await self.rules(symbol)
-        result: dict[str, Any] = await self._call(self.exchange.fetch_order_book, rules.symbol, limit)
+        result: dict[str, Any] = await self._call(
+            self.exchange.fetch_order_book, rules.symbol, limit
+        )
         return result
 
     async def set_leverage(self, symbol: str | int, leverage: int) -> None:
@@ -143,11 +158,15 @@ class BrokerAdapter:
         await self._call(self.exchange.set_leverage, leverage, rules.symbol)
 
     # ------------------------------------------------------------------ orders
-    async def fetch_order(self, symbol: str | int, client_order_id: str, with_fees: bool = False) -> OrderSnapshot | None:
+    async def fetch_order(
+        self, symbol: str | int, client_order_id: str, with_fees: bool = False
+    ) -> OrderSnapshot | None:
         """The order with this client id, or None if the exchange has never seen it."""
         rules = await self.rules(symbol)
         try:
-            order = await self._call(self.exchange.fetch_order, None, rules.symbol, {"clientOrderId": client_order_id})
+            order = await self._call(
+                self.exchange.fetch_order, None, rules.symbol, {"clientOrderId": client_order_id}
+            )
         except BrokerError as exc:
             if exc.kind == "OrderNotFound":
                 return None
@@ -160,7 +179,9 @@ class BrokerAdapter:
             snap = snapshot_from_ccxt(order, fee=format(fee, "f"), fee_currency=currency)
         return snap
 
-    async def _lookup_settled(self, rules: MarketRules, client_order_id: str, attempts: int) -> OrderSnapshot | None:
+    async def _lookup_settled(
+        self, rules: MarketRules, client_order_id: str, attempts: int
+    ) -> OrderSnapshot | None:
         for i in range(attempts):
             found = await self.fetch_order(rules.symbol, client_order_id)
             if found is not None:
@@ -177,19 +198,29 @@ class BrokerAdapter:
         if side not in ("buy", "sell"):
             raise BrokerError("InvalidOrder", f"side must be buy or sell, not {req.side!r}", False)
         if order_type not in ("market", "limit"):
-            raise BrokerError("InvalidOrder", f"type must be market or limit, not {req.type!r}", False)
+            raise BrokerError(
+                "InvalidOrder", f"type must be market or limit, not {req.type!r}", False
+            )
         amount = rules.round_amount(Decimal(req.amount))
         price: Decimal | None = None
         if order_type == "limit":
             if req.price is None:
                 raise BrokerError("InvalidOrder", "a limit order needs a price", False)
             price = rules.round_price(Decimal(req.price), side)
-        reference = price if price is not None else (Decimal(req.price) if req.price else await self.fetch_mark_price(rules.symbol))
+        reference = (
+            price
+            if price is not None
+            else (Decimal(req.price) if req.price else await self.fetch_mark_price(rules.symbol))
+        )
         rules.check(amount, reference, req.reduce_only)
 
         existing = await self.fetch_order(rules.symbol, req.client_order_id)
         if existing is not None:
-            log.info("order %s already on the broker (%s); not placing it again", req.client_order_id, existing.status)
+            log.info(
+                "order %s already on the broker (%s); not placing it again",
+                req.client_order_id,
+                existing.status,
+            )
             return existing
 
         params: dict[str, Any] = {"clientOrderId": req.client_order_id}
@@ -198,18 +229,31 @@ class BrokerAdapter:
         if order_type == "limit":
             params["timeInForce"] = req.time_in_force or "GTC"
         try:
-            order = await self._call(self.exchange.create_order, rules.symbol, order_type, side,
-                                     format(amount, "f"), format(price, "f") if price is not None else None, params)
+            order = await self._call(
+                self.exchange.create_order,
+                rules.symbol,
+                order_type,
+                side,
+                format(amount, "f"),
+                format(price, "f") if price is not None else None,
+                params,
+            )
         except BrokerError as exc:
             cause = exc.__cause__
             if cause is not None and is_duplicate_client_id(cause):
-                found = await self._lookup_settled(rules, req.client_order_id, self.lookup_retries + 2)
+                found = await self._lookup_settled(
+                    rules, req.client_order_id, self.lookup_retries + 2
+                )
                 if found is not None:
                     return found
                 if exc.code == "-4015":  # "not valid" and not ours after all: a real rejection
                     raise
-                raise BrokerError("BrokerUnavailable", f"{req.client_order_id}: duplicate id reported but the order "
-                                  "is not visible yet", True) from exc
+                raise BrokerError(
+                    "BrokerUnavailable",
+                    f"{req.client_order_id}: duplicate id reported but the order "
+                    "is not visible yet",
+                    True,
+                ) from exc
             if exc.retryable:
                 # The request may have reached the exchange (response lost): find out now.
                 try:
@@ -228,7 +272,9 @@ class BrokerAdapter:
         """Cancel; an order that is already final (or was never placed) is a result, not an error."""
         rules = await self.rules(symbol)
         try:
-            order = await self._call(self.exchange.cancel_order, None, rules.symbol, {"clientOrderId": client_order_id})
+            order = await self._call(
+                self.exchange.cancel_order, None, rules.symbol, {"clientOrderId": client_order_id}
+            )
             return snapshot_from_ccxt(order)
         except BrokerError as exc:
             if exc.kind not in ("OrderNotFound", "InvalidOrder"):
@@ -241,8 +287,12 @@ class BrokerAdapter:
         found = await self._lookup_settled(rules, client_order_id, 1)
         if found is not None:
             return found
-        return OrderSnapshot(client_order_id=client_order_id, exchange_order_id=None, symbol=rules.symbol,
-                             status="not_found")
+        return OrderSnapshot(
+            client_order_id=client_order_id,
+            exchange_order_id=None,
+            symbol=rules.symbol,
+            status="not_found",
+        )
 
     async def fetch_open_orders(self, symbol: str | int | None = None) -> list[OrderSnapshot]:
         target = (await self.rules(symbol)).symbol if symbol is not None else None
@@ -250,21 +300,33 @@ class BrokerAdapter:
         return [snapshot_from_ccxt(o) for o in orders]
 
     async def _fills_for(self, rules: MarketRules, snap: OrderSnapshot) -> list[Fill]:
-        trades = await self._call(self.exchange.fetch_my_trades, rules.symbol, None, None,
-                                  {"orderId": snap.exchange_order_id})
+        trades = await self._call(
+            self.exchange.fetch_my_trades,
+            rules.symbol,
+            None,
+            None,
+            {"orderId": snap.exchange_order_id},
+        )
         fills = []
         for t in trades:
             if str(t.get("order")) != snap.exchange_order_id:
                 continue
             fee = t.get("fee") or {}
-            fills.append(Fill(
-                trade_id=str(t.get("id")), client_order_id=snap.client_order_id,
-                exchange_order_id=str(t.get("order")), symbol=rules.symbol, side=str(t.get("side") or ""),
-                price=str((t.get("info") or {}).get("price") or _s(t.get("price"))),
-                amount=str((t.get("info") or {}).get("qty") or _s(t.get("amount"))),
-                fee=str((t.get("info") or {}).get("commission") or _s(fee.get("cost")) or "0"),
-                fee_currency=fee.get("currency"), maker=t.get("takerOrMaker") == "maker",
-                timestamp=t.get("timestamp")))
+            fills.append(
+                Fill(
+                    trade_id=str(t.get("id")),
+                    client_order_id=snap.client_order_id,
+                    exchange_order_id=str(t.get("order")),
+                    symbol=rules.symbol,
+                    side=str(t.get("side") or ""),
+                    price=str((t.get("info") or {}).get("price") or _s(t.get("price"))),
+                    amount=str((t.get("info") or {}).get("qty") or _s(t.get("amount"))),
+                    fee=str((t.get("info") or {}).get("commission") or _s(fee.get("cost")) or "0"),
+                    fee_currency=fee.get("currency"),
+                    maker=t.get("takerOrMaker") == "maker",
+                    timestamp=t.get("timestamp"),
+                )
+            )
         return fills
 
     async def fetch_fills(self, symbol: str | int, client_order_id: str) -> list[Fill]:
@@ -275,7 +337,9 @@ class BrokerAdapter:
         return await self._fills_for(rules, snap)
 
     # ------------------------------------------------------------------ account
-    async def fetch_positions(self, symbols: Iterable[str | int] | None = None) -> list[PositionSnapshot]:
+    async def fetch_positions(
+        self, symbols: Iterable[str | int] | None = None
+    ) -> list[PositionSnapshot]:
         unified = [(await self.rules(s)).symbol for s in symbols] if symbols is not None else None
         positions = await self._call(self.exchange.fetch_positions, unified)
         result = []
@@ -287,20 +351,27 @@ class BrokerAdapter:
                 amount = format(-contracts if p.get("side") == "short" else contracts, "f")
             if Decimal(str(amount)) == 0:
                 continue
-            result.append(PositionSnapshot(
-                symbol=str(p.get("symbol")), amount=format(Decimal(str(amount)).normalize(), "f"),
-                entry_price=info.get("entryPrice") or _s(p.get("entryPrice")),
-                mark_price=info.get("markPrice") or _s(p.get("markPrice")),
-                unrealized_pnl=info.get("unRealizedProfit") or _s(p.get("unrealizedPnl")),
-                leverage=_s(p.get("leverage")),
-            ))
+            result.append(
+                PositionSnapshot(
+                    symbol=str(p.get("symbol")),
+                    amount=format(Decimal(str(amount)).normalize(), "f"),
+                    entry_price=info.get("entryPrice") or _s(p.get("entryPrice")),
+                    mark_price=info.get("markPrice") or _s(p.get("markPrice")),
+                    unrealized_pnl=info.get("unRealizedProfit") or _s(p.get("unrealizedPnl")),
+                    leverage=_s(p.get("leverage")),
+                )
+            )
         return result
 
     async def fetch_balance(self, asset: str = "USDT") -> BalanceSnapshot:
         balance = await self._call(self.exchange.fetch_balance)
         entry = balance.get(asset) or {}
-        return BalanceSnapshot(asset=asset, free=_s(entry.get("free")) or "0", used=_s(entry.get("used")) or "0",
-                               total=_s(entry.get("total")) or "0")
+        return BalanceSnapshot(
+            asset=asset,
+            free=_s(entry.get("free")) or "0",
+            used=_s(entry.get("used")) or "0",
+            total=_s(entry.get("total")) or "0",
+        )
 
 
 def _asdict(snap: OrderSnapshot) -> dict[str, Any]:

@@ -30,8 +30,14 @@ NETWORK = "BrokerNetworkError"
 class BrokerError(Exception):
     """A classified broker failure; `retryable` decides whether Temporal tries again."""
 
-    def __init__(self, kind: str, message: str, retryable: bool, retry_after: float | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        retryable: bool,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -65,7 +71,10 @@ def _table() -> tuple[tuple[type[BaseException], Classification], ...]:
         (ccxt.RequestTimeout, Classification(TIMEOUT, True)),
         (ccxt.ExchangeNotAvailable, Classification(UNAVAILABLE, True)),
         (ccxt.InvalidNonce, Classification(CLOCK_SKEW, True)),
-        (ccxt.OperationFailed, Classification(NETWORK, True)),  # NetworkError, BadResponse, server busy
+        (
+            ccxt.OperationFailed,
+            Classification(NETWORK, True),
+        ),  # NetworkError, BadResponse, server busy
         (ccxt.BadRequest, Classification(BROKER_REJECTED, False)),
         (ccxt.ExchangeError, Classification(BROKER_REJECTED, False)),
     )
@@ -87,7 +96,7 @@ def _binance_code(message: str) -> str | None:
     at = message.find(marker)
     if at < 0:
         return None
-    rest = message[at + len(marker):].lstrip()
+    rest = message[at + len(marker) :].lstrip()
     end = 0
     while end < len(rest) and (rest[end].isdigit() or (end == 0 and rest[end] == "-")):
         end += 1
@@ -100,8 +109,13 @@ def classify(exc: BaseException, retry_after: float | None = None) -> BrokerErro
         return exc
     c = classify_exception(exc)
     message = f"{type(exc).__name__}: {exc}"
-    return BrokerError(c.kind, message, c.retryable, retry_after if c.kind == RATE_LIMITED else None,
-                       _binance_code(str(exc)))
+    return BrokerError(
+        c.kind,
+        message,
+        c.retryable,
+        retry_after if c.kind == RATE_LIMITED else None,
+        _binance_code(str(exc)),
+    )
 
 
 def is_duplicate_client_id(exc: BaseException) -> bool:
@@ -110,4 +124,5 @@ def is_duplicate_client_id(exc: BaseException) -> bool:
 
     text = str(exc)
     return isinstance(exc, ccxt.ExchangeError) and (
-        '"code":-4116' in text or '"code":-4015' in text or "duplicat" in text.lower())
+        '"code":-4116' in text or '"code":-4015' in text or "duplicat" in text.lower()
+    )

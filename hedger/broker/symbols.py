@@ -31,17 +31,37 @@ class MarketRules:
     def from_ccxt_market(cls, market: Mapping[str, Any]) -> MarketRules:
         info = market.get("info") or {}
         filters = {f.get("filterType"): f for f in info.get("filters", []) if isinstance(f, dict)}
-        lot, price_filter, notional = filters.get("LOT_SIZE", {}), filters.get("PRICE_FILTER", {}), filters.get("MIN_NOTIONAL", {})
+        lot, price_filter, notional = (
+            filters.get("LOT_SIZE", {}),
+            filters.get("PRICE_FILTER", {}),
+            filters.get("MIN_NOTIONAL", {}),
+        )
         precision = market.get("precision") or {}
         limits = market.get("limits") or {}
         step = _dec(lot.get("stepSize")) or _dec(precision.get("amount")) or Decimal("1")
-        tick = _dec(price_filter.get("tickSize")) or _dec(precision.get("price")) or Decimal("0.00000001")
+        tick = (
+            _dec(price_filter.get("tickSize"))
+            or _dec(precision.get("price"))
+            or Decimal("0.00000001")
+        )
         min_qty = _dec(lot.get("minQty")) or _dec((limits.get("amount") or {}).get("min")) or step
         max_qty = _dec(lot.get("maxQty")) or _dec((limits.get("amount") or {}).get("max"))
-        min_notional = (_dec(notional.get("notional")) or _dec(notional.get("minNotional"))
-                        or _dec((limits.get("cost") or {}).get("min")) or Decimal(0))
-        return cls(str(market["symbol"]), str(market["id"]), step.normalize(), tick.normalize(),
-                   min_qty, max_qty, min_notional, str(market.get("settle") or market.get("quote") or ""))
+        min_notional = (
+            _dec(notional.get("notional"))
+            or _dec(notional.get("minNotional"))
+            or _dec((limits.get("cost") or {}).get("min"))
+            or Decimal(0)
+        )
+        return cls(
+            str(market["symbol"]),
+            str(market["id"]),
+            step.normalize(),
+            tick.normalize(),
+            min_qty,
+            max_qty,
+            min_notional,
+            str(market.get("settle") or market.get("quote") or ""),
+        )
 
     def round_amount(self, amount: Decimal) -> Decimal:
         """Down to a whole number of steps (never send more than asked)."""
@@ -55,12 +75,24 @@ class MarketRules:
     def check(self, amount: Decimal, price: Decimal, reduce_only: bool = False) -> None:
         """Raise a terminal InvalidOrder if the exchange would refuse this size before it is sent."""
         if amount <= 0 or amount < self.min_qty:
-            raise BrokerError(INVALID_ORDER, f"{self.symbol}: amount {amount} is below the minimum {self.min_qty}", False)
+            raise BrokerError(
+                INVALID_ORDER,
+                f"{self.symbol}: amount {amount} is below the minimum {self.min_qty}",
+                False,
+            )
         if self.max_qty is not None and amount > self.max_qty:
-            raise BrokerError(INVALID_ORDER, f"{self.symbol}: amount {amount} is above the maximum {self.max_qty}", False)
+            raise BrokerError(
+                INVALID_ORDER,
+                f"{self.symbol}: amount {amount} is above the maximum {self.max_qty}",
+                False,
+            )
         if not reduce_only and amount * price < self.min_notional:
-            raise BrokerError(INVALID_ORDER, f"{self.symbol}: notional {amount * price} is below the minimum "
-                              f"{self.min_notional}", False)
+            raise BrokerError(
+                INVALID_ORDER,
+                f"{self.symbol}: notional {amount * price} is below the minimum "
+                f"{self.min_notional}",
+                False,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +101,17 @@ class SymbolEntry:
 
     symmio_id: int
     symmio_name: str  # e.g. "BTCUSDT"
-    broker_symbol: str | None = None  # unified ("BTC/USDT:USDT") or broker id ("BTCUSDT"); None = same name
+    broker_symbol: str | None = (
+        None  # unified ("BTC/USDT:USDT") or broker id ("BTCUSDT"); None = same name
+    )
 
 
 class SymbolMap:
     """Resolves a SYMMIO symbol id, a SYMMIO name, a broker id or a unified symbol to MarketRules."""
 
-    def __init__(self, markets: Mapping[str, Mapping[str, Any]], entries: Iterable[SymbolEntry] = ()) -> None:
+    def __init__(
+        self, markets: Mapping[str, Mapping[str, Any]], entries: Iterable[SymbolEntry] = ()
+    ) -> None:
         self._rules: dict[str, MarketRules] = {}
         self._by_id: dict[str, str] = {}
         for symbol, market in markets.items():

@@ -25,13 +25,23 @@ def new_close_cid() -> str:
     return close_order_client_id(new_quote_id(), 1, 1)
 
 
-def market(symbol: str, side: str, amount: str, cid: str | None = None, reduce_only: bool = False) -> OrderRequest:
+def market(
+    symbol: str, side: str, amount: str, cid: str | None = None, reduce_only: bool = False
+) -> OrderRequest:
     return OrderRequest(cid or new_cid(), symbol, side, "market", amount, reduce_only=reduce_only)
 
 
-def limit(symbol: str, side: str, amount: str, price: str, cid: str | None = None,
-          time_in_force: str | None = None) -> OrderRequest:
-    return OrderRequest(cid or new_cid(), symbol, side, "limit", amount, price, time_in_force=time_in_force)
+def limit(
+    symbol: str,
+    side: str,
+    amount: str,
+    price: str,
+    cid: str | None = None,
+    time_in_force: str | None = None,
+) -> OrderRequest:
+    return OrderRequest(
+        cid or new_cid(), symbol, side, "limit", amount, price, time_in_force=time_in_force
+    )
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,18 @@ from hedger.broker.adapter import BrokerAdapter
 from hedger.broker.client import BrokerConfig
 from hedger.broker.symbols import SymbolEntry
 
-SYMMIO_ENTRIES = (SymbolEntry(1, "BTCUSDT"), SymbolEntry(2, "ETHUSDT"), SymbolEntry(3, "SOLUSDT", "SOL/USDT:USDT"))
+SYMMIO_ENTRIES = (
+    SymbolEntry(1, "BTCUSDT"),
+    SymbolEntry(2, "ETHUSDT"),
+    SymbolEntry(3, "SOLUSDT", "SOL/USDT:USDT"),
+)
 
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[BackgroundExchange]:
-    server = BackgroundExchange(ExchangeConfig(tick_interval=0)).start()  # prices move only when a test moves them
+    server = BackgroundExchange(
+        ExchangeConfig(tick_interval=0)
+    ).start()  # prices move only when a test moves them
     try:
         yield server
     finally:
@@ -41,12 +47,18 @@ def _live_config() -> ExchangeUnderTest | None:
     key, secret = env.get("HEDGER_TEST_BROKER_API_KEY"), env.get("HEDGER_TEST_BROKER_API_SECRET")
     if not key or not secret:
         return None
-    cfg = BrokerConfig(exchange_id=env.get("HEDGER_TEST_BROKER_EXCHANGE", "binanceusdm"), api_key=key,
-                       api_secret=secret, rest_url=env.get("HEDGER_TEST_BROKER_REST_URL") or None,
-                       ws_url=env.get("HEDGER_TEST_BROKER_WS_URL") or None,
-                       sandbox=env.get("HEDGER_TEST_BROKER_SANDBOX", "0") == "1",
-                       demo=env.get("HEDGER_TEST_BROKER_DEMO", "1") == "1")
-    return ExchangeUnderTest("live", cfg, env.get("HEDGER_TEST_BROKER_SYMBOL", "BTC/USDT:USDT"), None)
+    cfg = BrokerConfig(
+        exchange_id=env.get("HEDGER_TEST_BROKER_EXCHANGE", "binanceusdm"),
+        api_key=key,
+        api_secret=secret,
+        rest_url=env.get("HEDGER_TEST_BROKER_REST_URL") or None,
+        ws_url=env.get("HEDGER_TEST_BROKER_WS_URL") or None,
+        sandbox=env.get("HEDGER_TEST_BROKER_SANDBOX", "0") == "1",
+        demo=env.get("HEDGER_TEST_BROKER_DEMO", "1") == "1",
+    )
+    return ExchangeUnderTest(
+        "live", cfg, env.get("HEDGER_TEST_BROKER_SYMBOL", "BTC/USDT:USDT"), None
+    )
 
 
 # The live configuration joins the parametrisation only when its credentials are present.
@@ -60,8 +72,13 @@ def exchange_under_test(request: pytest.FixtureRequest) -> ExchangeUnderTest:
         assert live is not None
         return live
     sim: BackgroundExchange = request.getfixturevalue("simulator")
-    cfg = BrokerConfig(api_key=DEFAULT_API_KEY, api_secret=DEFAULT_API_SECRET, rest_url=sim.rest_url,
-                       ws_url=sim.ws_url, timeout_ms=1500)
+    cfg = BrokerConfig(
+        api_key=DEFAULT_API_KEY,
+        api_secret=DEFAULT_API_SECRET,
+        rest_url=sim.rest_url,
+        ws_url=sim.ws_url,
+        timeout_ms=1500,
+    )
     return ExchangeUnderTest("simulator", cfg, "BTC/USDT:USDT", sim.rest_url)
 
 

@@ -39,7 +39,9 @@ async def test_place_fetch_cancel_and_account_reads(acts: BrokerActivities) -> N
     cid = new_cid()
     placed = await env.run(acts.place_order, limit("BTCUSDT", "buy", "0.01", "40000", cid))
     assert isinstance(placed, OrderSnapshot) and placed.status == "open"
-    assert (await env.run(acts.fetch_order, OrderRef("BTCUSDT", cid))).exchange_order_id == placed.exchange_order_id
+    assert (
+        await env.run(acts.fetch_order, OrderRef("BTCUSDT", cid))
+    ).exchange_order_id == placed.exchange_order_id
     assert (await env.run(acts.cancel_order, OrderRef("BTCUSDT", cid))).status == "canceled"
     assert (await env.run(acts.fetch_order, OrderRef("BTCUSDT", new_cid()))).status == "not_found"
     assert Decimal(await env.run(acts.fetch_mark_price, MarkPriceInput("BTCUSDT"))) > 0
@@ -58,7 +60,9 @@ async def test_terminal_error_is_non_retryable_application_error(acts: BrokerAct
     assert err.value.type == "UnknownSymbol" and err.value.non_retryable
 
 
-async def test_rate_limit_is_retryable_with_retry_after(acts: BrokerActivities, admin: ExchangeAdmin) -> None:
+async def test_rate_limit_is_retryable_with_retry_after(
+    acts: BrokerActivities, admin: ExchangeAdmin
+) -> None:
     await acts.adapter.symbols()
     await admin.add_fault("rate_limit", path="/fapi/v3/account", retry_after=3)
     with pytest.raises(ApplicationError) as err:
@@ -67,7 +71,9 @@ async def test_rate_limit_is_retryable_with_retry_after(acts: BrokerActivities, 
     assert err.value.next_retry_delay == timedelta(seconds=3)
 
 
-async def test_poll_fills_heartbeats_until_delayed_fill(acts: BrokerActivities, admin: ExchangeAdmin) -> None:
+async def test_poll_fills_heartbeats_until_delayed_fill(
+    acts: BrokerActivities, admin: ExchangeAdmin
+) -> None:
     await admin.set_fill_delay(0.6)
     cid = new_cid()
     env = ActivityEnvironment()
@@ -75,30 +81,45 @@ async def test_poll_fills_heartbeats_until_delayed_fill(acts: BrokerActivities, 
     env.on_heartbeat = lambda *details: beats.append(details)
     placed = await env.run(acts.place_order, market("BTCUSDT", "buy", "0.02", cid))
     assert placed.status == "open"
-    result = await env.run(acts.poll_fills, PollFillsInput("BTCUSDT", cid, timeout_seconds=10, interval_seconds=0.1))
-    assert not result.timed_out and result.order.status == "closed" and Decimal(result.order.filled) == Decimal("0.02")
+    result = await env.run(
+        acts.poll_fills, PollFillsInput("BTCUSDT", cid, timeout_seconds=10, interval_seconds=0.1)
+    )
+    assert (
+        not result.timed_out
+        and result.order.status == "closed"
+        and Decimal(result.order.filled) == Decimal("0.02")
+    )
     assert result.order.fee is not None and Decimal(result.order.fee) > 0
     assert sum(Decimal(f.amount) for f in result.fills) == Decimal("0.02")
     assert len(beats) >= 3 and beats[0][1] == "open"
 
 
-async def test_poll_fills_survives_transient_errors(acts: BrokerActivities, admin: ExchangeAdmin) -> None:
+async def test_poll_fills_survives_transient_errors(
+    acts: BrokerActivities, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await acts.adapter.create_order(limit("BTCUSDT", "buy", "0.01", "49000", cid))
     await admin.add_fault("http_error", path=r"/fapi/v1/order$", method="GET", status=502, count=3)
     env = ActivityEnvironment()
-    result = await env.run(acts.poll_fills, PollFillsInput("BTCUSDT", cid, timeout_seconds=0.8, interval_seconds=0.1))
+    result = await env.run(
+        acts.poll_fills, PollFillsInput("BTCUSDT", cid, timeout_seconds=0.8, interval_seconds=0.1)
+    )
     assert result.timed_out and result.order.status == "open"
 
 
-async def test_poll_timeout_cancels_and_reports_partial_fill(acts: BrokerActivities, admin: ExchangeAdmin) -> None:
+async def test_poll_timeout_cancels_and_reports_partial_fill(
+    acts: BrokerActivities, admin: ExchangeAdmin
+) -> None:
     await acts.adapter.set_leverage("ETHUSDT", 50)
     cid = new_cid()
     await acts.adapter.create_order(limit("ETHUSDT", "buy", "400", "2900", cid))
     await admin.set_price("ETHUSDT", "2895")  # one chunk fills, the rest keeps resting
     result = await ActivityEnvironment().run(
-        acts.poll_fills, PollFillsInput("ETHUSDT", cid, timeout_seconds=0.3, interval_seconds=0.1,
-                                        cancel_on_timeout=True))
+        acts.poll_fills,
+        PollFillsInput(
+            "ETHUSDT", cid, timeout_seconds=0.3, interval_seconds=0.1, cancel_on_timeout=True
+        ),
+    )
     assert result.timed_out and result.order.status == "canceled"
     assert Decimal("0") < Decimal(result.order.filled) < Decimal("400")
     assert sum(Decimal(f.amount) for f in result.fills) == Decimal(result.order.filled)
@@ -110,8 +131,14 @@ class BrokerActivityProbe:
     @workflow.run
     async def run(self, req: OrderRequest) -> OrderSnapshot:
         return await workflow.execute_activity(
-            "broker_place_order", req, result_type=OrderSnapshot, start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=5))
+            "broker_place_order",
+            req,
+            result_type=OrderSnapshot,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100), maximum_attempts=5
+            ),
+        )
 
 
 @pytest.fixture
@@ -122,18 +149,27 @@ async def broker_worker(temporal_client: Client, acts: BrokerActivities) -> Asyn
         yield queue
 
 
-async def test_worker_retries_transient_and_stops_on_terminal(temporal_client: Client, broker_worker: str,
-                                                               admin: ExchangeAdmin) -> None:
+async def test_worker_retries_transient_and_stops_on_terminal(
+    temporal_client: Client, broker_worker: str, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await admin.add_fault("http_error", path=r"/fapi/v1/order$", method="POST", status=503, count=2)
-    snap = await temporal_client.execute_workflow(BrokerActivityProbe.run, market("BTCUSDT", "buy", "0.01", cid),
-                                                  id=f"probe-{cid}", task_queue=broker_worker)
+    snap = await temporal_client.execute_workflow(
+        BrokerActivityProbe.run,
+        market("BTCUSDT", "buy", "0.01", cid),
+        id=f"probe-{cid}",
+        task_queue=broker_worker,
+    )
     assert snap.client_order_id == cid and snap.status == "closed"
     assert len([o for o in (await admin.state())["orders"] if o["clientOrderId"] == cid]) == 1
 
     with pytest.raises(WorkflowFailureError) as err:
-        await temporal_client.execute_workflow(BrokerActivityProbe.run, market("BTCUSDT", "buy", "900"),
-                                               id=f"probe-{new_cid()}", task_queue=broker_worker)
+        await temporal_client.execute_workflow(
+            BrokerActivityProbe.run,
+            market("BTCUSDT", "buy", "900"),
+            id=f"probe-{new_cid()}",
+            task_queue=broker_worker,
+        )
     cause = err.value.cause
     assert isinstance(cause, ActivityError) and isinstance(cause.cause, ApplicationError)
     assert cause.cause.type == "InsufficientMargin" and cause.cause.non_retryable

@@ -45,7 +45,11 @@ async def test_market_order_fills_position_and_fees(adapter: BrokerAdapter) -> N
     cid = new_cid()
     snap = await adapter.create_order(market("BTCUSDT", "buy", "0.01", cid))
     assert snap.client_order_id == cid and snap.exchange_order_id
-    assert snap.status == "closed" and Decimal(snap.filled) == Decimal("0.01") and Decimal(snap.remaining) == 0
+    assert (
+        snap.status == "closed"
+        and Decimal(snap.filled) == Decimal("0.01")
+        and Decimal(snap.remaining) == 0
+    )
     assert snap.average_price is not None and Decimal(snap.average_price) > 0
     fetched = await adapter.fetch_order("BTCUSDT", cid, with_fees=True)
     assert fetched is not None and fetched.exchange_order_id == snap.exchange_order_id
@@ -54,10 +58,13 @@ async def test_market_order_fills_position_and_fees(adapter: BrokerAdapter) -> N
     assert sum(Decimal(f.amount) for f in fills) == Decimal("0.01")
     assert all(f.exchange_order_id == snap.exchange_order_id for f in fills)
     after = {p.symbol: Decimal(p.amount) for p in await adapter.fetch_positions(["BTCUSDT"])}
-    assert after.get("BTC/USDT:USDT", Decimal(0)) - before.get("BTC/USDT:USDT", Decimal(0)) == Decimal("0.01")
+    assert after.get("BTC/USDT:USDT", Decimal(0)) - before.get(
+        "BTC/USDT:USDT", Decimal(0)
+    ) == Decimal("0.01")
     # reduce-only close with a close-path id
-    close = await adapter.create_order(market("BTCUSDT", "sell", "0.01", new_close_cid(),
-                                              reduce_only=True))
+    close = await adapter.create_order(
+        market("BTCUSDT", "sell", "0.01", new_close_cid(), reduce_only=True)
+    )
     assert close.status == "closed" and close.reduce_only
 
 
@@ -115,23 +122,39 @@ async def test_reduce_only_without_position_is_terminal(adapter: BrokerAdapter) 
     assert err.value.kind == "InvalidOrder" and not err.value.retryable
 
 
-async def test_insufficient_margin_is_terminal(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_insufficient_margin_is_terminal(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     with pytest.raises(BrokerError) as err:  # (simulator only: sizes for a live account vary)
         await adapter.create_order(market("BTCUSDT", "buy", "900"))  # 45M notional
-    assert err.value.kind == "InsufficientMargin" and not err.value.retryable and err.value.code == "-2019"
+    assert (
+        err.value.kind == "InsufficientMargin"
+        and not err.value.retryable
+        and err.value.code == "-2019"
+    )
 
 
 # ---------------------------------------------------------------- simulator-driven behaviour
-async def test_limit_order_rests_then_fills_when_price_crosses(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_limit_order_rests_then_fills_when_price_crosses(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     snap = await adapter.create_order(limit("BTCUSDT", "buy", "0.01", "49000.07", cid))
-    assert snap.status == "open" and Decimal(snap.price or 0) == Decimal("49000.0")  # buy rounds down to tick
+    assert snap.status == "open" and Decimal(snap.price or 0) == Decimal(
+        "49000.0"
+    )  # buy rounds down to tick
     await admin.set_price("BTCUSDT", "48900")
     filled = await adapter.fetch_order("BTCUSDT", cid)
-    assert filled is not None and filled.status == "closed" and Decimal(filled.average_price or 0) == Decimal("49000")
+    assert (
+        filled is not None
+        and filled.status == "closed"
+        and Decimal(filled.average_price or 0) == Decimal("49000")
+    )
 
 
-async def test_large_limit_order_fills_partially(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_large_limit_order_fills_partially(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     await adapter.set_leverage("ETHUSDT", 50)
     cid = new_cid()
     await adapter.create_order(limit("ETHUSDT", "buy", "400", "2900", cid))  # 1.16M > 500k chunk
@@ -143,7 +166,9 @@ async def test_large_limit_order_fills_partially(adapter: BrokerAdapter, admin: 
     assert done is not None and done.status == "closed" and Decimal(done.filled) == Decimal("400")
 
 
-async def test_market_slippage_grows_with_size(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_market_slippage_grows_with_size(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     await adapter.set_leverage("BTCUSDT", 50)
     small = await adapter.create_order(market("BTCUSDT", "buy", "0.01"))
     big = await adapter.create_order(market("BTCUSDT", "buy", "20"))
@@ -168,7 +193,9 @@ async def test_credit_balance(adapter: BrokerAdapter, admin: ExchangeAdmin) -> N
     assert Decimal((await adapter.fetch_balance()).total) - before == Decimal("1234.5")
 
 
-async def test_delayed_fill_is_acknowledged_then_filled(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_delayed_fill_is_acknowledged_then_filled(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     await admin.set_fill_delay(0.3)
     cid = new_cid()
     snap = await adapter.create_order(market("BTCUSDT", "buy", "0.01", cid))

@@ -42,7 +42,9 @@ async def test_latency(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-async def test_5xx_is_retryable_and_places_nothing(adapter: BrokerAdapter, admin: ExchangeAdmin, status: int) -> None:
+async def test_5xx_is_retryable_and_places_nothing(
+    adapter: BrokerAdapter, admin: ExchangeAdmin, status: int
+) -> None:
     cid = new_cid()
     await admin.add_fault("http_error", path=ORDER, method="POST", status=status)
     with pytest.raises(BrokerError) as err:
@@ -61,16 +63,22 @@ async def test_5xx_on_query_is_retryable(adapter: BrokerAdapter, admin: Exchange
 
 
 @pytest.mark.parametrize("status", [429, 418])
-async def test_rate_limit_carries_retry_after(adapter: BrokerAdapter, admin: ExchangeAdmin, status: int) -> None:
+async def test_rate_limit_carries_retry_after(
+    adapter: BrokerAdapter, admin: ExchangeAdmin, status: int
+) -> None:
     await adapter.symbols()
     await admin.add_fault("rate_limit", path="/fapi/v3/account", status=status, retry_after=2)
     with pytest.raises(BrokerError) as err:
         await adapter.fetch_balance()
-    assert err.value.kind == "BrokerRateLimited" and err.value.retryable and err.value.retry_after == 2
+    assert (
+        err.value.kind == "BrokerRateLimited" and err.value.retryable and err.value.retry_after == 2
+    )
     assert (await adapter.fetch_balance()).asset == "USDT"
 
 
-async def test_timeout_is_retryable_and_places_nothing(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_timeout_is_retryable_and_places_nothing(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await admin.add_fault("timeout", path=ORDER, method="POST", delay=2.5)  # client timeout 1.5 s
     with pytest.raises(BrokerError) as err:
@@ -79,44 +87,63 @@ async def test_timeout_is_retryable_and_places_nothing(adapter: BrokerAdapter, a
     assert await orders_with(admin, cid) == []
 
 
-@pytest.mark.parametrize(("code", "msg", "kind"), [
-    (-2010, "Order would immediately trigger.", "InvalidOrder"),
-    (-2019, "Margin is insufficient.", "InsufficientMargin"),
-    (-1121, "Invalid symbol.", "UnknownSymbol"),
-    (-4131, "The counterparty's best price does not meet the PERCENT_PRICE filter limit.", "BrokerRejected"),
-    (-1022, "Signature for this request is not valid.", "BrokerAuthFailed"),
-])
-async def test_rejections_are_terminal(adapter: BrokerAdapter, admin: ExchangeAdmin, code: int, msg: str,
-                                       kind: str) -> None:
+@pytest.mark.parametrize(
+    ("code", "msg", "kind"),
+    [
+        (-2010, "Order would immediately trigger.", "InvalidOrder"),
+        (-2019, "Margin is insufficient.", "InsufficientMargin"),
+        (-1121, "Invalid symbol.", "UnknownSymbol"),
+        (
+            -4131,
+            "The counterparty's best price does not meet the PERCENT_PRICE filter limit.",
+            "BrokerRejected",
+        ),
+        (-1022, "Signature for this request is not valid.", "BrokerAuthFailed"),
+    ],
+)
+async def test_rejections_are_terminal(
+    adapter: BrokerAdapter, admin: ExchangeAdmin, code: int, msg: str, kind: str
+) -> None:
     await admin.add_fault("reject", path=ORDER, method="POST", code=code, msg=msg)
     with pytest.raises(BrokerError) as err:
         await adapter.create_order(market("BTCUSDT", "buy", "0.01"))
     assert err.value.kind == kind and not err.value.retryable and err.value.code == str(code)
 
 
-async def test_create_idempotent_under_response_loss(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_create_idempotent_under_response_loss(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await admin.add_fault("ack_then_timeout", path=ORDER, method="POST", delay=2.5)
-    snap, attempts = await retrying(lambda: adapter.create_order(market("BTCUSDT", "buy", "0.01", cid)))
-    assert attempts == 1 and snap.client_order_id == cid and snap.status == "closed"  # found by look-up
+    snap, attempts = await retrying(
+        lambda: adapter.create_order(market("BTCUSDT", "buy", "0.01", cid))
+    )
+    assert (
+        attempts == 1 and snap.client_order_id == cid and snap.status == "closed"
+    )  # found by look-up
     again = await adapter.create_order(market("BTCUSDT", "buy", "0.01", cid))
     assert again.exchange_order_id == snap.exchange_order_id
     assert len(await orders_with(admin, cid)) == 1
 
 
-async def test_create_idempotent_when_response_and_lookup_are_lost(adapter: BrokerAdapter,
-                                                                   admin: ExchangeAdmin) -> None:
+async def test_create_idempotent_when_response_and_lookup_are_lost(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await adapter.symbols()
     await admin.add_fault("ack_then_timeout", path=ORDER, method="POST", delay=2.5)
     # the pre-check look-up passes; the look-up after the lost response fails too
     await admin.add_fault("http_error", path=ORDER, method="GET", status=503, skip=1, count=1)
-    snap, attempts = await retrying(lambda: adapter.create_order(limit("BTCUSDT", "buy", "0.01", "40000", cid)))
+    snap, attempts = await retrying(
+        lambda: adapter.create_order(limit("BTCUSDT", "buy", "0.01", "40000", cid))
+    )
     assert attempts == 2 and snap.status == "open"
     assert len(await orders_with(admin, cid)) == 1
 
 
-async def test_cancel_idempotent_under_response_loss(adapter: BrokerAdapter, admin: ExchangeAdmin) -> None:
+async def test_cancel_idempotent_under_response_loss(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
     cid = new_cid()
     await adapter.create_order(limit("BTCUSDT", "buy", "0.01", "40000", cid))
     await admin.add_fault("ack_then_timeout", path=ORDER, method="DELETE", delay=2.5)
@@ -126,28 +153,43 @@ async def test_cancel_idempotent_under_response_loss(adapter: BrokerAdapter, adm
 
 
 @pytest.mark.parametrize("code", [-4116, -4015])
-async def test_duplicate_id_resolves_to_existing_order(adapter: BrokerAdapter, admin: ExchangeAdmin,
-                                                       code: int) -> None:
+async def test_duplicate_id_resolves_to_existing_order(
+    adapter: BrokerAdapter, admin: ExchangeAdmin, code: int
+) -> None:
     cid = new_cid()
     await adapter.symbols()
     # the first attempt reached the exchange, its answer was lost
-    first = await adapter.exchange.create_order("BTC/USDT:USDT", "limit", "buy", "0.01", "40000",
-                                                {"clientOrderId": cid, "timeInForce": "GTC"})
+    first = await adapter.exchange.create_order(
+        "BTC/USDT:USDT",
+        "limit",
+        "buy",
+        "0.01",
+        "40000",
+        {"clientOrderId": cid, "timeInForce": "GTC"},
+    )
     await admin.add_fault("lookup_miss", count=1)  # the retry's look-up does not see it yet
     if code == -4015:  # venues that answer a reused id with "not valid"
-        await admin.add_fault("reject", path=ORDER, method="POST", code=-4015, msg="Client order id is not valid.")
+        await admin.add_fault(
+            "reject", path=ORDER, method="POST", code=-4015, msg="Client order id is not valid."
+        )
     snap = await adapter.create_order(limit("BTCUSDT", "buy", "0.01", "40000", cid))
     assert snap.exchange_order_id == str(first["id"])
     assert len(await orders_with(admin, cid)) == 1
 
 
-async def test_bad_credentials_are_terminal(adapter: BrokerAdapter, exchange_under_test: ExchangeUnderTest) -> None:
+async def test_bad_credentials_are_terminal(
+    adapter: BrokerAdapter, exchange_under_test: ExchangeUnderTest
+) -> None:
     await adapter.symbols()
     bad = BrokerAdapter.from_config(replace(exchange_under_test.broker, api_secret="wrong"))
     try:
         with pytest.raises(BrokerError) as err:
             await bad.fetch_balance()
-        assert err.value.kind == "BrokerAuthFailed" and not err.value.retryable and err.value.code == "-1022"
+        assert (
+            err.value.kind == "BrokerAuthFailed"
+            and not err.value.retryable
+            and err.value.code == "-1022"
+        )
     finally:
         await bad.close()
 

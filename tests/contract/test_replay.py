@@ -23,7 +23,9 @@ from devnet.oracle.signer import default_devnet_signer
 from devnet.paths import ANVIL_BIN
 from tests.contract.helpers import HEDGER, PARTY_A, Chain, addr, wait_port
 
-VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors"  # in-repo copy of shared/symmio-vectors
+VECTORS = (
+    Path(__file__).resolve().parents[1] / "muon" / "vectors"
+)  # in-repo copy of shared/symmio-vectors
 pytestmark = pytest.mark.skipif(not VECTORS.exists(), reason="symmio-vectors not available")
 GENESIS = 1_795_736_000
 # amounts that depend on our simplified fee maths / symbol settings rather than on the call

@@ -13,7 +13,9 @@ from web3 import Web3
 from devnet.contracts.deploy import ANVIL_KEYS
 from tests.contract.helpers import HEDGER, PARTY_A, Chain, addr
 
-VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors"  # in-repo copy of shared/symmio-vectors
+VECTORS = (
+    Path(__file__).resolve().parents[1] / "muon" / "vectors"
+)  # in-repo copy of shared/symmio-vectors
 pytestmark = pytest.mark.skipif(not VECTORS.exists(), reason="symmio-vectors not available")
 ADMIN = ANVIL_KEYS[0]
 
