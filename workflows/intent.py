@@ -538,7 +538,7 @@ class IntentWorkflow:
         try:
             await workflow.start_child_workflow(
                 POSITION_WORKFLOW,
-                PositionInput(s.chain_id, s.quote_id),
+                PositionInput(s.chain_id, s.quote_id, broker_quantity=str(self._broker_filled())),
                 id=position_workflow_id(s.chain_id, s.quote_id),
                 task_queue=TaskQueues.WORKFLOWS,
                 parent_close_policy=ParentClosePolicy.ABANDON,

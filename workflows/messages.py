@@ -75,3 +75,5 @@ class PositionInput:
     quote_id: int
     # The workflow's own state, carried over continue-as-new (None on a fresh start).
     resume: dict[str, Any] | None = None
+    # The broker hedge the intent built (Decimal string); None: assume it equals the chain.
+    broker_quantity: str | None = None

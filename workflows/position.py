@@ -156,7 +156,9 @@ class PositionWorkflow:
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 s.broker_market = info.name
-            s.broker_quantity = str(self._chain_open(quote))
+            # What the intent hedged, not what the chain shows now: a liquidation or force-close
+            # may land before this workflow starts, and the broker side must still follow it.
+            s.broker_quantity = params.broker_quantity or str(self._chain_open(quote))
             await self._record(quote)
         while True:
             if self._abandoned:

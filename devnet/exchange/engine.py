@@ -428,8 +428,17 @@ class Engine:
             self._finish(o, "EXPIRED")
             return
         if marketable:
-            bid, ask = self.bid_ask(m)
-            self._fill(m, o, self._limit_chunk(m, o), ask if o.side == "BUY" else bid, maker=False)
+            # A taker limit sweeps the book up to its price: all of it when the size-dependent
+            # slippage stays within the limit, else only the top chunk (the rest rests or expires).
+            qty = self._reduce_cap(m, o, o.remaining)
+            price = self.market_fill_price(m, o.side, qty)
+            if qty > 0 and (price <= o.price if o.side == "BUY" else price >= o.price):
+                self._fill(m, o, qty, price, maker=False)
+            else:
+                bid, ask = self.bid_ask(m)
+                self._fill(
+                    m, o, self._limit_chunk(m, o), ask if o.side == "BUY" else bid, maker=False
+                )
         if o.is_open and o.time_in_force in ("IOC", "FOK"):
             self._finish(o, "EXPIRED")
 
