@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,9 +32,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.chain import SymbolInfo
     from activities.ledger import (
-        AlertRow,
         DecisionRow,
-        HedgeStatusUpdate,
         NotificationRow,
         OrderRow,
     )
@@ -64,11 +61,11 @@ with workflow.unsafe.imports_passed_through():
     from hedger.temporal import SearchAttributes, TaskQueues
     from workflows import acts, chain_acts
     from workflows.acts import ActionImpossible, StepFailed
+    from workflows.hedge_base import HedgeWorkflow
     from workflows.messages import (
         POSITION_WORKFLOW,
         ChainLog,
         IntentInput,
-        OperatorCommand,
         PositionInput,
     )
 
@@ -130,52 +127,18 @@ class IntentState:
 
 
 @workflow.defn(name="IntentWorkflow")
-class IntentWorkflow:
-    def __init__(self) -> None:
-        self._state: IntentState | None = None
-        self._wake = asyncio.Event()
-        self._pending_logs: list[ChainLog] = []
-        self._operator: tuple[str, OperatorCommand] | None = None
-        self._abandoned = False
+class IntentWorkflow(HedgeWorkflow[IntentState]):
+    KIND = "intent"
 
-    # ------------------------------------------------------------------ signals and queries
-
-    @workflow.signal(name="chain_event")
-    def chain_event(self, log: ChainLog) -> None:
-        self._pending_logs.append(log)
-        self._wake.set()
-
-    @workflow.signal(name="broker_order_update")
-    def broker_order_update(self, snapshot: OrderSnapshot) -> None:
-        if self._state is None:
-            return
-        for leg in self._state.legs:
-            if leg.client_order_id == snapshot.client_order_id:
-                if leg.snapshot is None or Decimal(snapshot.filled) >= leg.filled:
-                    leg.snapshot = snapshot
-        self._wake.set()
-
-    @workflow.signal(name="retry")
-    def retry(self, command: OperatorCommand) -> None:
-        self._operator = ("retry", command)
-        self._wake.set()
-
-    @workflow.signal(name="unwind")
-    def unwind(self, command: OperatorCommand) -> None:
-        self._operator = ("unwind", command)
+    def _on_unwind(self) -> None:
         if self._state is not None:
             self._state.want_open = False
-        self._wake.set()
 
-    @workflow.signal(name="abandon")
-    def abandon(self, command: OperatorCommand) -> None:
-        self._operator = ("abandon", command)
-        self._abandoned = True
-        self._wake.set()
-
-    @workflow.query(name="state")
-    def state(self) -> dict[str, Any]:
-        return asdict(self._state) if self._state else {}
+    def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
+        assert self._state is not None
+        workflow.logger.info(
+            "quote %s: %s from %s", self._state.quote_id, event.canonical_name, log.source
+        )
 
     # ------------------------------------------------------------------ run
 
@@ -209,7 +172,7 @@ class IntentWorkflow:
                     return await self._done(action, quote)
                 await self._perform(action, quote, now)
             except StepFailed as exc:
-                await self._park_stuck(str(exc))
+                await self._park_stuck(str(exc))  # `unwind` already cleared want_open
 
     # ------------------------------------------------------------------ facts
 
@@ -236,26 +199,6 @@ class IntentWorkflow:
             )
             for leg, snap in zip(open_legs, snapshots, strict=True):
                 leg.snapshot = snap
-
-    def _drain_logs(self) -> None:
-        s = self._state
-        assert s is not None
-        for log in self._pending_logs:
-            key = f"{log.block_number}:{log.tx_hash}:{log.log_index}"
-            if key in s.events_applied:
-                continue
-            s.events_applied.append(key)
-            try:
-                decoded = ev.decode_log(log.as_log())
-            except ev.UndecodableLog as exc:
-                s.last_error = f"undecodable event ignored: {exc}"
-                continue
-            workflow.logger.info(
-                "quote %s: %s from %s", s.quote_id, decoded.canonical_name, log.source
-            )
-        self._pending_logs.clear()
-        if len(s.events_applied) > 200:
-            del s.events_applied[:-200]
 
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None
@@ -345,8 +288,7 @@ class IntentWorkflow:
             await self._set_status(HedgeStatus.HEDGING)
             await self._place(quote, action.quantity, purpose="open")
         elif isinstance(action, WaitForFills):
-            self._wake.clear()
-            await self._wait(self._poll_interval())
+            await self._wait(self._poll_interval(), clear_first=True)
         elif isinstance(action, CancelBrokerOrder):
             for leg in s.legs:
                 if not leg.final:
@@ -450,26 +392,6 @@ class IntentWorkflow:
             else 3.0
         )
 
-    async def _wait(self, seconds: float) -> None:
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake.is_set(), timeout=timedelta(seconds=seconds)
-            )
-        except TimeoutError:
-            pass
-        self._wake.clear()
-
-    async def _set_status(self, status: HedgeStatus) -> None:
-        s = self._state
-        assert s is not None
-        if s.hedge_status == status.value:
-            return
-        s.hedge_status = status.value
-        workflow.upsert_search_attributes([SearchAttributes.HEDGE_STATUS.value_set(status.value)])
-        await acts.set_hedge_status(
-            HedgeStatusUpdate(s.chain_id, s.quote_id, status.value, s.chain_status, s.last_error)
-        )
-
     async def _record_quote(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
@@ -499,24 +421,6 @@ class IntentWorkflow:
                 reduce_only=False,
             )
         )  # fmt: skip
-
-    async def _park_stuck(self, reason: str) -> None:
-        s = self._state
-        assert s is not None
-        s.last_error = reason
-        await self._set_status(HedgeStatus.STUCK)
-        await acts.raise_alert(
-            AlertRow("hedge_stuck", "critical", f"intent {s.quote_id} is STUCK: {reason}",
-                     {"workflow_id": workflow.info().workflow_id, "quote_id": s.quote_id})
-        )  # fmt: skip
-        self._operator = None
-        await workflow.wait_condition(lambda: self._operator is not None)
-        assert self._operator is not None
-        command, payload = self._operator
-        s.operator_log.append(f"{command} by {payload.operator}: {payload.reason}")
-        self._operator = None
-        if command == "unwind":
-            s.want_open = False
 
     async def _done(self, action: Done, quote: Quote) -> str:
         s = self._state
@@ -555,13 +459,6 @@ class IntentWorkflow:
             WorkflowAlreadyStartedError
         ) as exc:  # a listener started it (a close request raced us): fine
             workflow.logger.info("position workflow for %s not started here: %s", s.quote_id, exc)
-
-    async def _finish(self, status: HedgeStatus, outcome: str) -> str:
-        s = self._state
-        assert s is not None
-        s.outcome = outcome
-        await self._set_status(status)
-        return outcome
 
 
 __all__ = ["IntentWorkflow", "IntentState", "BrokerLeg", "BrokerSide", "ChainLog"]

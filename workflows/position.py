@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +24,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ledger import (
-        AlertRow,
-        HedgeStatusUpdate,
         NotificationRow,
         OrderRow,
         PositionRow,
@@ -52,11 +49,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.quote import Quote
     from domain.sizing import Fill, close_price_to_report
     from hedger.broker.types import OrderRequest, OrderSnapshot
-    from hedger.temporal import SearchAttributes
     from workflows import acts, chain_acts
     from workflows.acts import ActionImpossible, StepFailed
+    from workflows.hedge_base import HedgeWorkflow
     from workflows.intent import BrokerLeg
-    from workflows.messages import ChainLog, OperatorCommand, PositionInput
+    from workflows.messages import ChainLog, PositionInput
 
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
@@ -97,49 +94,16 @@ class PositionState:
 
 
 @workflow.defn(name="PositionWorkflow")
-class PositionWorkflow:
-    def __init__(self) -> None:
-        self._state: PositionState | None = None
-        self._wake = asyncio.Event()
-        self._pending_logs: list[ChainLog] = []
-        self._operator: tuple[str, OperatorCommand] | None = None
-        self._abandoned = False
+class PositionWorkflow(HedgeWorkflow[PositionState]):
+    KIND = "position"
 
-    @workflow.signal(name="chain_event")
-    def chain_event(self, log: ChainLog) -> None:
-        self._pending_logs.append(log)
-        self._wake.set()
-
-    @workflow.signal(name="broker_order_update")
-    def broker_order_update(self, snapshot: OrderSnapshot) -> None:
-        if self._state is None:
-            return
-        for leg in self._state.legs:
-            if leg.client_order_id == snapshot.client_order_id and (
-                leg.snapshot is None or Decimal(snapshot.filled) >= leg.filled
-            ):
-                leg.snapshot = snapshot
-        self._wake.set()
-
-    @workflow.signal(name="retry")
-    def retry(self, command: OperatorCommand) -> None:
-        self._operator = ("retry", command)
-        self._wake.set()
-
-    @workflow.signal(name="unwind")
-    def unwind(self, command: OperatorCommand) -> None:
-        self._operator = ("unwind", command)
-        self._wake.set()
-
-    @workflow.signal(name="abandon")
-    def abandon(self, command: OperatorCommand) -> None:
-        self._operator = ("abandon", command)
-        self._abandoned = True
-        self._wake.set()
-
-    @workflow.query(name="state")
-    def state(self) -> dict[str, Any]:
-        return asdict(self._state) if self._state else {}
+    def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
+        s = self._state
+        assert s is not None
+        if isinstance(event, ev.RequestToClosePosition) and event.close_id is not None:
+            if event.close_id != s.close_id:
+                s.close_id = event.close_id
+                s.close_seen_status = "event"
 
     @workflow.run
     async def run(self, params: PositionInput) -> str:
@@ -218,27 +182,6 @@ class PositionWorkflow:
             await self._record(quote)
         return quote, now
 
-    def _drain_logs(self) -> None:
-        s = self._state
-        assert s is not None
-        for log in self._pending_logs:
-            key = f"{log.block_number}:{log.tx_hash}:{log.log_index}"
-            if key in s.events_applied:
-                continue
-            s.events_applied.append(key)
-            try:
-                decoded = ev.decode_log(log.as_log())
-            except ev.UndecodableLog as exc:
-                s.last_error = f"undecodable event ignored: {exc}"
-                continue
-            if isinstance(decoded, ev.RequestToClosePosition) and decoded.close_id is not None:
-                if decoded.close_id != s.close_id:
-                    s.close_id = decoded.close_id
-                    s.close_seen_status = "event"
-        self._pending_logs.clear()
-        if len(s.events_applied) > 200:
-            del s.events_applied[:-200]
-
     def _close_fills(self, close_id: int) -> Decimal:
         s = self._state
         assert s is not None
@@ -294,7 +237,7 @@ class PositionWorkflow:
             await self._set_status(HedgeStatus.CLOSING)
             await self._place(quote, action.quantity, purpose="close")
         elif isinstance(action, WaitForFills):
-            await self._wait(1.0)
+            await self._wait(1.0, clear_first=True)
         elif isinstance(action, CancelBrokerOrder):
             for leg in s.legs:
                 if not leg.final:
@@ -326,7 +269,7 @@ class PositionWorkflow:
                 await chain_acts.accept_cancel_close_request(s.quote_id)
             except ActionImpossible as exc:
                 s.last_error = str(exc)
-                await self._wait(2.0)
+                await self._wait(2.0, clear_first=True)
         elif isinstance(action, ReduceBroker):
             await self._set_status(HedgeStatus.UNWINDING)
             await self._place(quote, action.quantity, purpose="reduce")
@@ -335,7 +278,7 @@ class PositionWorkflow:
             await self._place(quote, action.quantity, purpose="increase")
         elif isinstance(action, Idle):
             await self._set_status(HedgeStatus.OPEN)
-            await self._wait(IDLE_RECHECK_SECONDS)
+            await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
 
@@ -388,30 +331,9 @@ class PositionWorkflow:
             and leg.final
             and leg.filled == 0
         ):
-            await self._wait(1.0)
+            await self._wait(1.0, clear_first=True)
 
     # ------------------------------------------------------------------ plumbing
-
-    async def _wait(self, seconds: float) -> None:
-        self._wake.clear()
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake.is_set(), timeout=timedelta(seconds=seconds)
-            )
-        except TimeoutError:
-            pass
-        self._wake.clear()
-
-    async def _set_status(self, status: HedgeStatus) -> None:
-        s = self._state
-        assert s is not None
-        if s.hedge_status == status.value:
-            return
-        s.hedge_status = status.value
-        workflow.upsert_search_attributes([SearchAttributes.HEDGE_STATUS.value_set(status.value)])
-        await acts.set_hedge_status(
-            HedgeStatusUpdate(s.chain_id, s.quote_id, status.value, s.chain_status, s.last_error)
-        )
 
     async def _record(self, quote: Quote) -> None:
         s = self._state
@@ -439,26 +361,3 @@ class PositionWorkflow:
                 reduce_only=NETTED,
             )
         )  # fmt: skip
-
-    async def _park_stuck(self, reason: str) -> None:
-        s = self._state
-        assert s is not None
-        s.last_error = reason
-        await self._set_status(HedgeStatus.STUCK)
-        await acts.raise_alert(
-            AlertRow("hedge_stuck", "critical", f"position {s.quote_id} is STUCK: {reason}",
-                     {"workflow_id": workflow.info().workflow_id, "quote_id": s.quote_id})
-        )  # fmt: skip
-        self._operator = None
-        await workflow.wait_condition(lambda: self._operator is not None)
-        assert self._operator is not None
-        command, payload = self._operator
-        s.operator_log.append(f"{command} by {payload.operator}: {payload.reason}")
-        self._operator = None
-
-    async def _finish(self, status: HedgeStatus, outcome: str) -> str:
-        s = self._state
-        assert s is not None
-        s.outcome = outcome
-        await self._set_status(status)
-        return outcome
