@@ -1,6 +1,6 @@
 # symmio-hedger — the two commands that matter:
 #   make demo   run the hedger end to end on the embedded local stack
-#   make test   run the whole test suite (what CI runs)
+#   make test   lint (ruff, ruff format --check, mypy) and the whole test suite (what CI runs)
 # Both install whatever is missing first (venv + pinned Python packages, pinned npm packages).
 
 PYTHON ?= python3
@@ -27,7 +27,7 @@ $(NPM_STAMP): devnet/package.json devnet/package-lock.json
 demo: deps
 	$(BIN)/hedger demo $(ARGS)
 
-test: deps
+test: deps lint
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: deps

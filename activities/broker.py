@@ -5,6 +5,8 @@ The worker constructs one `BrokerActivities` around one shared ccxt client and r
 `max_task_queue_activities_per_second` from `worker_options()` (the Temporal-side rate limit;
 ccxt's own limiter spaces the requests of each process).
 
+The contract (names, inputs, outputs) is `interfaces.broker.BrokerApi`.
+
 Failures: a `BrokerError` becomes an `ApplicationError` whose `type` names it
 ("InsufficientMargin", "InvalidOrder", "UnknownSymbol", "BrokerRejected", "BrokerRateLimited", ...);
 terminal kinds are non-retryable, rate limits carry the exchange's Retry-After as the next delay.
@@ -14,8 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
@@ -24,70 +25,29 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from hedger.broker.errors import BrokerError
-from hedger.broker.types import (
+from adapters.broker.errors import BrokerError
+from interfaces.broker import (
+    BalanceInput,
     BalanceSnapshot,
+    BrokerApi,
     Fill,
     FillPollResult,
+    MarketRulesView,
+    MarkPriceInput,
+    OrderRef,
     OrderRequest,
     OrderSnapshot,
+    PollFillsInput,
+    PositionsInput,
     PositionSnapshot,
+    SymbolRef,
 )
+from interfaces.temporal import TaskQueues
 
-if TYPE_CHECKING:  # keep this module light: workflows import its input dataclasses
-    from hedger.broker.adapter import BrokerAdapter
+if TYPE_CHECKING:
+    from adapters.broker.adapter import BrokerAdapter
 
-BROKER_TASK_QUEUE = "hedger-broker"
 DEFAULT_ACTIVITIES_PER_SECOND = 10.0
-
-PlaceOrderInput = OrderRequest  # the activity input is the adapter's request, field for field
-
-__all__ = [
-    "BROKER_TASK_QUEUE",
-    "BalanceInput",
-    "BalanceSnapshot",
-    "BrokerActivities",
-    "Fill",
-    "FillPollResult",
-    "MarkPriceInput",
-    "OrderRef",
-    "OrderSnapshot",
-    "PlaceOrderInput",
-    "PollFillsInput",
-    "PositionSnapshot",
-    "PositionsInput",
-    "to_application_error",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRef:
-    symbol: str
-    client_order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class PollFillsInput:
-    symbol: str
-    client_order_id: str
-    timeout_seconds: float = 60.0  # give up (timed_out=True) after this long, across retries
-    interval_seconds: float = 0.5
-    cancel_on_timeout: bool = False  # cancel the order when the wait times out
-
-
-@dataclass(frozen=True, slots=True)
-class PositionsInput:
-    symbols: list[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BalanceInput:
-    asset: str = "USDT"
-
-
-@dataclass(frozen=True, slots=True)
-class MarkPriceInput:
-    symbol: str
 
 
 def to_application_error(exc: BrokerError) -> ApplicationError:
@@ -106,7 +66,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _translated(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     @wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -117,7 +77,7 @@ def _translated(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     return wrapper
 
 
-class BrokerActivities:
+class BrokerActivities(BrokerApi):
     def __init__(
         self, adapter: BrokerAdapter, activities_per_second: float = DEFAULT_ACTIVITIES_PER_SECOND
     ) -> None:
@@ -134,12 +94,13 @@ class BrokerActivities:
             self.fetch_positions,
             self.fetch_balance,
             self.fetch_mark_price,
+            self.market_rules,
         ]
 
     def worker_options(self) -> dict[str, Any]:
         """Keyword arguments for `temporalio.worker.Worker` on the broker task queue."""
         return {
-            "task_queue": BROKER_TASK_QUEUE,
+            "task_queue": TaskQueues.BROKER,
             "activities": self.activities(),
             "max_task_queue_activities_per_second": self.activities_per_second,
         }
@@ -234,3 +195,16 @@ class BrokerActivities:
     @_translated
     async def fetch_mark_price(self, inp: MarkPriceInput) -> str:
         return format(await self.adapter.fetch_mark_price(inp.symbol), "f")
+
+    @activity.defn(name="broker_market_rules")
+    @_translated
+    async def market_rules(self, ref: SymbolRef) -> MarketRulesView:
+        """Step, tick, min notional of the broker market mapped to a SYMMIO symbol name."""
+        rules = await self.adapter.rules(ref.name)
+        return MarketRulesView(
+            symbol=rules.symbol,
+            step_size=format(rules.step_size, "f"),
+            tick_size=format(rules.tick_size, "f"),
+            min_notional=format(rules.min_notional, "f"),
+            max_quantity=format(rules.max_qty, "f") if rules.max_qty is not None else None,
+        )

@@ -1,8 +1,7 @@
 """Chain activities (DESIGN §2 "Web3 Agent"): SYMMIO views and PartyB transactions.
 
 Run on `hedger-chain` by one worker per signer key (its `TransactionSender` owns the nonces).
-Inputs and outputs are dataclasses with amounts as decimal strings; activity names and shapes
-match the workflow side (`workflows/chain_acts.py`).
+The contract (names, inputs, outputs; amounts as decimal strings) is `interfaces.chain.ChainApi`.
 
 Exactly-once rules (DESIGN §3) — every transaction activity:
 
@@ -32,25 +31,38 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from adapters.chain.client import ChainClient
+from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted, TxTimeout
+from adapters.chain.sender import TransactionSender, TxOutcome
+from adapters.muon.client import MuonClient, MuonError, MuonUnavailable
 from domain.enums import QuoteStatus
 from domain.fixed import to_wei18
 from domain.quote import OPEN_STATUSES, Quote, same_address
-from hedger.chain.client import ChainClient
-from hedger.chain.errors import RpcUnavailable, TxDropped, TxReverted, TxTimeout
-from hedger.chain.sender import TransactionSender, TxOutcome
-from hedger.db.models import ChainTransaction, utcnow
-from hedger.muon.client import MuonClient, MuonError, MuonUnavailable
+from interfaces.chain import (
+    AllocateRequest,
+    ChainApi,
+    ChainTime,
+    CloseFillRequest,
+    LockRequest,
+    OpenRequest,
+    PartyARef,
+    PartyBFunds,
+    QuoteRef,
+    QuoteView,
+    SymbolInfo,
+    TxResult,
+    quote_view,
+)
+from ledger.models import ChainTransaction
+from ledger.tx_journal import ChainJournal
 
 log = logging.getLogger("hedger.activities.chain")
 
@@ -59,207 +71,6 @@ RETRYABLE_REVERTS = ("LibMuon: TSS not verified", "LibMuon: Expired signature")
 
 S = QuoteStatus
 T = TypeVar("T")
-
-# ------------------------------------------------------------------ activity contracts
-
-
-@dataclass(frozen=True)
-class QuoteRef:
-    quote_id: int
-
-
-@dataclass(frozen=True)
-class PartyARef:
-    party_a: str
-
-
-@dataclass(frozen=True)
-class QuoteView:
-    """A SYMMIO quote as read from the chain; amounts are 18-decimal strings."""
-
-    quote_id: int
-    party_a: str
-    party_b: str | None
-    symbol_id: int
-    position_type: int
-    order_type: int
-    status: int
-    quantity: str
-    requested_open_price: str
-    market_price: str
-    opened_price: str
-    closed_amount: str
-    quantity_to_close: str
-    requested_close_price: str
-    avg_closed_price: str
-    cva: str
-    lf: str
-    party_amm: str
-    party_bmm: str
-    trading_fee: str
-    deadline: int
-    parent_id: int
-    party_bs_whitelist: list[str]
-    close_id: int = 0
-    status_modify_timestamp: int = 0
-
-
-@dataclass(frozen=True)
-class ChainTime:
-    block_number: int
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class LockRequest:
-    quote_id: int
-    allocate_first: str = "0"  # allocateForPartyB up to this much first if the allocation is short
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    quote_id: int
-    filled_amount: str
-    opened_price: str
-
-
-@dataclass(frozen=True)
-class CloseFillRequest:
-    quote_id: int
-    filled_amount: str
-    closed_price: str
-    close_id: int = 0  # informational (the close request being filled); 0 = unknown
-
-
-@dataclass(frozen=True)
-class AllocateRequest:
-    party_a: str
-    amount: str
-
-
-@dataclass(frozen=True)
-class TxResult:
-    action: str
-    quote_id: int
-    tx_hash: str | None  # None when the chain already showed the action done
-    already_done: bool = False
-
-
-@dataclass(frozen=True)
-class SymbolInfo:
-    symbol_id: int
-    name: str
-    is_valid: bool
-    max_leverage: str
-    min_acceptable_quote_value: str
-    min_acceptable_portion_lf: str
-    trading_fee: str
-
-
-@dataclass(frozen=True)
-class PartyBFunds:
-    """What PartyB can commit to a PartyA: available for quotes, plus deposited and unallocated."""
-
-    party_b: str
-    available_for_quote: str
-    allocatable: str
-
-
-def quote_view(quote: Quote) -> QuoteView:
-    lv = quote.locked_values
-    return QuoteView(
-        quote_id=quote.id, party_a=quote.party_a, party_b=quote.party_b, symbol_id=quote.symbol_id,
-        position_type=int(quote.position_type), order_type=int(quote.order_type),
-        status=int(quote.status), quantity=str(quote.quantity),
-        requested_open_price=str(quote.requested_open_price), market_price=str(quote.market_price),
-        opened_price=str(quote.opened_price), closed_amount=str(quote.closed_amount),
-        quantity_to_close=str(quote.quantity_to_close),
-        requested_close_price=str(quote.requested_close_price),
-        avg_closed_price=str(quote.avg_closed_price), cva=str(lv.cva), lf=str(lv.lf),
-        party_amm=str(lv.party_a_mm), party_bmm=str(lv.party_b_mm),
-        trading_fee=str(quote.trading_fee), deadline=quote.deadline, parent_id=quote.parent_id,
-        party_bs_whitelist=list(quote.party_bs_whitelist),
-        status_modify_timestamp=quote.status_modify_timestamp,
-    )  # fmt: skip
-
-
-# ------------------------------------------------------------------ journal (Postgres)
-
-
-class ChainJournal:
-    """Writes `chain_transactions`: a row before broadcast, its status after the receipt."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], chain_id: int) -> None:
-        self.sessions = sessions
-        self.chain_id = chain_id
-
-    async def write(
-        self, signer: str, nonce: int, tx_hash: str, action: str, quote_id: int | None
-    ) -> None:
-        now = utcnow()
-        stmt = (
-            insert(ChainTransaction)
-            .values(
-                chain_id=self.chain_id,
-                signer=signer,
-                nonce=nonce,
-                tx_hash=tx_hash.lower(),
-                action=action,
-                quote_id=quote_id,
-                status="pending",
-                created_at=now,
-                updated_at=now,
-            )  # fmt: skip
-            .on_conflict_do_nothing(index_elements=["chain_id", "tx_hash"])
-        )
-        async with self.sessions() as session:
-            await session.execute(stmt)
-            await session.commit()
-
-    async def status(
-        self,
-        tx_hash: str,
-        status: str,
-        reason: str | None,
-        gas_used: int | None,
-        block_number: int | None,
-    ) -> None:
-        values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
-        if reason is not None:
-            values["revert_reason"] = reason
-        if gas_used is not None:
-            values["gas_used"] = gas_used
-        if block_number is not None:
-            values["block_number"] = block_number
-        stmt = (
-            update(ChainTransaction)
-            .where(ChainTransaction.chain_id == self.chain_id)  # type: ignore[arg-type]
-            .where(ChainTransaction.tx_hash == tx_hash.lower())  # type: ignore[arg-type]
-            .values(**values)
-        )
-        async with self.sessions() as session:
-            await session.execute(stmt)
-            await session.commit()
-
-    async def since(
-        self, signer: str, action: str, quote_id: int | None, since: datetime
-    ) -> list[ChainTransaction]:
-        """This signer's transactions for (action, quote) journaled at or after `since`."""
-        query = (
-            select(ChainTransaction)
-            .where(ChainTransaction.chain_id == self.chain_id)  # type: ignore[arg-type]
-            .where(ChainTransaction.signer == signer)  # type: ignore[arg-type]
-            .where(ChainTransaction.action == action)  # type: ignore[arg-type]
-            .where(ChainTransaction.created_at >= since)  # type: ignore[arg-type]
-            .order_by(ChainTransaction.nonce, ChainTransaction.id)  # type: ignore[arg-type]
-        )
-        if quote_id is None:
-            query = query.where(ChainTransaction.quote_id.is_(None))  # type: ignore[union-attr]
-        else:
-            query = query.where(ChainTransaction.quote_id == quote_id)  # type: ignore[arg-type]
-        async with self.sessions() as session:
-            return list((await session.scalars(query)).all())
-
 
 # ------------------------------------------------------------------ errors
 
@@ -378,7 +189,7 @@ def alloc_action(party_a: str) -> str:
 # ------------------------------------------------------------------ activities
 
 
-class ChainActivities:
+class ChainActivities(ChainApi):
     def __init__(
         self,
         client: ChainClient,

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from temporalio import activity
 
-
-@dataclass(frozen=True)
-class EchoInput:
-    message: str
+from interfaces.healthcheck import EchoInput, EchoReply, HealthcheckApi
 
 
-@dataclass(frozen=True)
-class EchoReply:
-    message: str
-    worker_identity: str
-
-
-@activity.defn(name="echo")
-async def echo(params: EchoInput) -> EchoReply:
-    return EchoReply(message=params.message, worker_identity=activity.info().task_queue)
+class HealthcheckActivities(HealthcheckApi):
+    @activity.defn(name="echo")
+    async def echo(self, params: EchoInput) -> EchoReply:
+        return EchoReply(message=params.message, worker_identity=activity.info().task_queue)

@@ -3,18 +3,14 @@ the authenticated admin API, `/healthz` and `/metrics`.
 
 `create_app(settings, db_engine=…, temporal_client=…)` takes its dependencies (tests inject
 real ones); whatever is not injected is built from settings: the engine at start-up, the
-Temporal client on first use. `hedger api` runs it with uvicorn on `HEDGER_API_HOST:PORT`.
+Temporal client on first use. `hedger api` runs `serve` (uvicorn on `HEDGER_API_HOST:PORT`).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import NoReturn
 
-import typer
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,7 +19,7 @@ from temporalio.client import Client
 from api.deps import TemporalProvider
 from api.metrics import MetricsMiddleware
 from api.routers import admin, frontend, health, ws
-from hedger.config import ConfigError, Settings, load_settings
+from config.settings import Settings
 
 
 def create_app(
@@ -77,7 +73,7 @@ def create_app(
     return app
 
 
-def run(settings: Settings) -> None:
+def serve(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both)."""
     import uvicorn
 
@@ -89,33 +85,3 @@ def run(settings: Settings) -> None:
         proxy_headers=True,
         ws_ping_interval=20,
     )
-
-
-def _exit(code: int) -> NoReturn:
-    # The Temporal SDK's native runtime can crash at interpreter teardown (sdk-python issue 300).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def api_command(
-    host: str | None = typer.Option(None, help="bind address (default HEDGER_API_HOST)"),
-    port: int | None = typer.Option(None, help="port (default HEDGER_API_PORT)"),
-) -> None:
-    """Run the hedger web server: SYMMIO front-end API, websockets, admin API, /metrics."""
-    overrides: dict[str, object] = {}
-    if host is not None:
-        overrides["api_host"] = host
-    if port is not None:
-        overrides["api_port"] = port
-    try:
-        settings = load_settings(**overrides)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        _exit(2)
-    try:
-        run(settings)
-    except Exception as exc:  # noqa: BLE001 - one clear line for the operator
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        _exit(1)
-    _exit(0)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 from temporalio.client import Client
 
-from hedger.config import Settings
+from config.settings import Settings
 
 
 class TemporalProvider:
@@ -37,7 +37,7 @@ class TemporalProvider:
             return self._client
         async with self._lock:
             if self._client is None:
-                from hedger.temporal import connect
+                from adapters.temporal import connect
 
                 self._client = await asyncio.wait_for(connect(self.settings), connect_seconds)
         return self._client

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hedger.db import repo
-from hedger.db.models import Notification
+from ledger import queries as repo
+from ledger.models import Notification
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000  # a client this far behind is dropped (the socket closes; it reconnects)

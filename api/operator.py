@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.ids import intent_workflow_id, position_workflow_id
-from hedger.temporal import SearchAttributes
-from workflows.messages import SIGNAL_ABANDON, SIGNAL_RETRY, SIGNAL_UNWIND, OperatorCommand
+from interfaces.temporal import SearchAttributes
+from interfaces.workflows import SIGNAL_ABANDON, SIGNAL_RETRY, SIGNAL_UNWIND, OperatorCommand
 
 STUCK_QUERY = 'HedgeStatus="STUCK" AND ExecutionStatus="Running"'
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from hedger.db.market import SymbolRecord
-from hedger.db.models import Notification
+from ledger.market_tables import SymbolRecord
+from ledger.models import Notification
 
 TWO_PLACES = Decimal("0.01")
 

@@ -56,11 +56,8 @@ class HedgerProcesses:
     log: Callable[[str], None]
     running: dict[str, ManagedProcess] = field(default_factory=dict)
 
-    def start(self, available: set[str]) -> None:
+    def start(self) -> None:
         for name, args in HEDGER_PROCESSES:
-            if " ".join(args[:2]) not in available:
-                self.log(f"demo: {name} not available yet, skipped")
-                continue
             argv = [sys.executable, "-m", "hedger", *args]
             process = ManagedProcess(
                 name, argv, self.state_dir / "hedger" / f"{name}.log", env=self.env
@@ -89,21 +86,6 @@ class HedgerProcesses:
             process.stop()
             self.log(f"demo: {name} stopped")
         self.running.clear()
-
-
-def available_commands() -> set[str]:
-    """Which `hedger` commands this checkout has (the demo starts only what exists)."""
-    from typer.main import get_command
-
-    from hedger.cli import app
-
-    root = get_command(app)
-    names: set[str] = set()
-    for name, command in root.commands.items():  # type: ignore[attr-defined]
-        names.add(name)
-        for sub in getattr(command, "commands", {}):
-            names.add(f"{name} {sub}")
-    return names
 
 
 def hedger_env(stack: LocalStack) -> dict[str, str]:
@@ -177,7 +159,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
         )
         symmio = ensure_deployment(stack, log)
         processes = HedgerProcesses(stack.state_dir, hedger_env(stack), log)
-        processes.start(available_commands())
+        processes.start()
         if symmio is None:
             log("demo: waiting for Ctrl-C")
             while not stopping and not options.exit_when_done:

@@ -216,8 +216,8 @@ async def _exchange_state(url: str) -> dict[str, Any]:
 
 
 async def _stuck_count(stack: LocalStack) -> int:
-    from hedger.config import load_settings
-    from hedger.temporal import connect
+    from adapters.temporal import connect
+    from config.settings import load_settings
 
     client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
     return len(

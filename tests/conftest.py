@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from config.settings import Settings, load_settings
 from devnet.stack.anvil import Anvil, start_anvil
 from devnet.stack.postgres import Postgres, start_postgres
 from devnet.stack.process import free_port
 from devnet.stack.temporal import TemporalDevServer, start_temporal
-from hedger.config import Settings, load_settings
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +46,7 @@ def postgres(stack_dir: Path) -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def database_url(postgres: Postgres) -> str:
     """URL of the `hedger` database, migrated to the newest schema."""
-    from hedger.db.migrate import upgrade
+    from ledger.migrate import upgrade
 
     upgrade(postgres.url())
     return postgres.url()
@@ -72,7 +72,7 @@ def settings(temporal_server: TemporalDevServer) -> Settings:
 @pytest.fixture(scope="session")
 async def temporal_client(settings: Settings) -> AsyncIterator[Client]:
     """A client of the dev server, with the hedger's search attributes registered."""
-    from hedger.temporal import connect, setup_temporal
+    from adapters.temporal import connect, setup_temporal
 
     await setup_temporal(settings)
     yield await connect(settings)

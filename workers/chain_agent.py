@@ -4,15 +4,13 @@ Run exactly one per signer key: its `TransactionSender` owns the key's nonce seq
 transactions for one (partyB, partyA) pair are serialised inside the process. Several RPC URLs
 (`HEDGER_RPC_HTTP_URLS`) give fallback; Muon gateways (`HEDGER_MUON_URLS`) are tried in order.
 
-`chain_worker_command()` is the `hedger worker chain` entry point (typer command function).
+`main(settings)` is what `hedger worker chain` runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.chain import ChainActivities, ChainJournal
-from hedger.chain.abi import AbiEntry
-from hedger.chain.client import ChainClient
-from hedger.chain.sender import TransactionSender
-from hedger.config import ConfigError, Settings, load_settings
-from hedger.muon.client import MuonClient
-from hedger.temporal import TaskQueues
+from activities.chain import ChainActivities
+from adapters.chain.abi import AbiEntry
+from adapters.chain.client import ChainClient
+from adapters.chain.sender import TransactionSender
+from adapters.muon.client import MuonClient
+from config.settings import ConfigError, Settings
+from interfaces.temporal import TaskQueues
+from ledger.tx_journal import ChainJournal
 
 log = logging.getLogger("hedger.worker.chain")
 
@@ -127,25 +126,3 @@ async def main(settings: Settings) -> None:
         await run_until_stopped(run)
     finally:
         await agent.close()
-
-
-def chain_worker_command() -> None:
-    """Sign and send SYMMIO transactions, one worker per signer key (task queue hedger-chain)."""
-    from workers.runtime import configure_logging, serve_metrics
-
-    code = 0
-    try:
-        settings = load_settings()
-        configure_logging(settings)
-        serve_metrics(settings.metrics_port + 3 if settings.metrics_port else 0)
-        asyncio.run(main(settings))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 2
-    except Exception as exc:  # noqa: BLE001 - one clear line for the operator
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        code = 1
-    # the Temporal SDK's native runtime can crash at interpreter exit (DESIGN §8)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

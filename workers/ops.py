@@ -6,10 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.healthcheck import echo
-from activities.ledger import LedgerActivities, LimitsView
-from hedger.config import Settings
-from hedger.temporal import TaskQueues
+from activities.healthcheck import HealthcheckActivities
+from activities.ledger import LedgerActivities
+from activities.ops import OpsActivities
+from config.settings import Settings
+from interfaces.ledger import LimitsView
+from interfaces.temporal import TaskQueues
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -30,5 +32,24 @@ def make_engine(settings: Settings) -> AsyncEngine:
 def build_ops_worker(
     client: Client, settings: Settings, engine: AsyncEngine, task_queue: str = TaskQueues.OPS
 ) -> Worker:
-    ledger = LedgerActivities(engine, limits_from(settings), settings.alert_webhook_url)
-    return Worker(client, task_queue=task_queue, activities=[*ledger.activities(), echo])
+    ledger = LedgerActivities(engine)
+    ops = OpsActivities(engine, limits_from(settings), settings.alert_webhook_url)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        activities=[*ledger.activities(), *ops.activities(), HealthcheckActivities().echo],
+    )
+
+
+async def main(settings: Settings) -> None:
+    """Run the ops worker until SIGTERM/SIGINT."""
+    from workers.runtime import client_for, run_until_stopped, run_worker
+
+    client = await client_for(settings)
+    engine = make_engine(settings)
+    try:
+        await run_until_stopped(
+            lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
+        )
+    finally:
+        await engine.dispose()

@@ -25,9 +25,10 @@ from prometheus_client import Counter, Gauge, Histogram
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.broker.adapter import snapshot_from_ccxt
+from config.settings import Settings
 from domain.ids import parse_client_order_id
-from hedger.broker.adapter import snapshot_from_ccxt
-from hedger.broker.types import OrderSnapshot
+from interfaces.broker import OrderSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -191,16 +192,14 @@ class OrderMonitor:
                 self._open[cid] = symbol
 
 
-async def main() -> None:
-    """`python -m workers.order_monitor`: settings from the environment (HEDGER_*)."""
+async def main(settings: Settings) -> None:
+    """What `hedger worker order-monitor` runs, until SIGTERM/SIGINT."""
     from prometheus_client import start_http_server
 
-    from hedger.broker.client import BrokerConfig, make_exchange
-    from hedger.config import load_settings
-    from hedger.temporal import connect
+    from adapters.broker.client import BrokerConfig, make_exchange
+    from adapters.temporal import connect
 
     logging.basicConfig(level=logging.INFO)
-    settings = load_settings()
     metrics_port = os.environ.get("HEDGER_ORDER_MONITOR_METRICS_PORT")
     if metrics_port:
         start_http_server(int(metrics_port), addr="127.0.0.1")
@@ -216,15 +215,3 @@ async def main() -> None:
         await monitor.run()
     finally:
         await exchange.close()
-
-
-if __name__ == "__main__":
-    code = 0
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    except Exception:
-        logging.exception("order monitor failed")
-        code = 1
-    os._exit(code)  # sdk-python issue 300: avoid crashes at interpreter exit

@@ -12,8 +12,8 @@ from prometheus_client import start_http_server
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from hedger.config import Settings
-from hedger.temporal import connect
+from adapters.temporal import connect
+from config.settings import Settings
 
 log = logging.getLogger("hedger.worker")
 

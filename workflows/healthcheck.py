@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.healthcheck import EchoInput, echo
+    from interfaces.healthcheck import EchoInput, HealthcheckApi
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class HealthcheckResult:
 class HealthcheckWorkflow:
     @workflow.run
     async def run(self, params: HealthcheckInput) -> HealthcheckResult:
-        reply = await workflow.execute_activity(
-            echo, EchoInput(params.message), start_to_close_timeout=timedelta(seconds=10)
+        reply = await workflow.execute_activity_method(
+            HealthcheckApi.echo,
+            EchoInput(params.message),
+            start_to_close_timeout=timedelta(seconds=10),
         )
         return HealthcheckResult(echoed=reply.message, worker_identity=reply.worker_identity)

@@ -16,13 +16,13 @@ from typing import Any, Generic, Protocol, TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ledger import AlertRow, HedgeStatusUpdate
     from domain import events as ev
     from domain.enums import HedgeStatus
-    from hedger.broker.types import OrderSnapshot
-    from hedger.temporal import SearchAttributes
-    from workflows import acts
-    from workflows.messages import ChainLog, OperatorCommand
+    from interfaces.broker import OrderSnapshot
+    from interfaces.ledger import AlertRow, HedgeStatusUpdate
+    from interfaces.temporal import SearchAttributes
+    from interfaces.workflows import ChainLog, OperatorCommand
+    from workflows import calls
 
 EVENT_KEYS_KEPT = 200  # applied event keys remembered for dedupe (carried over continue-as-new)
 
@@ -150,7 +150,7 @@ class HedgeWorkflow(Generic[S]):
             return
         s.hedge_status = status.value
         workflow.upsert_search_attributes([SearchAttributes.HEDGE_STATUS.value_set(status.value)])
-        await acts.set_hedge_status(
+        await calls.set_hedge_status(
             HedgeStatusUpdate(s.chain_id, s.quote_id, status.value, s.chain_status, s.last_error)
         )
 
@@ -160,7 +160,7 @@ class HedgeWorkflow(Generic[S]):
         assert s is not None
         s.last_error = reason
         await self._set_status(HedgeStatus.STUCK)
-        await acts.raise_alert(
+        await calls.raise_alert(
             AlertRow("hedge_stuck", "critical", f"{self.KIND} {s.quote_id} is STUCK: {reason}",
                      {"workflow_id": workflow.info().workflow_id, "quote_id": s.quote_id})
         )  # fmt: skip

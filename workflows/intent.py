@@ -3,7 +3,7 @@
 The workflow is a reconciliation loop over pure decisions (DESIGN §4):
 
     facts  = chain quote + chain time + our broker orders (refreshed by activities)
-    action = domain.hedge_state.next_open_action(facts)
+    action = domain.open_path.next_open_action(facts)
     perform the action (an activity), record it, repeat — until Done(HEDGED_OPEN | FLAT).
 
 Because every step is chosen from fresh facts, the same loop handles MARKET and LIMIT, partial
@@ -30,73 +30,40 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.chain import SymbolInfo
-    from activities.ledger import (
-        DecisionRow,
-        NotificationRow,
-        OrderRow,
-    )
     from domain import events as ev
     from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
-    from domain.hedge_state import (
+    from domain.hedge_actions import (
         AcceptCancel,
         CancelBrokerOrder,
         Done,
         Lock,
         OpenOnChain,
-        OpenSituation,
         Outcome,
         PlaceBrokerOrder,
         Unlock,
         UnwindBroker,
         WaitForFills,
-        next_open_action,
     )
     from domain.ids import open_order_client_id, position_workflow_id
+    from domain.open_path import OpenSituation, next_open_action
     from domain.policy import AcceptOpen, decide_open
-    from domain.pricing import BrokerSide, broker_side_for_open, open_limit_price
+    from domain.pricing import broker_side_for_open, open_limit_price
     from domain.quote import Quote, same_address
     from domain.sizing import Fill, open_price_to_report
-    from hedger.broker.types import OrderRequest, OrderSnapshot
-    from hedger.temporal import SearchAttributes, TaskQueues
-    from workflows import acts, chain_acts
-    from workflows.acts import ActionImpossible, StepFailed
+    from interfaces.broker import OrderRequest
+    from interfaces.chain import SymbolInfo, quote_summary
+    from interfaces.ledger import DecisionRow, NotificationRow, quote_row
+    from interfaces.temporal import SearchAttributes, TaskQueues
+    from interfaces.workflows import POSITION_WORKFLOW, ChainLog, IntentInput, PositionInput
+    from workflows import broker_legs, calls
+    from workflows.broker_legs import BrokerLeg
+    from workflows.calls import ActionImpossible, StepFailed
     from workflows.hedge_base import HedgeWorkflow
-    from workflows.messages import (
-        POSITION_WORKFLOW,
-        ChainLog,
-        IntentInput,
-        PositionInput,
-    )
 
 ZERO = Decimal(0)
 MAX_BROKER_ORDERS = 12  # placements per intent before giving up on the hedge
 DEADLINE_MARGIN_SECONDS = 20  # stop hedging this long before the deadline: time to open on chain
 HISTORY_LIMIT = 8_000  # continue-as-new beyond this many events
-
-
-@dataclass
-class BrokerLeg:
-    client_order_id: str
-    purpose: str  # "open" | "unwind"
-    symbol: str
-    side: str
-    amount: str
-    snapshot: OrderSnapshot | None = None
-
-    @property
-    def filled(self) -> Decimal:
-        return Decimal(self.snapshot.filled) if self.snapshot else ZERO
-
-    @property
-    def final(self) -> bool:
-        return self.snapshot is not None and self.snapshot.is_final
-
-    @property
-    def average(self) -> Decimal | None:
-        if self.snapshot is None or self.snapshot.average_price is None:
-            return None
-        return Decimal(self.snapshot.average_price)
 
 
 @dataclass
@@ -148,10 +115,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         self._state = carried or IntentState(params.chain_id, params.quote_id)
         s = self._state
         if carried is None:
-            s.our_address = await chain_acts.our_address()
+            s.our_address = await calls.our_address()
         quote, now = await self._refresh_chain()
         if carried is None:
-            info = await chain_acts.symbol_info(quote.symbol_id)
+            info = await calls.symbol_info(quote.symbol_id)
             s.symbol_name = info.name
             s.min_acceptable_quote_value = info.min_acceptable_quote_value
             await self._record_quote(quote)
@@ -181,10 +148,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         assert s is not None
         self._drain_logs()
         quote, now, trading = await asyncio.gather(
-            chain_acts.read_quote(s.quote_id), chain_acts.chain_time(), acts.trading_state()
+            calls.read_quote(s.quote_id), calls.chain_time(), calls.trading_state()
         )
         s.trading_state = trading
-        s.quote = chain_acts.quote_summary(quote)
+        s.quote = quote_summary(quote)
         s.chain_status = quote.status.name
         s.chain_time = now
         return quote, now
@@ -192,13 +159,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
     async def _refresh_broker(self) -> None:
         s = self._state
         assert s is not None
-        open_legs = [leg for leg in s.legs if not leg.final]
-        if open_legs:
-            snapshots = await asyncio.gather(
-                *(acts.fetch_order(leg.symbol, leg.client_order_id) for leg in open_legs)
-            )
-            for leg, snap in zip(open_legs, snapshots, strict=True):
-                leg.snapshot = snap
+        await broker_legs.refresh(s.legs)
 
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None
@@ -245,21 +206,21 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         assert s is not None
         rules = None
         try:
-            rules = await chain_acts.market_rules(info.name)
+            rules = await calls.market_rules(info.name)
         except (
             ActionImpossible
         ) as exc:  # the broker does not list this symbol: the policy rejects it
             s.last_error = str(exc)
-        limits = await acts.limits()
-        context = await chain_acts.open_context(quote, now, s.our_address, info, rules, limits)
+        limits = await calls.limits()
+        context = await calls.open_context(quote, now, s.our_address, info, rules, limits)
         decision = decide_open(quote, context)
         if isinstance(decision, AcceptOpen):
             s.decision = "accepted"
             s.broker_market = decision.broker_market
             s.allocate_before_lock = str(decision.allocate_before_lock)
             s.tick_size = str(context.symbol.tick_size if context.symbol else "0.01")
-            await acts.record_decision(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
-            await acts.notify(
+            await calls.record_decision(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
+            await calls.notify(
                 NotificationRow(
                     s.quote_id, quote.party_a, "SendQuote", "seen", order_type=int(quote.order_type)
                 )
@@ -267,7 +228,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             return True
         s.decision = decision.message
         s.decision_code = int(decision.code)
-        await acts.record_decision(
+        await calls.record_decision(
             DecisionRow(s.chain_id, s.quote_id, False, decision.message, int(decision.code))
         )
         return False
@@ -280,7 +241,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if isinstance(action, Lock):
             await self._set_status(HedgeStatus.LOCKING)
             try:
-                await chain_acts.lock_quote(s.quote_id, Decimal(s.allocate_before_lock))
+                await calls.lock_quote(s.quote_id, Decimal(s.allocate_before_lock))
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 s.want_open = False  # lost the race or the quote moved on: the next facts decide
@@ -290,15 +251,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         elif isinstance(action, WaitForFills):
             await self._wait(self._poll_interval(), clear_first=True)
         elif isinstance(action, CancelBrokerOrder):
-            for leg in s.legs:
-                if not leg.final:
-                    leg.snapshot = await acts.cancel_order(leg.symbol, leg.client_order_id)
-                    await self._record_leg(leg)
+            await broker_legs.cancel_working(s.legs, self._record_leg)
         elif isinstance(action, OpenOnChain):
             await self._set_status(HedgeStatus.OPENING)
             price = self._open_price(quote)
             try:
-                await chain_acts.open_position(s.quote_id, action.amount, price)
+                await calls.open_position(s.quote_id, action.amount, price)
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 s.open_failed = True
@@ -309,9 +267,9 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             s.want_open = False  # we are letting the quote go: never lock it again
             try:
                 if isinstance(action, Unlock):
-                    await chain_acts.unlock_quote(s.quote_id)
+                    await calls.unlock_quote(s.quote_id)
                 else:
-                    await chain_acts.accept_cancel_request(s.quote_id)
+                    await calls.accept_cancel_request(s.quote_id)
             except ActionImpossible as exc:
                 s.last_error = str(exc)  # the facts (re-read next) show what happened instead
                 await self._wait(2)
@@ -347,21 +305,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             # A plain order, not reduce-only: the broker account nets every quote's hedge.
             request = OrderRequest(cid, market, side.value, "market", format(quantity, "f"), None)
         leg = BrokerLeg(cid, purpose, market, side.value, format(quantity, "f"))
-        s.legs.append(leg)
-        await self._record_leg(leg)  # recorded before it is sent
-        try:
-            leg.snapshot = await acts.place_order(request)
-        except ActionImpossible as exc:
-            s.last_error = str(exc)
-            leg.snapshot = OrderSnapshot(
-                cid, None, market, "rejected", side.value, "", format(quantity, "f")
-            )
-            if purpose == "open":
-                s.broker_rejected = True
-            else:
-                raise StepFailed(
-                    "unwind", str(exc)
-                ) from exc  # an unwind must happen: an operator decides
+        refused = await broker_legs.place(s.legs, leg, request, self._record_leg)
+        if refused is not None:
+            s.last_error = str(refused)
+            if purpose != "open":
+                raise StepFailed("unwind", str(refused)) from refused  # an operator decides
+            s.broker_rejected = True
         await self._record_leg(leg)
         if (
             purpose == "open"
@@ -403,24 +352,15 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 SearchAttributes.HEDGE_STATUS.value_set(s.hedge_status),
             ]
         )
-        await acts.upsert_quote(
-            chain_acts.quote_row(s.chain_id, quote, s.hedge_status, s.symbol_name)
-        )
+        await calls.upsert_quote(quote_row(s.chain_id, quote, s.hedge_status, s.symbol_name))
 
     async def _record_leg(self, leg: BrokerLeg) -> None:
         s = self._state
         assert s is not None
-        snap = leg.snapshot
-        await acts.upsert_order(
-            OrderRow(
-                client_order_id=leg.client_order_id, chain_id=s.chain_id, quote_id=s.quote_id, symbol=leg.symbol,
-                side=leg.side, order_type=snap.type if snap and snap.type else ("limit" if leg.purpose == "open" else "market"),
-                amount=leg.amount, status=snap.status if snap else "new",
-                exchange_order_id=snap.exchange_order_id if snap else None,
-                filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
-                reduce_only=False,
-            )
-        )  # fmt: skip
+        default_type = "limit" if leg.purpose == "open" else "market"
+        await calls.upsert_order(
+            broker_legs.order_row(leg, s.chain_id, s.quote_id, default_type=default_type)
+        )
 
     async def _done(self, action: Done, quote: Quote) -> str:
         s = self._state
@@ -459,6 +399,3 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             WorkflowAlreadyStartedError
         ) as exc:  # a listener started it (a close request raced us): fine
             workflow.logger.info("position workflow for %s not started here: %s", s.quote_id, exc)
-
-
-__all__ = ["IntentWorkflow", "IntentState", "BrokerLeg", "BrokerSide", "ChainLog"]

@@ -1,7 +1,7 @@
 """`PositionWorkflow` (`position-<chainId>-<quoteId>`): an opened quote until nothing is open.
 
 Like the intent workflow it is a reconciliation loop over a pure decision
-(`domain.hedge_state.next_position_action`): close requests (MARKET / LIMIT, partial) are
+(`domain.position_path.next_position_action`): close requests (MARKET / LIMIT, partial) are
 hedged on the broker first (reduce-only) and only then filled on chain; cancel-close, expiry,
 force-cancel-close, force-close, emergency close and liquidation all reduce to "make the broker
 side equal what is open on chain". Long-lived: it continues-as-new before its history grows
@@ -23,14 +23,9 @@ from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ledger import (
-        NotificationRow,
-        OrderRow,
-        PositionRow,
-    )
     from domain import events as ev
     from domain.enums import HedgeStatus, OrderType, QuoteStatus
-    from domain.hedge_state import (
+    from domain.hedge_actions import (
         OPEN_STATUSES,
         AcceptCancelClose,
         CancelBrokerOrder,
@@ -39,21 +34,22 @@ with workflow.unsafe.imports_passed_through():
         Idle,
         IncreaseBroker,
         PlaceBrokerClose,
-        PositionSituation,
         ReduceBroker,
         WaitForFills,
-        next_position_action,
     )
     from domain.ids import close_order_client_id
+    from domain.position_path import PositionSituation, next_position_action
     from domain.pricing import broker_side_for_close, broker_side_for_open, close_limit_price
     from domain.quote import Quote
     from domain.sizing import Fill, close_price_to_report
-    from hedger.broker.types import OrderRequest, OrderSnapshot
-    from workflows import acts, chain_acts
-    from workflows.acts import ActionImpossible, StepFailed
+    from interfaces.broker import OrderRequest
+    from interfaces.chain import quote_summary
+    from interfaces.ledger import NotificationRow, PositionRow
+    from interfaces.workflows import ChainLog, PositionInput
+    from workflows import broker_legs, calls
+    from workflows.broker_legs import BrokerLeg
+    from workflows.calls import ActionImpossible, StepFailed
     from workflows.hedge_base import HedgeWorkflow
-    from workflows.intent import BrokerLeg
-    from workflows.messages import ChainLog, PositionInput
 
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
@@ -111,11 +107,11 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         self._state = carried or PositionState(params.chain_id, params.quote_id)
         s = self._state
         if carried is None:
-            quote = await chain_acts.read_quote(s.quote_id)
-            info = await chain_acts.symbol_info(quote.symbol_id)
+            quote = await calls.read_quote(s.quote_id)
+            info = await calls.symbol_info(quote.symbol_id)
             s.symbol_name = info.name
             try:
-                rules = await chain_acts.market_rules(info.name)
+                rules = await calls.market_rules(info.name)
                 s.broker_market, s.tick_size = rules.symbol, rules.tick_size
             except ActionImpossible as exc:
                 s.last_error = str(exc)
@@ -154,12 +150,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         self._drain_logs()
-        quote, now = await asyncio.gather(
-            chain_acts.read_quote(s.quote_id), chain_acts.chain_time()
-        )
+        quote, now = await asyncio.gather(calls.read_quote(s.quote_id), calls.chain_time())
         previous = s.chain_status
         s.chain_status = quote.status.name
-        s.quote = chain_acts.quote_summary(quote)
+        s.quote = quote_summary(quote)
         if quote.status == QuoteStatus.CLOSE_PENDING and previous not in (
             QuoteStatus.CLOSE_PENDING.name,
             QuoteStatus.CANCEL_CLOSE_PENDING.name,
@@ -171,13 +165,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.close_seen_status = None
             s.close_failed = False
             s.broker_rejected = False
-        open_legs = [leg for leg in s.legs if not leg.final]
-        if open_legs:
-            snaps = await asyncio.gather(
-                *(acts.fetch_order(leg.symbol, leg.client_order_id) for leg in open_legs)
-            )
-            for leg, snap in zip(open_legs, snaps, strict=True):
-                leg.snapshot = snap
+        await broker_legs.refresh(s.legs)
         if previous != s.chain_status:
             await self._record(quote)
         return quote, now
@@ -239,10 +227,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         elif isinstance(action, WaitForFills):
             await self._wait(1.0, clear_first=True)
         elif isinstance(action, CancelBrokerOrder):
-            for leg in s.legs:
-                if not leg.final:
-                    leg.snapshot = await acts.cancel_order(leg.symbol, leg.client_order_id)
-                    await self._record_leg(leg)
+            await broker_legs.cancel_working(s.legs, self._record_leg)
         elif isinstance(action, FillCloseOnChain):
             fills = [
                 Fill(leg.filled, avg)
@@ -254,10 +239,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             ]
             price = close_price_to_report(quote.position_type, fills, quote.requested_close_price)
             try:
-                await chain_acts.fill_close_request(s.quote_id, action.amount, price)
+                await calls.fill_close_request(s.quote_id, action.amount, price)
                 key = str(s.close_id)
                 s.reported[key] = str(Decimal(s.reported.get(key, "0")) + action.amount)
-                await acts.notify(
+                await calls.notify(
                     NotificationRow(s.quote_id, quote.party_a, "FillLimitOrderClose" if quote.order_type == OrderType.LIMIT else "RequestToClosePosition",
                                     "success", state_type="report", filled_amount_close=str(action.amount), avg_price_close=str(price))
                 )  # fmt: skip
@@ -266,7 +251,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
                 s.close_failed = True
         elif isinstance(action, AcceptCancelClose):
             try:
-                await chain_acts.accept_cancel_close_request(s.quote_id)
+                await calls.accept_cancel_close_request(s.quote_id)
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 await self._wait(2.0, clear_first=True)
@@ -310,20 +295,13 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         else:
             request = OrderRequest(cid, market, side.value, "market", amount, None, NETTED)
         leg = BrokerLeg(cid, purpose, market, side.value, amount)
-        s.legs.append(leg)
         s.leg_close_ids[cid] = s.close_id
-        await self._record_leg(leg)
-        try:
-            leg.snapshot = await acts.place_order(request)
-        except ActionImpossible as exc:
-            s.last_error = str(exc)
-            leg.snapshot = OrderSnapshot(cid, None, market, "rejected", side.value, "", amount)
-            if purpose == "close":
-                s.broker_rejected = True
-            else:
-                raise StepFailed(
-                    f"broker {purpose}", str(exc)
-                ) from exc  # exposure to fix: an operator decides
+        refused = await broker_legs.place(s.legs, leg, request, self._record_leg)
+        if refused is not None:
+            s.last_error = str(refused)
+            if purpose != "close":  # exposure to fix: an operator decides
+                raise StepFailed(f"broker {purpose}", str(refused)) from refused
+            s.broker_rejected = True
         await self._record_leg(leg)
         if (
             purpose == "close"
@@ -338,7 +316,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     async def _record(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
-        await acts.upsert_position(
+        await calls.upsert_position(
             PositionRow(
                 chain_id=s.chain_id, quote_id=s.quote_id, party_a=quote.party_a, symbol=s.symbol_name,
                 position_type=int(quote.position_type), open_quantity=str(self._chain_open(quote)),
@@ -350,14 +328,9 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     async def _record_leg(self, leg: BrokerLeg) -> None:
         s = self._state
         assert s is not None
-        snap = leg.snapshot
-        await acts.upsert_order(
-            OrderRow(
-                client_order_id=leg.client_order_id, chain_id=s.chain_id, quote_id=s.quote_id,
-                close_id=s.leg_close_ids.get(leg.client_order_id), symbol=leg.symbol, side=leg.side,
-                order_type=snap.type if snap and snap.type else "limit", amount=leg.amount,
-                status=snap.status if snap else "new", exchange_order_id=snap.exchange_order_id if snap else None,
-                filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
-                reduce_only=NETTED,
+        close_id = s.leg_close_ids.get(leg.client_order_id)
+        await calls.upsert_order(
+            broker_legs.order_row(
+                leg, s.chain_id, s.quote_id, default_type="limit", close_id=close_id
             )
-        )  # fmt: skip
+        )

@@ -23,9 +23,9 @@ from api.operator import (
 )
 from api.serialize import dec_str
 from domain.enums import TradingState
-from hedger import trading_state
-from hedger.db import repo
-from hedger.db.models import Alert, PositionRecord, QuoteRecord
+from ledger import queries as repo
+from ledger import trading_state_store as trading_state
+from ledger.models import Alert, PositionRecord, QuoteRecord
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

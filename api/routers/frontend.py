@@ -24,10 +24,10 @@ from api.serialize import (
     pct_str,
     symbol_json,
 )
+from config.settings import Settings
 from domain.errors import error_code_response, error_codes_response
-from hedger.config import Settings
-from hedger.db import repo
-from hedger.db.market import SymbolRecord
+from ledger import queries as repo
+from ledger.market_tables import SymbolRecord
 
 router = APIRouter(tags=["front-end"])
 

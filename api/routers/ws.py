@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.metrics import WS_CONNECTIONS
 from api.notify_hub import NotificationHub, Subscription
 from api.serialize import dec_str, funding_json, notification_json
-from hedger.db import repo
+from ledger import queries as repo
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ws", tags=["websockets"])

@@ -1,7 +1,7 @@
 """Compile devnet/contracts/src with solc-js (node) and write the committed artifacts.
 
 `python -m devnet.contracts.compile` rebuilds `build/artifacts.json` (abi + bytecode per contract and
-the source hash) and the hedger's combined diamond ABI `hedger/chain/abi/symmio.json`. The build is
+the source hash) and the hedger's combined diamond ABI `adapters/chain/abi/symmio.json`. The build is
 skipped when the source hash (sources + compiler version + settings) matches the artifacts.
 """
 
@@ -20,7 +20,7 @@ SRC = HERE / "src"
 BUILD = HERE / "build" / "artifacts.json"
 DEVNET = HERE.parent
 REPO = DEVNET.parent
-HEDGER_ABI = REPO / "hedger" / "chain" / "abi" / "symmio.json"
+HEDGER_ABI = REPO / "adapters" / "chain" / "abi" / "symmio.json"
 SOLC_VERSION = "0.8.28"
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},

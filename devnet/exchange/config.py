@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_API_KEY = "devnet-api-key"  # same as hedger.config.Settings.broker_api_key default
+DEFAULT_API_KEY = "devnet-api-key"  # same as config.settings.Settings.broker_api_key default
 DEFAULT_API_SECRET = "devnet-api-secret"  # same as Settings.broker_api_secret default
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8547  # same as Settings.broker_rest_url / broker_ws_url defaults

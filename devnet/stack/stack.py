@@ -175,9 +175,9 @@ class LocalStack:
 
     def _after_start(self) -> None:
         """Migrate the ledger schema and register Temporal's search attributes."""
-        from hedger.config import load_settings
-        from hedger.db.migrate import upgrade
-        from hedger.temporal import setup_temporal
+        from adapters.temporal import setup_temporal
+        from config.settings import load_settings
+        from ledger.migrate import upgrade
 
         upgrade(self.running_url("postgres"))
         settings = load_settings(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from web3 import Web3
 
+from adapters.muon.client import MuonClient, MuonError
 from devnet.traders.brain import (
     CancelClose,
     CancelQuote,
@@ -21,7 +22,6 @@ from devnet.traders.brain import (
 )
 from devnet.traders.chain import PartyAChain, TxFailed
 from domain.enums import QuoteStatus
-from hedger.muon.client import MuonClient, MuonError
 
 log = logging.getLogger("devnet.traders")
 

@@ -10,18 +10,19 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.testing import ActivityEnvironment
 
-from activities.ledger import (
+from activities.ledger import LedgerActivities
+from activities.ops import OpsActivities
+from interfaces.ledger import (
     AlertRow,
     DecisionRow,
     HedgeStatusUpdate,
-    LedgerActivities,
     LimitsView,
     NotificationRow,
     OrderRow,
     PositionRow,
     QuoteRow,
 )
-from hedger.db.models import Alert, BrokerOrder, Notification, QuoteDecision, QuoteRecord
+from ledger.models import Alert, BrokerOrder, Notification, QuoteDecision, QuoteRecord
 
 LIMITS = LimitsView("1000000", "250000", "2", 30)
 
@@ -55,7 +56,7 @@ async def _count(engine: AsyncEngine, model: type) -> int:
 
 
 async def test_quote_upsert_is_idempotent_and_exact(engine: AsyncEngine) -> None:
-    ledger = LedgerActivities(engine, LIMITS)
+    ledger = LedgerActivities(engine)
     env = ActivityEnvironment()
     await env.run(ledger.upsert_quote, _quote())
     await env.run(
@@ -75,13 +76,13 @@ async def test_quote_upsert_is_idempotent_and_exact(engine: AsyncEngine) -> None
 
 async def test_status_for_an_unknown_quote_changes_nothing(engine: AsyncEngine) -> None:
     await ActivityEnvironment().run(
-        LedgerActivities(engine, LIMITS).set_hedge_status, HedgeStatusUpdate(1, 999, "STUCK")
+        LedgerActivities(engine).set_hedge_status, HedgeStatusUpdate(1, 999, "STUCK")
     )
     assert await _count(engine, QuoteRecord) == 0
 
 
 async def test_decisions_and_orders_are_recorded_once(engine: AsyncEngine) -> None:
-    ledger = LedgerActivities(engine, LIMITS)
+    ledger = LedgerActivities(engine)
     env = ActivityEnvironment()
     decision = DecisionRow(31337, 7, False, "Price outside band", 4104)
     await env.run(ledger.record_decision, decision)
@@ -106,35 +107,36 @@ async def test_decisions_and_orders_are_recorded_once(engine: AsyncEngine) -> No
 
 
 async def test_exposure_sums_open_notional_per_symbol(engine: AsyncEngine) -> None:
-    ledger = LedgerActivities(engine, LIMITS)
+    ledger, ops = LedgerActivities(engine), OpsActivities(engine, LIMITS)
     env = ActivityEnvironment()
     for quote_id, qty in ((1, "0.5"), (2, "0.25"), (3, "0")):
         await env.run(
             ledger.upsert_position,
             PositionRow(31337, quote_id, "0xA", "BTCUSDT", 0, qty, "60000", qty, "OPENED", "OPEN"),
         )
-    view = await env.run(ledger.exposure)
+    view = await env.run(ops.exposure)
     assert Decimal(view.open_interest) == Decimal("45000")
     assert Decimal(view.by_symbol["BTCUSDT"]) == Decimal("45000")
 
 
 async def test_trading_state_defaults_to_active_and_newest_row_rules(engine: AsyncEngine) -> None:
-    ledger = LedgerActivities(engine, LIMITS)
+    ops = OpsActivities(engine, LIMITS)
     env = ActivityEnvironment()
-    assert await env.run(ledger.trading_state) == "ACTIVE"
+    assert await env.run(ops.trading_state) == "ACTIVE"
     async with engine.begin() as conn:
         await conn.execute(
             text("INSERT INTO trading_state (state, reason, changed_by, changed_at) VALUES "
                  "('HALTED', 'test', 'pytest', now() - interval '1 minute'), ('REDUCE_ONLY', 'test', 'pytest', now())")
         )  # fmt: skip
-    assert await env.run(ledger.trading_state) == "REDUCE_ONLY"
+    assert await env.run(ops.trading_state) == "REDUCE_ONLY"
 
 
 async def test_alerts_and_notifications_are_written(engine: AsyncEngine) -> None:
-    ledger = LedgerActivities(engine, LIMITS, alert_webhook_url="http://127.0.0.1:9/unreachable")
+    ledger = LedgerActivities(engine)
+    ops = OpsActivities(engine, LIMITS, alert_webhook_url="http://127.0.0.1:9/unreachable")
     env = ActivityEnvironment()
     await env.run(
-        ledger.raise_alert,
+        ops.raise_alert,
         AlertRow("hedge_stuck", "critical", "intent 7 is STUCK", {"quote_id": 7}),
     )
     note = NotificationRow(7, "0xA", "SendQuote", "seen")
@@ -142,4 +144,4 @@ async def test_alerts_and_notifications_are_written(engine: AsyncEngine) -> None
     await env.run(ledger.notify, note)  # same activity attempt identity: written once
     assert await _count(engine, Alert) == 1  # a dead webhook loses nothing
     assert await _count(engine, Notification) == 1
-    assert (await env.run(ledger.limits)) == LIMITS
+    assert (await env.run(ops.limits)) == LIMITS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from workflows.messages import (
+from interfaces.workflows import (
     INTENT_WORKFLOW,
     POSITION_WORKFLOW,
     QUERY_STATE,

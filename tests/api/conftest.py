@@ -22,9 +22,10 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from api.app import create_app
-from hedger.config import Settings, load_settings
-from hedger.db.market import SymbolLockedParams, SymbolRecord
-from hedger.db.models import Notification, PositionRecord, QuoteRecord, utcnow
+from config.settings import Settings, load_settings
+from ledger.columns import utcnow
+from ledger.market_tables import SymbolLockedParams, SymbolRecord
+from ledger.models import Notification, PositionRecord, QuoteRecord
 
 ADMIN_TOKEN = "api-test-admin-token"
 TASK_QUEUE = "api-test-operator"

@@ -17,9 +17,9 @@ from temporalio.worker import Worker
 
 from domain.enums import TradingState
 from domain.ids import intent_workflow_id, position_workflow_id
-from hedger import trading_state
-from hedger.temporal import SearchAttributes
-from workflows.messages import INTENT_WORKFLOW, POSITION_WORKFLOW, QUERY_STATE
+from interfaces.temporal import SearchAttributes
+from interfaces.workflows import INTENT_WORKFLOW, POSITION_WORKFLOW, QUERY_STATE
+from ledger import trading_state_store as trading_state
 
 CHAIN = 31337
 ADMIN_GETS = [

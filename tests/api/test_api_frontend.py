@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import ERROR_CODES
-from hedger.db.models import PositionRecord, utcnow
+from ledger.columns import utcnow
+from ledger.models import PositionRecord
 
 SYMBOL_FIELDS = {
     "symbol_id", "name", "symbol", "asset", "price_precision", "quantity_precision", "is_valid",

@@ -19,12 +19,12 @@ from temporalio.worker import Worker
 from typer.testing import CliRunner
 
 from api.app import create_app
-from api.ops_cli import ops_app
+from config.settings import Settings, load_settings
 from domain.enums import TradingState
 from domain.ids import intent_workflow_id
-from hedger import trading_state
-from hedger.config import Settings, load_settings
-from workflows.messages import INTENT_WORKFLOW, QUERY_STATE
+from hedger.ops_commands import ops_app
+from interfaces.workflows import INTENT_WORKFLOW, QUERY_STATE
+from ledger import trading_state_store as trading_state
 
 
 async def test_healthz_ok(http: httpx.AsyncClient) -> None:
@@ -121,7 +121,7 @@ async def test_cli_and_api_see_the_same_state(
 
 
 async def _ops(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    code = "from api.ops_cli import ops_app; ops_app()"
+    code = "from hedger.ops_commands import ops_app; ops_app()"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, *args, env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -136,7 +136,7 @@ async def test_cli_signals_and_stuck(
 ) -> None:
     from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-    from hedger.temporal import SearchAttributes
+    from interfaces.temporal import SearchAttributes
 
     quote_id = random.randrange(5 * 10**9, 6 * 10**9)
     handle = await temporal_client.start_workflow(

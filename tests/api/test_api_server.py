@@ -13,10 +13,8 @@ import httpx
 from conftest import Seed
 from websockets.asyncio.client import connect as ws_connect
 
+from config.settings import Settings
 from devnet.stack.process import free_port
-from hedger.config import Settings
-
-RUN = "import typer; from api.app import api_command; typer.run(api_command)"
 
 
 async def test_api_process_serves_and_stops(api_settings: Settings, seeded: Seed) -> None:
@@ -30,7 +28,7 @@ async def test_api_process_serves_and_stops(api_settings: Settings, seeded: Seed
         "HEDGER_LOG_LEVEL": "INFO",
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", RUN, env=env,
+        sys.executable, "-m", "hedger", "api", env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from starlette.testclient import WebSocketTestSession
 
 from api.app import create_app
-from hedger.config import Settings
-from hedger.db.models import Notification
+from config.settings import Settings
+from ledger.models import Notification
 
 UPNL_FIELDS = {
     "upnl", "notional", "timestamp", "available_balance", "allocated_balance", "cva", "mm", "lf",

@@ -6,9 +6,9 @@ import itertools
 import time
 from dataclasses import dataclass
 
+from adapters.broker.client import BrokerConfig
 from domain.ids import close_order_client_id, open_order_client_id
-from hedger.broker.client import BrokerConfig
-from hedger.broker.types import OrderRequest
+from interfaces.broker import OrderRequest
 
 _quotes = itertools.count(int(time.time() * 1000) % 10**11)
 

@@ -17,12 +17,12 @@ from dataclasses import replace
 import pytest
 from broker_helpers import ExchangeUnderTest
 
+from adapters.broker.adapter import BrokerAdapter
+from adapters.broker.client import BrokerConfig
+from adapters.broker.symbols import SymbolEntry
 from devnet.exchange.admin import ExchangeAdmin
 from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeConfig
 from devnet.exchange.server import BackgroundExchange
-from hedger.broker.adapter import BrokerAdapter
-from hedger.broker.client import BrokerConfig
-from hedger.broker.symbols import SymbolEntry
 
 SYMMIO_ENTRIES = (
     SymbolEntry(1, "BTCUSDT"),

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from hedger.broker.types import OrderSnapshot
+    from interfaces.broker import OrderSnapshot
 
 
 @workflow.defn(name="BrokerUpdateRecorder")

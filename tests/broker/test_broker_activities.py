@@ -16,17 +16,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.broker import (
+from activities.broker import BrokerActivities
+from adapters.broker.adapter import BrokerAdapter
+from devnet.exchange.admin import ExchangeAdmin
+from interfaces.broker import (
     BalanceInput,
-    BrokerActivities,
     MarkPriceInput,
     OrderRef,
+    OrderRequest,
+    OrderSnapshot,
     PollFillsInput,
     PositionsInput,
 )
-from devnet.exchange.admin import ExchangeAdmin
-from hedger.broker.adapter import BrokerAdapter
-from hedger.broker.types import OrderRequest, OrderSnapshot
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from broker_helpers import limit, market, new_cid, new_close_cid
 
+from adapters.broker.adapter import BrokerAdapter
+from adapters.broker.errors import BrokerError
 from devnet.exchange.admin import ExchangeAdmin
-from hedger.broker.adapter import BrokerAdapter
-from hedger.broker.errors import BrokerError
 
 
 async def test_load_markets_and_symbol_mapping(adapter: BrokerAdapter) -> None:

@@ -10,9 +10,9 @@ from typing import TypeVar
 import pytest
 from broker_helpers import ExchangeUnderTest, limit, market, new_cid
 
+from adapters.broker.adapter import BrokerAdapter
+from adapters.broker.errors import BrokerError
 from devnet.exchange.admin import ExchangeAdmin
-from hedger.broker.adapter import BrokerAdapter
-from hedger.broker.errors import BrokerError
 
 T = TypeVar("T")
 ORDER = r"/fapi/v1/order$"

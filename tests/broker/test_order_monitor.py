@@ -14,6 +14,8 @@ from recorder_workflow import BrokerUpdateRecorder
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from adapters.broker.adapter import BrokerAdapter
+from adapters.broker.client import make_exchange
 from devnet.exchange.admin import ExchangeAdmin
 from domain.ids import (
     close_order_client_id,
@@ -21,9 +23,7 @@ from domain.ids import (
     open_order_client_id,
     position_workflow_id,
 )
-from hedger.broker.adapter import BrokerAdapter
-from hedger.broker.client import make_exchange
-from hedger.broker.types import OrderSnapshot
+from interfaces.broker import OrderSnapshot
 from workers.order_monitor import LAG, RECONNECTS, OrderMonitor
 
 CHAIN_ID = 31337

@@ -7,8 +7,8 @@ from decimal import Decimal
 import ccxt.async_support as ccxt
 import pytest
 
-from hedger.broker.errors import BrokerError, classify, is_duplicate_client_id
-from hedger.broker.symbols import MarketRules, SymbolEntry, SymbolMap
+from adapters.broker.errors import BrokerError, classify, is_duplicate_client_id
+from adapters.broker.symbols import MarketRules, SymbolEntry, SymbolMap
 
 BTC = {
     "id": "BTCUSDT",

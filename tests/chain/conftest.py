@@ -18,12 +18,12 @@ from temporalio.worker import Worker
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
+from config.settings import Settings, load_settings
 from devnet.oracle.app import OracleConfig
 from devnet.oracle.prices import StaticPriceSource
 from devnet.oracle.server import BackgroundOracle
 from devnet.paths import NODE_MODULES
 from devnet.stack.anvil import Anvil
-from hedger.config import Settings, load_settings
 
 STUB = Path(__file__).resolve().parent / "stub"
 E18 = 10**18

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from temporalio.client import Client
 
 from domain.enums import QuoteStatus
-from hedger.db.models import ChainTransaction
+from ledger.models import ChainTransaction
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
 

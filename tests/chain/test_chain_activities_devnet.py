@@ -19,6 +19,8 @@ from temporalio.client import Client
 from test_chain_activities import call, journal_rows, ok, status_of
 from web3 import Web3
 
+from adapters.chain.abi import load_abi
+from adapters.muon.client import MuonClient
 from devnet.contracts.deploy import Deployment, deploy_and_initialise
 from devnet.oracle.app import OracleConfig
 from devnet.oracle.prices import StaticPriceSource
@@ -28,8 +30,6 @@ from devnet.stack.anvil import Anvil
 from devnet.traders.brain import SendQuote
 from devnet.traders.chain import PartyAChain
 from domain.enums import OrderType, PositionType, QuoteStatus
-from hedger.chain.abi import load_abi
-from hedger.muon.client import MuonClient
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
 

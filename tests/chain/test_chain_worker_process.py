@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import SymmioUnderTest
 
+from adapters.chain.abi import ABI_PATH
+from config.settings import Settings
 from devnet.oracle.server import BackgroundOracle
-from hedger.chain.abi import ABI_PATH
-from hedger.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,8 +39,7 @@ def test_chain_worker_command_starts_and_stops(
     log_path = tmp_path / "chain-worker.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "from workers.chain_agent import chain_worker_command; chain_worker_command()"],
+            [sys.executable, "-m", "hedger", "worker", "chain"],
             cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

@@ -11,8 +11,8 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
+from adapters.chain.client import ChainClient
 from domain.enums import OrderType, PositionType, QuoteStatus
-from hedger.chain.client import ChainClient
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from activities.chain import ChainJournal
-from hedger.db.models import utcnow
+from ledger.columns import utcnow
+from ledger.tx_journal import ChainJournal
 
 
 async def test_journal_upsert_status_and_window(database_url: str) -> None:

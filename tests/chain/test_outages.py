@@ -8,11 +8,12 @@ from conftest import SymmioUnderTest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.chain import ChainActivities, LockRequest, QuoteRef
+from activities.chain import ChainActivities
+from adapters.chain.client import ChainClient
+from adapters.chain.sender import TransactionSender
+from adapters.muon.client import MuonClient
 from devnet.stack.process import free_port
-from hedger.chain.client import ChainClient
-from hedger.chain.sender import TransactionSender
-from hedger.muon.client import MuonClient
+from interfaces.chain import LockRequest, QuoteRef
 
 
 def _activities(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from eth_abi import encode as abi_encode
 
 from activities.chain import ChainActivities
-from hedger.chain.abi import error_selectors
-from hedger.chain.errors import TxReverted, decode_revert_data, reason_from_message
+from adapters.chain.abi import error_selectors
+from adapters.chain.errors import TxReverted, decode_revert_data, reason_from_message
 
 CUSTOM = [
     {"type": "error", "name": "NotPartyB", "inputs": [{"name": "who", "type": "address"}]},

@@ -17,11 +17,11 @@ from chain_helpers import (
 )
 from eth_account import Account
 
+from adapters.chain.client import ChainClient
+from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted
+from adapters.chain.sender import TransactionSender
 from devnet.stack.anvil import Anvil
 from devnet.stack.process import free_port
-from hedger.chain.client import ChainClient
-from hedger.chain.errors import RpcUnavailable, TxDropped, TxReverted
-from hedger.chain.sender import TransactionSender
 
 
 class Journal:

@@ -163,7 +163,8 @@ def test_chain_precision_and_mul_div() -> None:
 def test_domain_arithmetic_is_exact_for_large_values() -> None:
     """The default decimal context (28 digits) would round these; the domain must not."""
     from domain.enums import OrderType, PositionType, QuoteStatus
-    from domain.hedge_state import OpenSituation, UnwindBroker, is_hedged, next_open_action
+    from domain.hedge_actions import UnwindBroker, is_hedged
+    from domain.open_path import OpenSituation, next_open_action
     from domain.pricing import upnl_party_a
     from domain.quote import LockedValues, Quote
 

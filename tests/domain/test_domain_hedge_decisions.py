@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from domain.enums import OrderType, QuoteStatus, TradingState
-from domain.hedge_state import (
+from domain.hedge_actions import (
     AcceptCancel,
     AcceptCancelClose,
     CancelBrokerOrder,
@@ -21,19 +21,17 @@ from domain.hedge_state import (
     IncreaseBroker,
     Lock,
     OpenOnChain,
-    OpenSituation,
     Outcome,
     PlaceBrokerClose,
     PlaceBrokerOrder,
-    PositionSituation,
     ReduceBroker,
     Unlock,
     UnwindBroker,
     WaitForFills,
     is_hedged,
-    next_open_action,
-    next_position_action,
 )
+from domain.open_path import OpenSituation, next_open_action
+from domain.position_path import PositionSituation, next_position_action
 
 D = Decimal
 QS = QuoteStatus

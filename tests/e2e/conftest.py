@@ -24,12 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client, WorkflowHandle
 
-from devnet.demo import HedgerProcesses, available_commands, ensure_deployment, hedger_env
+from config.settings import load_settings
+from devnet.demo import HedgerProcesses, ensure_deployment, hedger_env
 from devnet.stack.process import free_port
 from devnet.stack.stack import LocalStack, StackPorts
 from domain.enums import OrderType, PositionType, QuoteStatus
 from domain.ids import intent_workflow_id, position_workflow_id
-from hedger.config import load_settings
 
 ANVIL_KEYS = {
     5: "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
@@ -102,8 +102,8 @@ class Hedger:
         symbol_id: int = 1,
     ) -> int:
         """Post an intent at the oracle's mark price: MARKET with `slippage`, LIMIT at mark·(1∓offset)."""
+        from adapters.muon.client import MuonClient
         from devnet.traders.brain import SendQuote
-        from hedger.muon.client import MuonClient
 
         chain = self.trader(account)
         async with MuonClient([self.muon_url]) as muon:
@@ -135,7 +135,7 @@ class Hedger:
         self, quote_id: int, *, quantity: Decimal | None = None, order_type: OrderType = OrderType.MARKET,
         slippage: Decimal = Decimal("0.01"), account: int = 5, deadline_in: int = 3600, price: Decimal | None = None,
     ) -> None:  # fmt: skip
-        from hedger.muon.client import MuonClient
+        from adapters.muon.client import MuonClient
 
         chain = self.trader(account)
         view = chain.quote(quote_id)
@@ -331,7 +331,7 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
         # Wide enough that the tests' deliberately passive LIMIT intents pass the price band.
         env["HEDGER_PRICE_BAND_PCT"] = "10"
         processes = HedgerProcesses(state, env, log=lambda _: None)
-        processes.start(available_commands())
+        processes.start()
         yield stack, symmio, processes
     finally:
         if processes is not None:
@@ -341,7 +341,7 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
 
 @pytest.fixture(scope="session")
 async def hedger(e2e_stack: tuple[LocalStack, str, HedgerProcesses]) -> AsyncIterator[Hedger]:
-    from hedger.temporal import connect
+    from adapters.temporal import connect
 
     stack, symmio, processes = e2e_stack
     client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
@@ -364,7 +364,7 @@ async def _wait_for_pollers(client: Client, timeout: float = 60) -> None:
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
-    from hedger.temporal import TaskQueues
+    from interfaces.temporal import TaskQueues
 
     wanted = [
         (TaskQueues.WORKFLOWS, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from domain.enums import OrderType, PositionType, QuoteStatus
-from workflows.messages import OperatorCommand
+from interfaces.workflows import OperatorCommand
 
 pytestmark = pytest.mark.slow
 
@@ -299,10 +299,10 @@ async def test_party_a_liquidation_brings_the_broker_side_to_match(hedger) -> No
     sees LIQUIDATED and flattens the broker hedge."""
     from web3 import Web3
 
+    from adapters.chain.abi import symmio_abi
     from devnet.contracts.deploy import ANVIL_KEYS
     from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
     from domain.muon import LiquidationSig, SchnorrSign, liquidation_hash
-    from hedger.chain.abi import symmio_abi
 
     before = await hedger.broker_position()
     quote_id = await hedger.send_quote(quantity=Decimal("0.01"), account=7)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hedger.config import DEVNET_HEDGER_KEY, ConfigError, load_settings
+from config.settings import DEVNET_HEDGER_KEY, ConfigError, load_settings
 
 SECRET = "ab" * 31 + "zz"  # not hex: invalid, and must never be echoed
 

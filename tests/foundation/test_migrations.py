@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hedger.db.migrate import current_revision, head_revision, upgrade_async
-from hedger.db.models import BrokerOrder, metadata
+from ledger.migrate import current_revision, head_revision, upgrade_async
+from ledger.models import BrokerOrder
+from ledger.schema import metadata
 
 
 async def test_schema_is_at_head(database_url: str) -> None:

@@ -8,8 +8,9 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Replayer, Worker
 
-from activities.healthcheck import echo
-from hedger.temporal import SEARCH_ATTRIBUTE_TYPES, SearchAttributes
+from activities.healthcheck import HealthcheckActivities
+from adapters.temporal import SEARCH_ATTRIBUTE_TYPES
+from interfaces.temporal import SearchAttributes
 from workflows.healthcheck import HealthcheckInput, HealthcheckWorkflow
 
 _histories: list[WorkflowHistory] = []
@@ -20,7 +21,10 @@ async def test_workflow_round_trips_through_dev_server(
 ) -> None:  # type: ignore[no-untyped-def]
     queue = f"test-{uuid.uuid4()}"
     async with Worker(
-        temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+        temporal_client,
+        task_queue=queue,
+        workflows=[HealthcheckWorkflow],
+        activities=[HealthcheckActivities().echo],
     ):
         handle = await temporal_client.start_workflow(
             HealthcheckWorkflow.run,
@@ -39,7 +43,10 @@ async def test_healthcheck_history_replays_deterministically(temporal_client: Cl
     if not _histories:
         queue = f"test-{uuid.uuid4()}"
         async with Worker(
-            temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+            temporal_client,
+            task_queue=queue,
+            workflows=[HealthcheckWorkflow],
+            activities=[HealthcheckActivities().echo],
         ):
             handle = await temporal_client.start_workflow(
                 HealthcheckWorkflow.run,
@@ -71,7 +78,10 @@ async def test_search_attributes_are_registered_and_filterable(temporal_client: 
         ]
     )
     async with Worker(
-        temporal_client, task_queue=queue, workflows=[HealthcheckWorkflow], activities=[echo]
+        temporal_client,
+        task_queue=queue,
+        workflows=[HealthcheckWorkflow],
+        activities=[HealthcheckActivities().echo],
     ):
         handle = await temporal_client.start_workflow(
             HealthcheckWorkflow.run,
@@ -94,7 +104,7 @@ async def test_search_attributes_are_registered_and_filterable(temporal_client: 
 
 
 async def test_setup_is_idempotent(settings) -> None:  # type: ignore[no-untyped-def]
-    from hedger.temporal import setup_temporal
+    from adapters.temporal import setup_temporal
 
     await setup_temporal(settings)
     again = await setup_temporal(settings)

@@ -15,11 +15,11 @@ import pytest
 from temporalio.client import Client
 from web3 import Web3
 
+from config.settings import DEVNET_HEDGER_KEY
 from devnet.stack.anvil import Anvil, start_anvil
 from devnet.stack.process import free_port
-from hedger.config import DEVNET_HEDGER_KEY
+from interfaces.workflows import ChainLog
 from workers.listeners.delivery import party_b_address
-from workflows.messages import ChainLog
 
 HERE = Path(__file__).resolve().parent
 VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors" / "logs.json"  # in-repo copy

@@ -9,7 +9,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import ChainLog, IntentInput, PositionInput
+    from interfaces.workflows import ChainLog, IntentInput, PositionInput
 
 
 class _Recorder:

@@ -24,17 +24,17 @@ from listener_helpers import (
 )
 from temporalio.client import Client
 
+from config.settings import Settings
 from devnet.stack.process import free_port
-from hedger.config import Settings
 
 ENTRY = (
     "import typer\n"
-    "from workers.listeners.cli import register\n"
+    "from hedger.listener_commands import listener_app\n"
     "app = typer.Typer()\n"
     "@app.callback()\n"
     "def main() -> None:\n"
     "    pass\n"
-    "register(app)\n"
+    "app.add_typer(listener_app, name='listener')\n"
     "app()\n"
 )
 REPO = Path(__file__).resolve().parents[2]

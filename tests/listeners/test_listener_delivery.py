@@ -26,8 +26,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 
 from domain.events import decode_log, drop_legacy_twins
-from hedger.db.market import SymbolRecord
-from hedger.temporal import SearchAttributes
+from interfaces.temporal import SearchAttributes
+from ledger.market_tables import SymbolRecord
 from workers.listeners.delivery import Delivery, Outcome, TargetResult
 
 

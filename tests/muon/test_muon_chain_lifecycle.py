@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from web3 import Web3
 
+from adapters.muon.client import MuonClient, MuonVerification
 from devnet.contracts.deploy import (
     ANVIL_KEYS,
     DEFAULT_HEDGER_KEY,
@@ -25,7 +26,6 @@ from devnet.traders.brain import IntentDraft, TraderBrain
 from devnet.traders.chain import PartyAChain, TxFailed
 from domain.enums import OrderType, PositionType, QuoteStatus
 from domain.muon import ABI_TYPES, PairUpnlAndPriceSig, SingleUpnlSig
-from hedger.muon.client import MuonClient, MuonVerification
 
 E18 = 10**18
 

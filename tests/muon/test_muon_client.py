@@ -1,4 +1,4 @@
-"""hedger.muon.client against the real devnet oracle app on a local port (in-memory chain),
+"""adapters.muon.client against the real devnet oracle app on a local port (in-memory chain),
 plus gateway-fallback and validation cases with a mocked transport."""
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.muon.client import (
+    MuonClient,
+    MuonError,
+    MuonUnavailable,
+    MuonVerification,
+    build_query,
+    parse_envelope,
+)
 from devnet.oracle.app import OracleConfig, create_app
 from devnet.oracle.chain import BlockInfo, OpenPosition
 from devnet.oracle.memory import InMemoryChain
@@ -21,14 +29,6 @@ from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer, veri
 from domain import muon
 from domain.enums import PositionType
 from domain.muon import PairUpnlAndPriceSig, QuotePriceSig, SingleUpnlSig
-from hedger.muon.client import (
-    MuonClient,
-    MuonError,
-    MuonUnavailable,
-    MuonVerification,
-    build_query,
-    parse_envelope,
-)
 
 SYMMIO = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 PARTY_A = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 
+from adapters.muon.client import MuonClient, MuonVerification
 from devnet.oracle.app import OracleConfig
 from devnet.oracle.chain import PAGE_SIZE, Web3ChainReader
 from devnet.oracle.prices import StaticPriceSource
@@ -23,7 +24,6 @@ from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.paths import NODE_MODULES
 from devnet.stack.anvil import Anvil
 from domain.enums import PositionType
-from hedger.muon.client import MuonClient, MuonVerification
 
 STUB = Path(__file__).resolve().parent / "stub"
 E18 = 10**18

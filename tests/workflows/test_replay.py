@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.workflow_worker import WORKFLOWS
+from workers.workflows import WORKFLOWS
 
 HISTORIES = Path(__file__).with_name("histories")
 

@@ -6,7 +6,7 @@ import uuid
 
 from temporalio.client import Client
 
-from workers.workflow_worker import WORKFLOWS, build_workflow_worker
+from workers.workflows import WORKFLOWS, build_workflow_worker
 
 
 async def test_workflow_worker_builds_and_validates_every_workflow(temporal_client: Client) -> None:

@@ -7,8 +7,9 @@ from dataclasses import asdict
 
 from temporalio.converter import value_to_type
 
-from hedger.broker.types import OrderSnapshot
-from workflows.intent import BrokerLeg, IntentState
+from interfaces.broker import OrderSnapshot
+from workflows.broker_legs import BrokerLeg
+from workflows.intent import IntentState
 from workflows.position import PositionState
 
 

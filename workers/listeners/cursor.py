@@ -10,7 +10,8 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from hedger.db.models import ListenerCursor, utcnow
+from ledger.columns import utcnow
+from ledger.models import ListenerCursor
 
 
 class CursorStore:

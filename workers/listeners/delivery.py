@@ -50,10 +50,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import events as ev
 from domain.ids import intent_workflow_id, position_workflow_id
 from domain.routing import Route, WorkflowKind, route
-from hedger.db.market import SymbolRecord
-from hedger.db.models import ChainEvent, QuoteRecord, utcnow
-from hedger.temporal import SearchAttributes, TaskQueues
-from workflows.messages import (
+from interfaces.temporal import SearchAttributes, TaskQueues
+from interfaces.workflows import (
     INTENT_WORKFLOW,
     POSITION_WORKFLOW,
     SIGNAL_CHAIN_EVENT,
@@ -61,6 +59,9 @@ from workflows.messages import (
     IntentInput,
     PositionInput,
 )
+from ledger.columns import utcnow
+from ledger.market_tables import SymbolRecord
+from ledger.models import ChainEvent, QuoteRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,401 @@
+"""Read access to the SYMMIO diamond over several HTTP RPC endpoints, with fallback.
+
+`ChainClient` holds one `AsyncWeb3` per URL. Every call goes to the first endpoint that is
+not resting; a connection error, timeout, HTTP error or unparseable answer marks that endpoint
+as resting for `rest_seconds` and the next URL is tried. When every endpoint failed,
+`RpcUnavailable` is raised (retryable). JSON-RPC errors the node *answered* with (a revert, a
+bad argument, "nonce too low") are not transport failures: they propagate unchanged.
+
+View helpers return domain types (`domain.quote.Quote`) or plain frozen dataclasses whose
+money fields are `Decimal` (18-decimal fixed point converted exactly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+from eth_utils.address import to_checksum_address
+from web3 import AsyncHTTPProvider, AsyncWeb3
+from web3.contract import AsyncContract
+from web3.exceptions import (
+    BadResponseFormat,
+    ProviderConnectionError,
+    RequestTimedOut,
+    TooManyRequests,
+)
+
+from adapters.chain.abi import AbiEntry, error_selectors, symmio_abi
+from adapters.chain.errors import RpcUnavailable
+from domain.fixed import from_wei18
+from domain.quote import LockedValues, Quote
+
+T = TypeVar("T")
+
+# Transport-level failures: the endpoint did not give a JSON-RPC answer.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    TimeoutError,
+    OSError,
+    ProviderConnectionError,
+    RequestTimedOut,
+    TooManyRequests,
+    BadResponseFormat,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    number: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartyBBalanceInfo:
+    """`balanceInfoOfPartyB(partyB, partyA)`: PartyB's isolated margin against one PartyA."""
+
+    allocated: Decimal
+    locked: LockedValues
+    pending_locked: LockedValues
+
+    def available_for_quote(self, upnl: Decimal = Decimal(0)) -> Decimal:
+        """`LibAccount.partyBAvailableForQuote(upnl)` (SYMMIO.md §2.5)."""
+        locked, pending = self.locked, self.pending_locked
+        if upnl >= 0:
+            return self.allocated + upnl - (locked.total_for_party_b + pending.total_for_party_b)
+        mm = max(-upnl, locked.party_b_mm)
+        return self.allocated - (locked.cva + locked.lf + pending.total_for_party_b) - mm
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolView:
+    symbol_id: int
+    name: str
+    is_valid: bool
+    min_acceptable_quote_value: Decimal
+    min_acceptable_portion_lf: Decimal
+    trading_fee: Decimal
+    max_leverage: Decimal
+    funding_rate_epoch_duration: int
+    funding_rate_window_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawLog:
+    """One log as `domain.events.decode_log` takes it (`as_dict()`)."""
+
+    address: str
+    topics: tuple[str, ...]
+    data: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    removed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "topics": list(self.topics),
+            "data": self.data,
+            "blockNumber": self.block_number,
+            "blockHash": self.block_hash,
+            "transactionHash": self.tx_hash,
+            "logIndex": self.log_index,
+            "removed": self.removed,
+        }
+
+
+@dataclass(slots=True)
+class Endpoint:
+    url: str
+    w3: AsyncWeb3[Any]
+    contract: AsyncContract | None
+    resting_until: float = 0.0
+    failures: int = 0
+    last_error: str | None = None
+
+
+def redact_url(url: str) -> str:
+    """scheme://host[:port] only: RPC URLs often carry an API key in the path or query, and
+    these messages end up in Temporal's UI and in logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}" + ("/…" if parts.path.strip("/") or parts.query else "")
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` with `url` (and its path and query, which may hold a key) redacted."""
+    parts = urlsplit(url)
+    text = text.replace(url, redact_url(url))
+    for secret in (parts.path.strip("/"), parts.query):
+        if secret:
+            text = text.replace(secret, "…")
+    return text
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    text = str(value)
+    return text if text.startswith("0x") else "0x" + text
+
+
+@dataclass
+class ChainClient:
+    """Views and raw RPC over several endpoints. Construct with `ChainClient.create(...)`."""
+
+    endpoints: list[Endpoint]
+    symmio_address: str | None
+    abi: tuple[AbiEntry, ...]
+    timeout: float = 10.0
+    rest_seconds: float = 5.0
+    custom_errors: dict[bytes, AbiEntry] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        rpc_urls: Sequence[str],
+        symmio_address: str | None,
+        *,
+        abi: Iterable[AbiEntry] | None = None,
+        timeout: float = 10.0,
+        rest_seconds: float = 5.0,
+    ) -> ChainClient:
+        if not rpc_urls:
+            raise ValueError("at least one RPC URL is required")
+        entries: tuple[AbiEntry, ...] = (
+            tuple(abi) if abi is not None else (symmio_abi() if symmio_address else ())
+        )
+        address = to_checksum_address(symmio_address) if symmio_address else None
+        endpoints = []
+        for url in rpc_urls:
+            provider = AsyncHTTPProvider(
+                url,
+                request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout)},
+                exception_retry_configuration=None,
+            )
+            w3 = AsyncWeb3(provider)
+            contract = w3.eth.contract(address=address, abi=list(entries)) if address else None
+            endpoints.append(Endpoint(url, w3, contract))
+        return cls(
+            endpoints=endpoints,
+            symmio_address=address,
+            abi=entries,
+            timeout=timeout,
+            rest_seconds=rest_seconds,
+            custom_errors=error_selectors(entries),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ChainClient:
+        return cls.create(settings.rpc_http_urls, settings.require_symmio_address())
+
+    async def close(self) -> None:
+        for ep in self.endpoints:
+            disconnect = getattr(ep.w3.provider, "disconnect", None)
+            if disconnect is not None:
+                try:
+                    await disconnect()
+                except Exception:  # noqa: BLE001 - best effort on shutdown
+                    pass
+
+    # ------------------------------------------------------------------ fallback core
+    def _ordered(self) -> list[Endpoint]:
+        now = time.monotonic()
+        awake = [ep for ep in self.endpoints if ep.resting_until <= now]
+        resting = sorted(
+            (ep for ep in self.endpoints if ep.resting_until > now), key=lambda e: e.resting_until
+        )
+        return awake + resting
+
+    async def with_fallback(self, what: str, op: Callable[[Endpoint], Awaitable[T]]) -> T:
+        """Run `op` against the endpoints in order until one answers (transport-wise)."""
+        errors: list[str] = []
+        for ep in self._ordered():
+            try:
+                result = await asyncio.wait_for(op(ep), self.timeout)
+            except TRANSPORT_ERRORS as exc:
+                ep.failures += 1
+                safe = redact_url(ep.url)
+                ep.last_error = f"{type(exc).__name__}: {scrub(str(exc), ep.url)}"
+                ep.resting_until = time.monotonic() + self.rest_seconds
+                errors.append(f"{safe}: {ep.last_error}")
+                continue
+            ep.resting_until = 0.0
+            return result
+        raise RpcUnavailable(f"{what}: no RPC endpoint answered ({'; '.join(errors)})")
+
+    async def request(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC call; returns `result` or raises `JsonRpcError` with the node's error."""
+
+        async def op(ep: Endpoint) -> Any:
+            response = await ep.w3.provider.make_request(method, params)
+            error = response.get("error")
+            if error:
+                raise JsonRpcError(error)
+            if "result" not in response:
+                raise BadResponseFormat(f"{method}: answer without result")
+            return response["result"]
+
+        return await self.with_fallback(method, op)
+
+    def _require_contract(self, ep: Endpoint) -> AsyncContract:
+        if ep.contract is None:
+            raise RuntimeError("ChainClient has no SYMMIO address")
+        return ep.contract
+
+    async def view(self, fn_name: str, *args: Any, block: int | str = "latest") -> Any:
+        """Call a view of the diamond (with fallback)."""
+
+        async def op(ep: Endpoint) -> Any:
+            fn = self._require_contract(ep).get_function_by_name(fn_name)(*args)
+            return await fn.call(block_identifier=block)
+
+        return await self.with_fallback(fn_name, op)
+
+    def encode(self, fn_name: str, args: Sequence[Any]) -> str:
+        """Calldata (0x-hex) of `fn_name(args)` on the diamond."""
+        contract = self._require_contract(self.endpoints[0])
+        return str(contract.encode_abi(fn_name, args=list(args)))
+
+    @property
+    def address(self) -> str:
+        if self.symmio_address is None:
+            raise RuntimeError("ChainClient has no SYMMIO address")
+        return self.symmio_address
+
+    # ------------------------------------------------------------------ chain
+    async def chain_id(self) -> int:
+        return int(await self.request("eth_chainId", []), 16)
+
+    async def latest_block(self) -> BlockInfo:
+        block = await self.request("eth_getBlockByNumber", ["latest", False])
+        return BlockInfo(int(block["number"], 16), int(block["timestamp"], 16))
+
+    async def block_number(self) -> int:
+        return int(await self.request("eth_blockNumber", []), 16)
+
+    async def get_logs(
+        self,
+        from_block: int,
+        to_block: int | str,
+        topics: Sequence[Any] | None = None,
+        address: str | None = None,
+    ) -> list[RawLog]:
+        """`eth_getLogs` on the diamond (or `address`); `topics` as in the JSON-RPC filter."""
+        to = to_block if isinstance(to_block, str) else hex(to_block)
+        flt: dict[str, Any] = {
+            "fromBlock": hex(from_block),
+            "toBlock": to,
+            "address": address or self.address,
+        }
+        if topics:
+            flt["topics"] = list(topics)
+        raw = await self.request("eth_getLogs", [flt])
+        return [
+            RawLog(
+                address=to_checksum_address(item["address"]),
+                topics=tuple(_hex(t) for t in item["topics"]),
+                data=_hex(item["data"]),
+                block_number=int(item["blockNumber"], 16),
+                block_hash=_hex(item["blockHash"]),
+                tx_hash=_hex(item["transactionHash"]),
+                log_index=int(item["logIndex"], 16),
+                removed=bool(item.get("removed", False)),
+            )
+            for item in raw
+        ]
+
+    async def transaction_count(self, address: str, block: str = "pending") -> int:
+        return int(await self.request("eth_getTransactionCount", [address, block]), 16)
+
+    async def get_receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        result = await self.request("eth_getTransactionReceipt", [tx_hash])
+        return dict(result) if result else None
+
+    async def get_transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        result = await self.request("eth_getTransactionByHash", [tx_hash])
+        return dict(result) if result else None
+
+    # ------------------------------------------------------------------ SYMMIO views
+    async def get_quote(self, quote_id: int, block: int | str = "latest") -> Quote:
+        raw = await self.view("getQuote", quote_id, block=block)
+        return Quote.from_struct(raw)
+
+    async def last_quote_id(self) -> int:
+        """`getNextQuoteId()` — which returns the LAST used id (0 when no quote exists)."""
+        return int(await self.view("getNextQuoteId"))
+
+    async def quote_exists(self, quote_id: int) -> bool:
+        return 0 < quote_id <= await self.last_quote_id()
+
+    async def nonce_of_party_a(self, party_a: str, block: int | str = "latest") -> int:
+        return int(await self.view("nonceOfPartyA", to_checksum_address(party_a), block=block))
+
+    async def nonce_of_party_b(
+        self, party_b: str, party_a: str, block: int | str = "latest"
+    ) -> int:
+        return int(
+            await self.view(
+                "nonceOfPartyB",
+                to_checksum_address(party_b),
+                to_checksum_address(party_a),
+                block=block,
+            )
+        )
+
+    async def balance_info_of_party_b(self, party_b: str, party_a: str) -> PartyBBalanceInfo:
+        raw = await self.view(
+            "balanceInfoOfPartyB", to_checksum_address(party_b), to_checksum_address(party_a)
+        )
+        values = [int(v) for v in raw]
+        if len(values) < 9:
+            raise ValueError(f"balanceInfoOfPartyB returned {len(values)} values, expected 9")
+        return PartyBBalanceInfo(
+            allocated=from_wei18(values[0]),
+            locked=LockedValues.from_wei(values[1], values[2], values[3], values[4]),
+            pending_locked=LockedValues.from_wei(values[5], values[6], values[7], values[8]),
+        )
+
+    async def balance_of(self, user: str) -> Decimal:
+        """Deposited, unallocated balance (18 decimals)."""
+        return from_wei18(int(await self.view("balanceOf", to_checksum_address(user))))
+
+    async def get_symbol(self, symbol_id: int) -> SymbolView:
+        raw = await self.view("getSymbol", symbol_id)
+        return SymbolView(
+            symbol_id=int(raw[0]),
+            name=str(raw[1]),
+            is_valid=bool(raw[2]),
+            min_acceptable_quote_value=from_wei18(int(raw[3])),
+            min_acceptable_portion_lf=from_wei18(int(raw[4])),
+            trading_fee=from_wei18(int(raw[5])),
+            max_leverage=from_wei18(int(raw[6])),
+            funding_rate_epoch_duration=int(raw[7]),
+            funding_rate_window_time=int(raw[8]),
+        )
+
+    async def is_party_b(self, address: str) -> bool:
+        return bool(await self.view("isPartyB", to_checksum_address(address)))
+
+
+class JsonRpcError(Exception):
+    """The node answered a JSON-RPC call with an error object (not a transport failure)."""
+
+    def __init__(self, error: Any) -> None:
+        if isinstance(error, dict):
+            self.code = error.get("code")
+            self.message = str(error.get("message", ""))
+            self.data = error.get("data")
+        else:
+            self.code, self.message, self.data = None, str(error), None
+        super().__init__(f"JSON-RPC error {self.code}: {self.message}")

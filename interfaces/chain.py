@@ -1,0 +1,248 @@
+"""The chain activities' contract (task queue `hedger-chain`): inputs, outputs and typed stubs.
+
+`ChainApi` declares every chain activity with its Temporal name and types; the implementation
+(`activities.chain.ChainActivities`) subclasses it, so the type checker holds both sides to one
+signature, and workflows call `ChainApi.<method>` by reference (`workflows.calls`). Amounts
+travel as 18-decimal strings. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from temporalio import activity
+
+from domain.enums import OrderType, PositionType, QuoteStatus
+from domain.quote import LockedValues, Quote
+
+
+@dataclass(frozen=True)
+class QuoteRef:
+    quote_id: int
+
+
+@dataclass(frozen=True)
+class PartyARef:
+    party_a: str
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """A SYMMIO quote as read from the chain; amounts are 18-decimal strings."""
+
+    quote_id: int
+    party_a: str
+    party_b: str | None
+    symbol_id: int
+    position_type: int
+    order_type: int
+    status: int
+    quantity: str
+    requested_open_price: str
+    market_price: str
+    opened_price: str
+    closed_amount: str
+    quantity_to_close: str
+    requested_close_price: str
+    avg_closed_price: str
+    cva: str
+    lf: str
+    party_amm: str
+    party_bmm: str
+    trading_fee: str
+    deadline: int
+    parent_id: int
+    party_bs_whitelist: list[str]
+    close_id: int = 0
+    status_modify_timestamp: int = 0
+
+
+@dataclass(frozen=True)
+class ChainTime:
+    block_number: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    quote_id: int
+    allocate_first: str = "0"  # allocateForPartyB up to this much first if the allocation is short
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    quote_id: int
+    filled_amount: str
+    opened_price: str
+
+
+@dataclass(frozen=True)
+class CloseFillRequest:
+    quote_id: int
+    filled_amount: str
+    closed_price: str
+    close_id: int = 0  # informational (the close request being filled); 0 = unknown
+
+
+@dataclass(frozen=True)
+class AllocateRequest:
+    party_a: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class TxResult:
+    action: str
+    quote_id: int
+    tx_hash: str | None  # None when the chain already showed the action done
+    already_done: bool = False
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    symbol_id: int
+    name: str
+    is_valid: bool
+    max_leverage: str
+    min_acceptable_quote_value: str
+    min_acceptable_portion_lf: str
+    trading_fee: str
+
+
+@dataclass(frozen=True)
+class PartyBFunds:
+    """What PartyB can commit to a PartyA: available for quotes, plus deposited and unallocated."""
+
+    party_b: str
+    available_for_quote: str
+    allocatable: str
+
+
+class ChainApi:
+    """Every chain activity: SYMMIO views and PartyB transactions (one worker per signer key)."""
+
+    @activity.defn(name="chain_read_quote")
+    async def read_quote(self, ref: QuoteRef) -> QuoteView:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_time")
+    async def chain_time(self) -> ChainTime:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_party_b_address")
+    async def party_b_address(self) -> str:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_symbol_info")
+    async def symbol_info(self, ref: QuoteRef) -> SymbolInfo:
+        """`ref.quote_id` carries the symbol id."""
+        raise NotImplementedError
+
+    @activity.defn(name="chain_party_b_funds")
+    async def party_b_funds(self, ref: PartyARef) -> PartyBFunds:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_party_b_available")
+    async def party_b_available(self, ref: PartyARef) -> str:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_lock_quote")
+    async def lock_quote(self, req: LockRequest) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_unlock_quote")
+    async def unlock_quote(self, ref: QuoteRef) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_accept_cancel_request")
+    async def accept_cancel_request(self, ref: QuoteRef) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_open_position")
+    async def open_position(self, req: OpenRequest) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_fill_close_request")
+    async def fill_close_request(self, req: CloseFillRequest) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_accept_cancel_close_request")
+    async def accept_cancel_close_request(self, ref: QuoteRef) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_emergency_close_position")
+    async def emergency_close_position(self, ref: QuoteRef) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_allocate_for_party_b")
+    async def allocate_for_party_b(self, req: AllocateRequest) -> TxResult:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------ conversions (pure)
+
+
+def quote_view(quote: Quote) -> QuoteView:
+    lv = quote.locked_values
+    return QuoteView(
+        quote_id=quote.id, party_a=quote.party_a, party_b=quote.party_b, symbol_id=quote.symbol_id,
+        position_type=int(quote.position_type), order_type=int(quote.order_type),
+        status=int(quote.status), quantity=str(quote.quantity),
+        requested_open_price=str(quote.requested_open_price), market_price=str(quote.market_price),
+        opened_price=str(quote.opened_price), closed_amount=str(quote.closed_amount),
+        quantity_to_close=str(quote.quantity_to_close),
+        requested_close_price=str(quote.requested_close_price),
+        avg_closed_price=str(quote.avg_closed_price), cva=str(lv.cva), lf=str(lv.lf),
+        party_amm=str(lv.party_a_mm), party_bmm=str(lv.party_b_mm),
+        trading_fee=str(quote.trading_fee), deadline=quote.deadline, parent_id=quote.parent_id,
+        party_bs_whitelist=list(quote.party_bs_whitelist),
+        status_modify_timestamp=quote.status_modify_timestamp,
+    )  # fmt: skip
+
+
+def to_quote(view: QuoteView) -> Quote:
+    d = Decimal
+    return Quote(
+        id=view.quote_id,
+        party_a=view.party_a,
+        symbol_id=view.symbol_id,
+        position_type=PositionType(view.position_type),
+        order_type=OrderType(view.order_type),
+        requested_open_price=d(view.requested_open_price),
+        market_price=d(view.market_price),
+        quantity=d(view.quantity),
+        locked_values=LockedValues(d(view.cva), d(view.lf), d(view.party_amm), d(view.party_bmm)),
+        deadline=view.deadline,
+        status=QuoteStatus(view.status),
+        party_b=view.party_b,
+        party_bs_whitelist=tuple(view.party_bs_whitelist),
+        trading_fee=d(view.trading_fee),
+        opened_price=d(view.opened_price),
+        closed_amount=d(view.closed_amount),
+        avg_closed_price=d(view.avg_closed_price),
+        requested_close_price=d(view.requested_close_price),
+        quantity_to_close=d(view.quantity_to_close),
+        parent_id=view.parent_id,
+        status_modify_timestamp=view.status_modify_timestamp,
+    )
+
+
+def quote_summary(quote: Quote) -> dict[str, Any]:
+    """What the workflows' `state` query shows of the chain quote."""
+    return {
+        "quote_id": quote.id,
+        "party_a": quote.party_a,
+        "party_b": quote.party_b,
+        "symbol_id": quote.symbol_id,
+        "side": quote.position_type.name,
+        "order_type": quote.order_type.name,
+        "status": quote.status.name,
+        "quantity": str(quote.quantity),
+        "requested_open_price": str(quote.requested_open_price),
+        "opened_price": str(quote.opened_price),
+        "closed_amount": str(quote.closed_amount),
+        "quantity_to_close": str(quote.quantity_to_close),
+        "deadline": quote.deadline,
+    }

@@ -1,0 +1,202 @@
+"""The ledger and ops activities' contract (task queue `hedger-ops`): rows the workflows record
+in Postgres, and the ops reads (trading state, limits, exposure) and alerts.
+
+`LedgerApi` and `OpsApi` declare the activities with their Temporal names and types; the
+implementations (`activities.ledger`, `activities.ops`) subclass them. Inputs carry Decimals as
+strings (exact through any payload converter). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+
+from domain.quote import Quote
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    chain_id: int
+    quote_id: int
+    party_a: str
+    symbol_id: int
+    position_type: int
+    order_type: int
+    quantity: str
+    requested_open_price: str
+    deadline: int
+    chain_status: str
+    hedge_status: str
+    party_b: str | None = None
+    symbol: str | None = None
+    market_price: str | None = None
+    cva: str | None = None
+    lf: str | None = None
+    party_amm: str | None = None
+    party_bmm: str | None = None
+    trading_fee: str | None = None
+    parent_id: int | None = None
+    filled_amount: str | None = None
+    opened_price: str | None = None
+    closed_amount: str | None = None
+    avg_closed_price: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class HedgeStatusUpdate:
+    chain_id: int
+    quote_id: int
+    hedge_status: str
+    chain_status: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    chain_id: int
+    quote_id: int
+    accepted: bool
+    reason: str
+    code: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    client_order_id: str
+    chain_id: int
+    quote_id: int
+    symbol: str
+    side: str
+    order_type: str
+    amount: str
+    status: str
+    close_id: int | None = None
+    price: str | None = None
+    reduce_only: bool = False
+    exchange_order_id: str | None = None
+    filled: str | None = None
+    average_price: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    chain_id: int
+    quote_id: int
+    party_a: str
+    symbol: str
+    position_type: int
+    open_quantity: str
+    opened_price: str
+    broker_quantity: str
+    chain_status: str
+    hedge_status: str
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    """One front-end notification (SYMMIO.md §5.1 NotificationResponse)."""
+
+    quote_id: int
+    counterparty_address: str
+    last_seen_action: str
+    action_status: str  # seen | success | failed
+    state_type: str = "alert"  # alert | report
+    failure_type: str | None = None
+    failure_message: str | None = None
+    error_code: int | None = None
+    filled_amount_open: str | None = None
+    filled_amount_close: str | None = None
+    avg_price_open: str | None = None
+    avg_price_close: str | None = None
+    order_type: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    kind: str
+    severity: str  # info | warning | critical
+    message: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LimitsView:
+    """The hedger's risk limits, read from settings when a workflow starts (recorded in history)."""
+
+    max_open_interest: str
+    max_notional_per_symbol: str
+    price_band_pct: str
+    min_seconds_to_deadline: int
+
+
+@dataclass(frozen=True)
+class ExposureView:
+    open_interest: str  # sum of open notional (USD) across positions
+    by_symbol: dict[str, str]
+
+
+def quote_row(chain_id: int, quote: Quote, hedge_status: str, symbol: str | None) -> QuoteRow:
+    lv = quote.locked_values
+    return QuoteRow(
+        chain_id=chain_id, quote_id=quote.id, party_a=quote.party_a, party_b=quote.party_b,
+        symbol_id=quote.symbol_id, symbol=symbol, position_type=int(quote.position_type),
+        order_type=int(quote.order_type), quantity=str(quote.quantity),
+        requested_open_price=str(quote.requested_open_price), market_price=str(quote.market_price),
+        cva=str(lv.cva), lf=str(lv.lf), party_amm=str(lv.party_a_mm), party_bmm=str(lv.party_b_mm),
+        trading_fee=str(quote.trading_fee), deadline=quote.deadline, parent_id=quote.parent_id or None,
+        chain_status=quote.status.name, hedge_status=hedge_status,
+        opened_price=str(quote.opened_price) if quote.opened_price else None,
+        closed_amount=str(quote.closed_amount) if quote.closed_amount else None,
+    )  # fmt: skip
+
+
+class LedgerApi:
+    """Idempotent ledger writes (each keyed by the identity the workflow already has)."""
+
+    @activity.defn(name="ledger_upsert_quote")
+    async def upsert_quote(self, row: QuoteRow) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ledger_set_hedge_status")
+    async def set_hedge_status(self, update: HedgeStatusUpdate) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ledger_record_decision")
+    async def record_decision(self, row: DecisionRow) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ledger_upsert_order")
+    async def upsert_order(self, row: OrderRow) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ledger_upsert_position")
+    async def upsert_position(self, row: PositionRow) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ledger_notify")
+    async def notify(self, row: NotificationRow) -> None:
+        raise NotImplementedError
+
+
+class OpsApi:
+    """Alerts and what every workflow reads before it takes risk: trading state, limits, exposure."""
+
+    @activity.defn(name="ops_raise_alert")
+    async def raise_alert(self, row: AlertRow) -> None:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_trading_state")
+    async def trading_state(self) -> str:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_exposure")
+    async def exposure(self) -> ExposureView:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_limits")
+    async def limits(self) -> LimitsView:
+        raise NotImplementedError

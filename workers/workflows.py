@@ -1,0 +1,28 @@
+"""The workflow worker (task queue `hedger-workflows`): hosts every workflow type; no I/O of its own."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from config.settings import Settings
+from interfaces.temporal import TaskQueues
+from workflows.healthcheck import HealthcheckWorkflow
+from workflows.intent import IntentWorkflow
+from workflows.position import PositionWorkflow
+
+WORKFLOWS = [IntentWorkflow, PositionWorkflow, HealthcheckWorkflow]
+
+
+def build_workflow_worker(client: Client, task_queue: str = TaskQueues.WORKFLOWS) -> Worker:
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS, max_concurrent_workflow_tasks=200
+    )
+
+
+async def main(settings: Settings) -> None:
+    """Run the workflow worker until SIGTERM/SIGINT."""
+    from workers.runtime import client_for, run_until_stopped, run_worker
+
+    client = await client_for(settings)
+    await run_until_stopped(lambda stop: run_worker(build_workflow_worker(client), stop))

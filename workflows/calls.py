@@ -1,0 +1,326 @@
+"""The workflows' only doors to the world: every activity call, typed, by reference.
+
+Each call names its activity through the contract classes in `interfaces/` (so the type checker
+sees the argument and the result), and sets its task queue, timeouts and retry policy in one
+place. Failures arrive as one of two kinds the workflows reason about:
+
+* `ActionImpossible` — a non-retryable application error (the chain state forbids the action,
+  a transaction reverted for good, the broker rejected the order): the decision logic takes it
+  as a fact and chooses the next step;
+* `StepFailed` — automatic retries are exhausted (RPC down, broker unreachable): the workflow
+  parks in STUCK and waits for an operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.types import MethodAsyncNoParam
+
+with workflow.unsafe.imports_passed_through():
+    from domain.enums import TradingState
+    from domain.policy import OpenContext, SymbolConfig
+    from domain.quote import Quote
+    from interfaces.broker import (
+        BrokerApi,
+        MarketRulesView,
+        MarkPriceInput,
+        OrderRef,
+        OrderRequest,
+        OrderSnapshot,
+        SymbolRef,
+    )
+    from interfaces.chain import (
+        ChainApi,
+        CloseFillRequest,
+        LockRequest,
+        OpenRequest,
+        PartyARef,
+        PartyBFunds,
+        QuoteRef,
+        SymbolInfo,
+        TxResult,
+        to_quote,
+    )
+    from interfaces.ledger import (
+        AlertRow,
+        DecisionRow,
+        ExposureView,
+        HedgeStatusUpdate,
+        LedgerApi,
+        LimitsView,
+        NotificationRow,
+        OpsApi,
+        OrderRow,
+        PositionRow,
+        QuoteRow,
+    )
+    from interfaces.temporal import TaskQueues
+
+A = TypeVar("A")
+R = TypeVar("R")
+SelfT = TypeVar("SelfT")
+
+# Automatic retries before a step is declared failed (and the workflow parks in STUCK).
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=6,
+)
+# Ledger writes retry for as long as it takes: a database outage must not fail a hedge.
+LEDGER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+CHAIN_TIMEOUT_SECONDS = 120.0
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class ActionImpossible(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, cause: str) -> None:
+        super().__init__(f"{step} failed after retries: {cause}")
+        self.step = step
+        self.cause = cause
+
+
+def _translate(name: str, exc: ActivityError) -> Exception:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return ActionImpossible(cause.type or "ApplicationError", cause.message)
+    return StepFailed(name, str(cause or exc))
+
+
+async def _call(
+    method: Callable[[SelfT, A], Awaitable[R]],
+    arg: A,
+    *,
+    queue: str,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    retry: RetryPolicy = STEP_RETRY,
+) -> R:
+    try:
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            task_queue=queue,
+            start_to_close_timeout=timedelta(seconds=timeout_seconds),
+            retry_policy=retry,
+        )
+    except ActivityError as exc:
+        raise _translate(exc.activity_type or "activity", exc) from exc
+
+
+async def _call0(
+    method: MethodAsyncNoParam[SelfT, R],
+    *,
+    queue: str,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    retry: RetryPolicy = STEP_RETRY,
+) -> R:
+    try:
+        return await workflow.execute_activity_method(
+            method,
+            task_queue=queue,
+            start_to_close_timeout=timedelta(seconds=timeout_seconds),
+            retry_policy=retry,
+        )
+    except ActivityError as exc:
+        raise _translate(exc.activity_type or "activity", exc) from exc
+
+
+# ----------------------------------------------------------------------------------- chain
+
+
+async def _chain(method: Callable[[SelfT, A], Awaitable[R]], arg: A) -> R:
+    return await _call(method, arg, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS)
+
+
+async def read_quote(quote_id: int) -> Quote:
+    return to_quote(await _chain(ChainApi.read_quote, QuoteRef(quote_id)))
+
+
+async def chain_time() -> int:
+    view = await _call0(
+        ChainApi.chain_time, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS
+    )
+    return view.timestamp
+
+
+async def our_address() -> str:
+    return await _call0(
+        ChainApi.party_b_address, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS
+    )
+
+
+async def symbol_info(symbol_id: int) -> SymbolInfo:
+    return await _chain(ChainApi.symbol_info, QuoteRef(symbol_id))
+
+
+async def party_b_funds(party_a: str) -> PartyBFunds:
+    return await _chain(ChainApi.party_b_funds, PartyARef(party_a))
+
+
+async def lock_quote(quote_id: int, allocate_first: Decimal) -> TxResult:
+    return await _chain(ChainApi.lock_quote, LockRequest(quote_id, format(allocate_first, "f")))
+
+
+async def unlock_quote(quote_id: int) -> TxResult:
+    return await _chain(ChainApi.unlock_quote, QuoteRef(quote_id))
+
+
+async def accept_cancel_request(quote_id: int) -> TxResult:
+    return await _chain(ChainApi.accept_cancel_request, QuoteRef(quote_id))
+
+
+async def open_position(quote_id: int, amount: Decimal, price: Decimal) -> TxResult:
+    request = OpenRequest(quote_id, format(amount, "f"), format(price, "f"))
+    return await _chain(ChainApi.open_position, request)
+
+
+async def fill_close_request(quote_id: int, amount: Decimal, price: Decimal) -> TxResult:
+    request = CloseFillRequest(quote_id, format(amount, "f"), format(price, "f"))
+    return await _chain(ChainApi.fill_close_request, request)
+
+
+async def accept_cancel_close_request(quote_id: int) -> TxResult:
+    return await _chain(ChainApi.accept_cancel_close_request, QuoteRef(quote_id))
+
+
+# ----------------------------------------------------------------------------------- broker
+
+
+async def place_order(request: OrderRequest) -> OrderSnapshot:
+    return await _call(BrokerApi.place_order, request, queue=TaskQueues.BROKER)
+
+
+async def cancel_order(symbol: str, client_order_id: str) -> OrderSnapshot:
+    return await _call(
+        BrokerApi.cancel_order, OrderRef(symbol, client_order_id), queue=TaskQueues.BROKER
+    )
+
+
+async def fetch_order(symbol: str, client_order_id: str) -> OrderSnapshot:
+    return await _call(
+        BrokerApi.fetch_order, OrderRef(symbol, client_order_id), queue=TaskQueues.BROKER
+    )
+
+
+async def mark_price(symbol: str) -> Decimal:
+    price = await _call(BrokerApi.fetch_mark_price, MarkPriceInput(symbol), queue=TaskQueues.BROKER)
+    return Decimal(price)
+
+
+async def market_rules(symbol_name: str) -> MarketRulesView:
+    return await _call(BrokerApi.market_rules, SymbolRef(symbol_name), queue=TaskQueues.BROKER)
+
+
+# ----------------------------------------------------------------------------------- ledger
+
+
+async def _ledger(method: Callable[[SelfT, A], Awaitable[R]], arg: A) -> R:
+    return await _call(method, arg, queue=TaskQueues.OPS, retry=LEDGER_RETRY)
+
+
+async def upsert_quote(row: QuoteRow) -> None:
+    await _ledger(LedgerApi.upsert_quote, row)
+
+
+async def set_hedge_status(update: HedgeStatusUpdate) -> None:
+    await _ledger(LedgerApi.set_hedge_status, update)
+
+
+async def record_decision(row: DecisionRow) -> None:
+    await _ledger(LedgerApi.record_decision, row)
+
+
+async def upsert_order(row: OrderRow) -> None:
+    await _ledger(LedgerApi.upsert_order, row)
+
+
+async def upsert_position(row: PositionRow) -> None:
+    await _ledger(LedgerApi.upsert_position, row)
+
+
+async def notify(row: NotificationRow) -> None:
+    await _ledger(LedgerApi.notify, row)
+
+
+# ----------------------------------------------------------------------------------- ops
+
+
+async def raise_alert(row: AlertRow) -> None:
+    await _ledger(OpsApi.raise_alert, row)
+
+
+async def _ops0(method: MethodAsyncNoParam[SelfT, R]) -> R:
+    return await _call0(method, queue=TaskQueues.OPS, retry=LEDGER_RETRY)
+
+
+async def trading_state() -> str:
+    return await _ops0(OpsApi.trading_state)
+
+
+async def exposure() -> ExposureView:
+    return await _ops0(OpsApi.exposure)
+
+
+async def limits() -> LimitsView:
+    return await _ops0(OpsApi.limits)
+
+
+# ----------------------------------------------------------------------------------- composite
+
+
+async def open_context(
+    quote: Quote,
+    now: int,
+    our: str,
+    info: SymbolInfo,
+    rules: MarketRulesView | None,
+    limits_view: LimitsView,
+) -> OpenContext:
+    """Gather everything `decide_open` needs (concurrently); the decision itself stays pure."""
+    mark_task = mark_price(rules.symbol) if rules else _none()
+    mark, exposure_view, state, funds = await asyncio.gather(
+        mark_task, exposure(), trading_state(), party_b_funds(quote.party_a)
+    )
+    symbol = None
+    if rules is not None:
+        symbol = SymbolConfig(
+            symbol_id=quote.symbol_id, name=info.name, supported=info.is_valid, broker_market=rules.symbol,
+            step_size=Decimal(rules.step_size), min_notional=Decimal(rules.min_notional),
+            max_leverage=Decimal(info.max_leverage), notional_cap=Decimal(limits_view.max_notional_per_symbol),
+            notional_used=Decimal(exposure_view.by_symbol.get(info.name, "0")), price_band_pct=Decimal(limits_view.price_band_pct),
+            tick_size=Decimal(rules.tick_size),
+            max_quantity=Decimal(rules.max_quantity) if rules.max_quantity else None,
+        )  # fmt: skip
+    return OpenContext(
+        our_address=our,
+        symbol=symbol,
+        open_interest_cap=Decimal(limits_view.max_open_interest),
+        open_interest_used=Decimal(exposure_view.open_interest),
+        mark_price=mark,
+        now=now,
+        min_seconds_to_hedge=limits_view.min_seconds_to_deadline,
+        available_allocation=Decimal(funds.available_for_quote),
+        trading_state=TradingState(state),
+        allocatable_balance=Decimal(funds.allocatable),
+    )
+
+
+async def _none() -> None:
+    return None
