@@ -84,6 +84,10 @@ class CloseFillRequest:
     filled_amount: str
     closed_price: str
     close_id: int = 0  # informational (the close request being filled); 0 = unknown
+    # The quote's closedAmount (18-decimal string) when the workflow decided to report this
+    # fill: if the chain shows another value the fill (or another close) already landed, so the
+    # activity sends nothing and answers `already_done` (None: no such check).
+    closed_amount_before: str | None = None
 
 
 @dataclass(frozen=True)
