@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NPM_STAMP := devnet/node_modules/.installed
 ARGS ?=
 
-.PHONY: deps demo test lint format clean stack-down
+.PHONY: deps demo chaos test lint format clean stack-down
 
 deps: $(STAMP) $(NPM_STAMP)
 
@@ -26,6 +26,11 @@ $(NPM_STAMP): devnet/package.json devnet/package-lock.json
 
 demo: deps
 	$(BIN)/hedger demo $(ARGS)
+
+# The demo under kill -9 of every process kind and every broker fault; honest counters, exit 0/1/2.
+# e.g. make chaos ARGS="--intents 50 --every 5 --seed 3"
+chaos: deps
+	$(BIN)/hedger devnet chaos $(ARGS)
 
 test: deps lint
 	$(BIN)/python -m pytest $(ARGS)

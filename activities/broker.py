@@ -20,11 +20,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from adapters.broker.adapter import SETTLED_LOOKUPS, BrokerAdapter
 from adapters.broker.errors import BrokerError
 from interfaces.broker import (
     BalanceInput,
@@ -43,9 +44,6 @@ from interfaces.broker import (
     SymbolRef,
 )
 from interfaces.temporal import TaskQueues
-
-if TYPE_CHECKING:
-    from adapters.broker.adapter import BrokerAdapter
 
 DEFAULT_ACTIVITIES_PER_SECOND = 10.0
 
@@ -108,7 +106,10 @@ class BrokerActivities(BrokerApi):
     @activity.defn(name="broker_place_order")
     @_translated
     async def place_order(self, inp: OrderRequest) -> OrderSnapshot:
-        return await self.adapter.create_order(inp)
+        # A retry may follow a placement whose answer was lost: look the id up several times
+        # (read lag) before sending it again.
+        first = activity.info().attempt <= 1
+        return await self.adapter.create_order(inp, lookups=1 if first else SETTLED_LOOKUPS)
 
     @activity.defn(name="broker_cancel_order")
     @_translated

@@ -5,42 +5,70 @@ The contract (names, inputs, outputs; amounts as decimal strings) is `interfaces
 
 Exactly-once rules (DESIGN §3) — every transaction activity:
 
-1. serialises on an asyncio lock per (partyB, partyA): each open/close bumps both nonces, so a
+1. heartbeats every `HEARTBEAT_SECONDS` from start to end — while it waits for the pair lock,
+   for Muon, for a receipt or for a journaled transaction of an earlier attempt — so a
+   heartbeat timeout of ~10-15 s on the workflow side notices a dead chain worker;
+2. serialises on an asyncio lock per (partyB, partyA): each open/close bumps both nonces, so a
    second in-flight transaction for the pair would carry a stale Muon signature;
-2. resumes instead of resending: a transaction of this activity (same action and quote, journaled
-   since the activity was first scheduled) that is pending is awaited, one that was mined makes
-   the result "already done";
-3. reads the quote and returns "already done" when the chain already shows the target state by
-   us (LOCKED/OPENED with partyB == us, CANCELED, ...), and fails with a non-retryable
-   `ApplicationError(type="InvalidState")` when the chain state makes the action impossible;
-4. fetches the Muon signature inside this attempt, right before sending, never across retries;
-5. records every transaction in `chain_transactions` before broadcast (idempotent on
-   (chain_id, tx_hash)) and updates its status from the receipt.
+3. resumes instead of resending, judged from the local journal (`adapters.chain.journal`):
+   a transaction of this activity (an earlier attempt: same workflow, run and activity id),
+   or one with the same idempotency key (a close fill's `closed_amount_before`, across
+   activities), that was mined makes the result "already done"; one still pending is awaited
+   (tracked by this process, or settled by receipt when a previous process sent it); a
+   pending transaction of another activity for the same action and quote is awaited too, and
+   the chain state then decides;
+4. reads the quote and returns "already done" when the chain already shows the target state by
+   us (LOCKED/OPENED with partyB == us, CANCELED, a `closedAmount` that moved past the one the
+   workflow saw, ...), and fails with a non-retryable `ApplicationError(type="InvalidState")`
+   when the chain state makes the action impossible;
+5. fetches the Muon signature inside this attempt, right before sending, never across retries;
+6. journals every transaction locally (fsync'd) before broadcast, its status from the receipt,
+   and a pre-flight revert as `reverted_preflight`; Postgres (`chain_transactions`) is a mirror
+   caught up in the background, so no send waits on it.
+
+The allocation inside `lockQuote` is journaled under the quote: a retried lock (any attempt,
+any activity of the quote) that finds one pending waits for it, one mined counts, and no second
+one is sent; otherwise the chain's available balance for the PartyA decides.
 
 Error mapping: a revert → `ApplicationError(type="TxReverted", non_retryable=True,
 details=[reason])`, except reasons a fresh signature fixes ("LibMuon: TSS not verified" — a
 nonce moved — and "LibMuon: Expired signature"), which are retryable; a revert whose cause is a
 state change is reported as InvalidState. RPC outages ("RpcUnavailable"), Muon outages
-("MuonUnavailable"), dropped ("TxDropped") and still-pending ("TxPending") transactions are
-retryable.
+("MuonUnavailable"), dropped ("TxDropped") and still-pending ("TxPending") transactions, and a
+local journal that cannot record a send ("JournalUnavailable"; a send is never broadcast
+unrecorded), are retryable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted, TxTimeout
+from adapters.chain.journal import (
+    DROPPED,
+    MINED,
+    PENDING,
+    REPLACED,
+    REVERTED,
+    JournalLocked,
+    JournalRow,
+    LocalJournal,
+    TxTag,
+)
 from adapters.chain.sender import TransactionSender, TxOutcome
 from adapters.muon.client import MuonClient, MuonError, MuonUnavailable
 from domain.enums import QuoteStatus
@@ -61,13 +89,18 @@ from interfaces.chain import (
     TxResult,
     quote_view,
 )
-from ledger.models import ChainTransaction
-from ledger.tx_journal import ChainJournal
 
 log = logging.getLogger("hedger.activities.chain")
 
 # Reverts a fresh Muon signature (new nonces, new timestamp) can fix: retry the activity.
 RETRYABLE_REVERTS = ("LibMuon: TSS not verified", "LibMuon: Expired signature")
+# Transaction activities heartbeat this often, whatever they wait for (workflows may set a
+# heartbeat timeout from ~5x this; 10-15 s is safe).
+HEARTBEAT_SECONDS = 1.0
+# A pending journal row nobody tracks (a previous process sent it) is declared dropped by the
+# background sweep only after its transaction was unknown / its nonce used for this long.
+ORPHAN_MIN_AGE_SECONDS = 60.0
+ORPHAN_DROPPED_GRACE_SECONDS = 60.0
 
 S = QuoteStatus
 T = TypeVar("T")
@@ -186,6 +219,73 @@ def alloc_action(party_a: str) -> str:
     return "alloc:" + party_a.lower().removeprefix("0x")
 
 
+def close_fill_key(closed_amount_before_wei: int) -> str:
+    """Idempotency key of a close fill: the quote's closedAmount the workflow saw before it."""
+    return f"closed:{closed_amount_before_wei}"
+
+
+# ------------------------------------------------------------------ heartbeats
+
+
+@dataclass
+class _Beat:
+    """What a transaction activity is waiting for (its heartbeat details)."""
+
+    phase: str
+
+
+_BEAT: ContextVar[_Beat | None] = ContextVar("chain_activity_beat", default=None)
+
+
+def _phase(text: str) -> None:
+    beat = _BEAT.get()
+    if beat is not None:
+        beat.phase = text
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating(what: str) -> AsyncIterator[None]:
+    """Heartbeat every `HEARTBEAT_SECONDS` until the block ends (no-op outside an activity)."""
+    if not activity.in_activity():
+        yield
+        return
+    beat = _Beat(what)
+    token = _BEAT.set(beat)
+
+    async def tick() -> None:
+        while True:
+            try:
+                activity.heartbeat(beat.phase)
+            except Exception:  # noqa: BLE001 - a heartbeat must never fail the activity
+                log.debug("heartbeat failed (%s)", what, exc_info=True)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    ticker = asyncio.create_task(tick(), name=f"heartbeat {what}")
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        _BEAT.reset(token)
+
+
+def _origin() -> str | None:
+    """The activity whose attempts share transactions: workflow id / run id / activity id."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+
+
+def _is_retry() -> bool:
+    return activity.in_activity() and activity.info().attempt > 1
+
+
+class _AlreadyDone(Exception):
+    """Raised inside a send when the chain shows the action done right before sending."""
+
+
 # ------------------------------------------------------------------ activities
 
 
@@ -195,7 +295,7 @@ class ChainActivities(ChainApi):
         client: ChainClient,
         sender: TransactionSender,
         muon: MuonClient,
-        sessions: async_sessionmaker[AsyncSession] | None,
+        journal: LocalJournal | None,
         *,
         chain_id: int,
     ) -> None:
@@ -203,13 +303,11 @@ class ChainActivities(ChainApi):
         self.sender = sender
         self.muon = muon
         self.chain_id = chain_id
-        self.journal = ChainJournal(sessions, chain_id) if sessions is not None else None
-        if self.journal is not None:
-            if sender.journal is None:
-                sender.journal = self.journal.write
-            if sender.on_status is None:
-                sender.on_status = self.journal.status
+        self.journal = journal
+        if journal is not None and sender.journal is None:
+            sender.journal = journal
         self._pair_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._lost_since: dict[str, float] = {}  # orphan sweep: hash → first seen lost
 
     @property
     def party_b(self) -> str:
@@ -319,17 +417,33 @@ class ChainActivities(ChainApi):
 
     @activity.defn(name="chain_fill_close_request")
     async def fill_close_request(self, req: CloseFillRequest) -> TxResult:
+        """With `closed_amount_before`, a fill is idempotent across activities: a journaled fill
+        with that key (pending: awaited, mined: done) or a chain `closedAmount` that differs —
+        read inside the pair lock, right before sending — means it (or another close) landed."""
         amount, price = (
             _wei(req.filled_amount, "filled_amount"),
             _wei(req.closed_price, "closed_price"),
         )
+        before = (
+            None
+            if req.closed_amount_before is None
+            else _wei(req.closed_amount_before, "closed_amount_before")
+        )
+        key = None if before is None else close_fill_key(before)
+
+        def landed(quote: Quote) -> bool:
+            return before is not None and to_wei18(quote.closed_amount) != before
 
         async def send(quote: Quote) -> TxOutcome:
             sig = await self._pair_sig(quote)
+            if before is not None and landed(await self._quote(quote.id)):
+                raise _AlreadyDone
             return await self._send("fill_close_request", quote.id, "fillCloseRequest",
-                                    [quote.id, amount, price, sig.to_abi_tuple()])  # fmt: skip
+                                    [quote.id, amount, price, sig.to_abi_tuple()], key=key)  # fmt: skip
 
-        return await self._transact(PLANS["fill_close_request"], req.quote_id, send)
+        return await self._transact(
+            PLANS["fill_close_request"], req.quote_id, send, key=key, done=landed
+        )
 
     @activity.defn(name="chain_accept_cancel_close_request")
     async def accept_cancel_close_request(self, ref: QuoteRef) -> TxResult:
@@ -358,126 +472,251 @@ class ChainActivities(ChainApi):
                                    non_retryable=True)  # fmt: skip
         party_a = to_checksum_address(req.party_a)
         action = alloc_action(party_a)
-        async with self.pair_lock(party_a):
-            earlier = await self._resume(action, None)
-            if earlier is not None:
-                return TxResult(action, 0, earlier, already_done=True)
-            try:
-                outcome = await self._send(action, None, "allocateForPartyB", [amount, party_a])
-            except TxReverted as exc:
-                raise self._revert_error(exc) from exc
-            return TxResult(action, 0, outcome.tx_hash)
+        async with _heartbeating(f"{action}: waiting for the pair lock"):
+            async with self.pair_lock(party_a):
+                earlier = await self._resume(action, None)
+                if earlier is not None:
+                    return TxResult(action, 0, earlier, already_done=True)
+                try:
+                    outcome = await self._send(action, None, "allocateForPartyB", [amount, party_a])
+                except TxReverted as exc:
+                    raise self._revert_error(exc) from exc
+                return TxResult(action, 0, outcome.tx_hash)
 
     # ---------------------------------------------------------------- core
     async def _transact(
-        self, plan: _Plan, quote_id: int, send: Callable[[Quote], Awaitable[TxOutcome]]
-    ) -> TxResult:
-        quote = await self._quote(quote_id)
-        async with self.pair_lock(quote.party_a):
-            # 1. a transaction of this very activity (an earlier attempt) decides first
-            earlier = await self._resume(plan.action, quote_id)
-            if earlier is not None:
-                return TxResult(plan.action, quote_id, earlier, already_done=True)
-            # 2. the chain state (read again: we may have waited for the pair lock)
+        self, plan: _Plan, quote_id: int, send: Callable[[Quote], Awaitable[TxOutcome]], *,
+        key: str | None = None, done: Callable[[Quote], bool] | None = None,
+    ) -> TxResult:  # fmt: skip
+        def already(quote: Quote) -> bool:
+            return plan.done(quote, self.party_b) or (done is not None and done(quote))
+
+        async with _heartbeating(f"{plan.action} quote {quote_id}: reading the quote"):
             quote = await self._quote(quote_id)
-            if plan.done(quote, self.party_b):
-                return TxResult(plan.action, quote_id, None, already_done=True)
-            now = (await self._rpc(self.client.latest_block())).timestamp
-            why = plan.possible(quote, self.party_b, now)
-            if why is not None:
-                raise invalid_state(why)
-            # 3. fresh signature + send, inside this attempt
-            try:
-                outcome = await send(quote)
-            except TxReverted as exc:
-                after = await self._quote(quote_id)
-                if plan.done(after, self.party_b):
+            _phase(f"{plan.action} quote {quote_id}: waiting for the pair lock")
+            async with self.pair_lock(quote.party_a):
+                # 1. a transaction of this activity (or with this key) decides first
+                earlier = await self._resume(plan.action, quote_id, key=key)
+                if earlier is not None:
+                    return TxResult(plan.action, quote_id, earlier, already_done=True)
+                # 2. the chain state (read again: we may have waited for the pair lock)
+                _phase(f"{plan.action} quote {quote_id}: reading the chain")
+                quote = await self._quote(quote_id)
+                if already(quote):
                     return TxResult(plan.action, quote_id, None, already_done=True)
-                if exc.reason not in RETRYABLE_REVERTS:
-                    now = (await self._rpc(self.client.latest_block())).timestamp
-                    why = plan.possible(after, self.party_b, now)
-                    if why is not None:
-                        raise invalid_state(f"{why} ({exc.reason})") from exc
-                raise self._revert_error(exc) from exc
-            return TxResult(plan.action, quote_id, outcome.tx_hash)
+                now = (await self._rpc(self.client.latest_block())).timestamp
+                why = plan.possible(quote, self.party_b, now)
+                if why is not None:
+                    raise invalid_state(why)
+                # 3. fresh signature + send, inside this attempt
+                try:
+                    outcome = await send(quote)
+                except _AlreadyDone:
+                    return TxResult(plan.action, quote_id, None, already_done=True)
+                except TxReverted as exc:
+                    after = await self._quote(quote_id)
+                    if already(after):
+                        return TxResult(plan.action, quote_id, None, already_done=True)
+                    if exc.reason not in RETRYABLE_REVERTS:
+                        now = (await self._rpc(self.client.latest_block())).timestamp
+                        why = plan.possible(after, self.party_b, now)
+                        if why is not None:
+                            raise invalid_state(f"{why} ({exc.reason})") from exc
+                    raise self._revert_error(exc) from exc
+                return TxResult(plan.action, quote_id, outcome.tx_hash)
 
-    async def _resume(self, action: str, quote_id: int | None) -> str | None:
-        """The hash of a transaction of this activity for (action, quote) that was mined, after
-        waiting for one still pending; None when there is none (or none succeeded).
+    async def _resume(
+        self, action: str, quote_id: int | None, *, key: str | None = None
+    ) -> str | None:
+        """The hash of an earlier transaction that already did what this activity is asked to
+        do — after waiting for any still pending; None when there is none (or none succeeded).
 
-        A first attempt has no earlier attempt: it only waits for a same-action transaction
-        of this process still in flight for the quote (never for an allocation, whose key is
-        shared by every quote of the PartyA). Retries also consult the journal since the
-        activity was first scheduled (a previous process may have sent it)."""
-        first = not activity.in_activity() or activity.info().attempt <= 1
-        if first and quote_id is None:
-            return None
-        pending = self.sender.inflight(action, quote_id)
-        if pending is not None:
-            try:
-                outcome = await self._chain(self.sender.wait(pending))
-                return outcome.tx_hash
-            except TxReverted:
-                pass  # judged again from the chain state
-            except TxDropped:
-                pass
-        if self.journal is None or first:
-            return None
-        since = activity.info().scheduled_time
-        rows = await self.journal.since(self.party_b, action, quote_id, since)
+        Earlier means: journaled by an earlier attempt of this very activity (same origin), or
+        carrying the same idempotency `key` (any activity). Pending transactions of other
+        activities for the same (action, quote) are awaited as well (never for an allocation
+        without a quote, whose action is shared by every allocation for the PartyA); one that
+        gets mined counts as this action done — unless a `key` is given and it carries
+        another: then the chain state decides after it."""
+        if self.journal is None:
+            return await self._resume_in_process(action, quote_id, key)
+        origin, retry = _origin(), _is_retry()
+
+        def earlier(row: JournalRow) -> bool:
+            if key is not None and row.key == key:
+                return True
+            return retry and origin is not None and row.origin == origin
+
+        rows = await self.journal.find(action, quote_id)
         for row in rows:
-            if row.status == "mined":
+            if row.status == MINED and earlier(row):
                 return row.tx_hash
-        for row in rows:
-            if row.status == "pending":
-                mined = await self._settle_foreign(row)
-                if mined:
-                    return row.tx_hash
+        waiting = [r for r in rows if r.status == PENDING and (quote_id is not None or earlier(r))]
+        for nonce in sorted({r.nonce for r in waiting if r.nonce is not None}):
+            versions = [r for r in waiting if r.nonce == nonce]
+            mined = await self._outcome_of(versions)
+            if mined is not None and (key is None or any(earlier(r) for r in versions)):
+                return mined
         return None
 
-    async def _settle_foreign(self, row: ChainTransaction) -> bool:
-        """A pending journal row this process does not track (written before a restart): wait
-        for its receipt; True if it was mined successfully."""
+    async def _resume_in_process(
+        self, action: str, quote_id: int | None, key: str | None
+    ) -> str | None:
+        """Without a journal: only a transaction of this process still in flight counts."""
+        if quote_id is None:
+            return None
+        pending = self.sender.inflight(action, quote_id, key)
+        if pending is None:
+            return None
+        try:
+            outcome = await self._chain(self.sender.wait(pending))
+        except (TxReverted, TxDropped):
+            return None  # judged again from the chain state
+        return outcome.tx_hash
+
+    async def _outcome_of(self, versions: Sequence[JournalRow]) -> str | None:
+        """Wait for the pending same-nonce versions of one transaction; the hash that was mined
+        successfully, or None (reverted, dropped, replaced by something else)."""
+        for row in versions:
+            tracked = self.sender.tracking(row.tx_hash)
+            if tracked is not None:
+                _phase(f"{row.action}: waiting for {tracked.latest_hash} (nonce {row.nonce})")
+                try:
+                    outcome = await self._chain(self.sender.wait(tracked))
+                except (TxReverted, TxDropped):
+                    return None
+                return outcome.tx_hash
+        return await self._settle_foreign(versions)
+
+    async def _settle_foreign(self, versions: Sequence[JournalRow]) -> str | None:
+        """Pending journal rows of one nonce this process does not track (written before a
+        restart, or by an attempt that gave up): wait for a receipt of any of them; the hash
+        mined successfully, or None once they reverted or are gone from the chain."""
         assert self.journal is not None
-        deadline = asyncio.get_running_loop().time() + self.sender.receipt_timeout
+        _phase(f"{versions[0].action}: waiting for journaled nonce {versions[0].nonce}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.sender.receipt_timeout
         lost_at: float | None = None
         while True:
-            receipt = await self._rpc(self.client.get_receipt(row.tx_hash))
-            if receipt is not None and receipt.get("blockNumber") is not None:
-                ok = int(receipt.get("status", "0x1"), 16) == 1
-                block, gas = int(receipt["blockNumber"], 16), int(receipt["gasUsed"], 16)
-                await self.journal.status(row.tx_hash, "mined" if ok else "reverted",
-                                          None, gas, block)  # fmt: skip
-                return ok
-            known = await self._rpc(self.client.get_transaction(row.tx_hash))
-            mined_nonce = await self._rpc(self.client.transaction_count(self.party_b, "latest"))
-            in_block = known is not None and known.get("blockNumber") is not None
-            if not in_block and (known is None or mined_nonce > row.nonce):
-                # gone, or its nonce used by another tx — once that holds for the grace period
+            lost = True
+            for row in versions:
+                settled = await self._rpc(self._settle_from_chain(row))
+                if settled is not None:
+                    for other in versions:
+                        if other is not row:
+                            await self.journal.status(other.tx_hash, REPLACED,
+                                                      f"replaced by {row.tx_hash}")  # fmt: skip
+                    return row.tx_hash if settled == MINED else None
+                lost = lost and await self._rpc(self._lost(row))
+            if lost:
+                # gone, or the nonce used by another tx — once that holds for the grace period
                 # (a node may show the nonce before the receipt)
-                lost_at = lost_at or asyncio.get_running_loop().time()
-                if asyncio.get_running_loop().time() - lost_at >= self.sender.dropped_grace:
-                    why = "nonce used by another transaction" if known else "unknown to the node"
-                    await self.journal.status(row.tx_hash, "dropped", why, None, None)
-                    return False
+                lost_at = lost_at or loop.time()
+                if loop.time() - lost_at >= self.sender.dropped_grace:
+                    for row in versions:
+                        await self.journal.status(row.tx_hash, DROPPED, "gone from the chain")
+                    return None
             else:
                 lost_at = None
-            if asyncio.get_running_loop().time() > deadline:
-                raise ApplicationError(f"tx {row.tx_hash} still pending", type="TxPending")
-            activity.heartbeat(row.tx_hash)
+            if loop.time() > deadline:
+                raise ApplicationError(f"tx {versions[-1].tx_hash} still pending", type="TxPending")
             await asyncio.sleep(self.sender.poll_interval)
 
-    async def _send(self, action: str, quote_id: int | None, fn: str, args: list[Any]) -> TxOutcome:
+    async def _settle_from_chain(self, row: JournalRow) -> str | None:
+        """If `row`'s transaction has a receipt, journal it: MINED / REVERTED, else None."""
+        assert self.journal is not None
+        receipt = await self.client.get_receipt(row.tx_hash)
+        if receipt is None or receipt.get("blockNumber") is None:
+            return None
+        ok = int(receipt.get("status", "0x1"), 16) == 1
+        block, gas = int(receipt["blockNumber"], 16), int(receipt["gasUsed"], 16)
+        reason = None
+        if not ok:
+            tx = await self.client.get_transaction(row.tx_hash)
+            reason = await self.sender.revert_reason(tx, block) if tx else None
+        status = MINED if ok else REVERTED
+        await self.journal.status(row.tx_hash, status, reason, gas, block)
+        return status
+
+    async def _lost(self, row: JournalRow) -> bool:
+        """Unknown to the node, or not in a block while its nonce is used."""
+        known = await self.client.get_transaction(row.tx_hash)
+        if known is not None and known.get("blockNumber") is not None:
+            return False
+        if known is None:
+            return True
+        mined_nonce = await self.client.transaction_count(self.party_b, "latest")
+        return row.nonce is not None and mined_nonce > row.nonce
+
+    async def settle_orphans(
+        self, *, min_age: float = ORPHAN_MIN_AGE_SECONDS,
+        dropped_grace: float = ORPHAN_DROPPED_GRACE_SECONDS,
+    ) -> int:  # fmt: skip
+        """One pass over pending journal rows nobody in this process waits for (a previous
+        process sent them, or the attempt that did gave up): journal their receipt, or mark
+        them dropped once gone for `dropped_grace`. Never waits; returns how many it settled.
+        Run in the background by the chain worker, so a row never stays pending for ever."""
+        if self.journal is None:
+            return 0
+        settled = 0
+        now = time.time()
+        for row in await self.journal.pending():
+            tracked = self.sender.tracking(row.tx_hash)
+            if (tracked is not None and tracked.waiters) or now - row.created_at < min_age:
+                continue
+            try:
+                if await self._settle_from_chain(row) is not None:
+                    settled += 1
+                    self._lost_since.pop(row.tx_hash, None)
+                    self.sender.forget(row.tx_hash)
+                    continue
+                if not await self._lost(row):
+                    self._lost_since.pop(row.tx_hash, None)
+                    continue
+            except RpcUnavailable:
+                return settled
+            first = self._lost_since.setdefault(row.tx_hash, now)
+            if now - first >= dropped_grace:
+                await self.journal.status(row.tx_hash, DROPPED, "gone from the chain", None, None)
+                self._lost_since.pop(row.tx_hash, None)
+                self.sender.forget(row.tx_hash)
+                settled += 1
+        return settled
+
+    async def _send(
+        self, action: str, quote_id: int | None, fn: str, args: list[Any], *,
+        key: str | None = None,
+    ) -> TxOutcome:  # fmt: skip
         data = self.client.encode(fn, args)
+        _phase(f"{action}: sending {fn} and waiting for its receipt")
         return await self._chain(
-            self.sender.send(to=self.client.address, data=data, action=action, quote_id=quote_id)
+            self.sender.send(
+                to=self.client.address,
+                data=data,
+                action=action,
+                quote_id=quote_id,
+                tag=TxTag(origin=_origin(), key=key),
+            )  # fmt: skip
         )
 
     async def _ensure_allocation(self, quote: Quote, allocate_first: Decimal) -> None:
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
-        what the quote locks — up to that, capped at `allocate_first` (idempotent: a retry
-        finds it done)."""
+        what the quote locks — up to that, capped at `allocate_first`.
+
+        Idempotent per quote: the allocation is journaled under the quote, and one already
+        made for it (any attempt, any lock activity of the quote) that is pending is awaited,
+        one mined counts — no second allocation is sent; otherwise the chain's available
+        balance decides."""
         if allocate_first <= 0:
+            return
+        action = alloc_action(quote.party_a)
+        if self.journal is not None:
+            rows = await self.journal.find(action, quote.id, statuses=(PENDING, MINED))
+            if any(r.status == MINED for r in rows):
+                return
+            for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
+                if await self._outcome_of([r for r in rows if r.nonce == nonce]) is not None:
+                    return
+        elif await self._resume_in_process(action, quote.id, None) is not None:
             return
         available = await self._available(quote.party_a)
         # Keep headroom above what the lock needs: the open's solvency check counts the signed
@@ -486,7 +725,7 @@ class ChainActivities(ChainApi):
         if available >= target:
             return
         amount = min(allocate_first, target - available)
-        await self._send(alloc_action(quote.party_a), None, "allocateForPartyB",
+        await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
 
     async def _available(self, party_a: str) -> Decimal:
@@ -540,6 +779,9 @@ class ChainActivities(ChainApi):
     async def _chain(awaitable: Awaitable[TxOutcome]) -> TxOutcome:
         try:
             return await awaitable
+        except (sqlite3.Error, JournalLocked) as exc:
+            # the local journal could not record a send (never broadcast unrecorded): retry
+            raise _retryable("JournalUnavailable", exc) from exc
         except RpcUnavailable as exc:
             raise _retryable("RpcUnavailable", exc) from exc
         except TxDropped as exc:

@@ -7,8 +7,10 @@ The contract (rows, names) is `interfaces.ledger.LedgerApi`.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from interfaces.ledger import (
     DecisionRow,
@@ -26,12 +29,31 @@ from interfaces.ledger import (
     PositionRow,
     QuoteRow,
 )
+from interfaces.risk import TradingStateView
 from ledger.columns import utcnow
-from ledger.models import BrokerOrder, Notification, PositionRecord, QuoteDecision, QuoteRecord
+from ledger.models import (
+    BrokerOrder,
+    Notification,
+    PositionRecord,
+    QuoteDecision,
+    QuoteRecord,
+    TradingStateRecord,
+)
+
+log = logging.getLogger(__name__)
+
+# A status for a quote row not written yet is retried this many times (background writes may
+# land out of order), then dropped with a warning.
+MISSING_ROW_ATTEMPTS = 30
 
 
 def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def _not_newer(table: Any, stmt: Any) -> Any:
+    """Upsert guard: the stored row is replaced only by a write at least as new (`ledger_seq`)."""
+    return table.ledger_seq <= stmt.excluded.ledger_seq
 
 
 class LedgerActivities(LedgerApi):
@@ -47,6 +69,7 @@ class LedgerActivities(LedgerApi):
             self.upsert_order,
             self.upsert_position,
             self.notify,
+            self.record_trading_state,
         ]
 
     @activity.defn(name="ledger_upsert_quote")
@@ -61,27 +84,41 @@ class LedgerActivities(LedgerApi):
             "parent_id": row.parent_id, "chain_status": row.chain_status, "hedge_status": row.hedge_status,
             "filled_amount": _dec(row.filled_amount), "opened_price": _dec(row.opened_price),
             "closed_amount": _dec(row.closed_amount), "avg_closed_price": _dec(row.avg_closed_price),
-            "last_error": row.last_error, "updated_at": utcnow(),
+            "last_error": row.last_error, "ledger_seq": row.seq, "updated_at": utcnow(),
         }  # fmt: skip
         stmt = insert(QuoteRecord).values(**values, created_at=values["updated_at"])
         update = {
             k: v for k, v in values.items() if k not in {"chain_id", "quote_id"} and v is not None
         }
-        stmt = stmt.on_conflict_do_update(index_elements=["chain_id", "quote_id"], set_=update)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["chain_id", "quote_id"],
+            set_=update,
+            where=_not_newer(QuoteRecord, stmt),
+        )
         async with self.sessions() as session:
             await session.execute(stmt)
             await session.commit()
 
     @activity.defn(name="ledger_set_hedge_status")
     async def set_hedge_status(self, update: HedgeStatusUpdate) -> None:
+        """Set the quote's hedge status unless a newer write (higher `seq`) already landed."""
         async with self.sessions() as session:
             record = await session.get(QuoteRecord, (update.chain_id, update.quote_id))
             if record is None:
-                return  # the quote row is written first; a status for an unknown quote has nothing to update
+                # Writes run in the background and may land out of order: the row comes first.
+                if activity.info().attempt < MISSING_ROW_ATTEMPTS:
+                    raise ApplicationError(
+                        f"quote {update.quote_id} is not in the ledger yet", type="LedgerRowMissing"
+                    )
+                log.warning("hedge status of unknown quote %s dropped", update.quote_id)
+                return
+            if record.ledger_seq > update.seq:
+                return  # a newer write already landed
             record.hedge_status = update.hedge_status
             if update.chain_status:
                 record.chain_status = update.chain_status
             record.last_error = update.last_error
+            record.ledger_seq = update.seq
             record.updated_at = utcnow()
             await session.commit()
 
@@ -107,11 +144,14 @@ class LedgerActivities(LedgerApi):
             "close_id": row.close_id, "symbol": row.symbol, "side": row.side, "order_type": row.order_type,
             "amount": Decimal(row.amount), "price": _dec(row.price), "reduce_only": row.reduce_only,
             "status": row.status, "exchange_order_id": row.exchange_order_id, "filled": _dec(row.filled),
-            "average_price": _dec(row.average_price), "last_error": row.last_error, "updated_at": utcnow(),
+            "average_price": _dec(row.average_price), "last_error": row.last_error,
+            "ledger_seq": row.seq, "updated_at": utcnow(),
         }  # fmt: skip
         stmt = insert(BrokerOrder).values(**values, created_at=values["updated_at"])
         update = {k: v for k, v in values.items() if k != "client_order_id" and v is not None}
-        stmt = stmt.on_conflict_do_update(index_elements=["client_order_id"], set_=update)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["client_order_id"], set_=update, where=_not_newer(BrokerOrder, stmt)
+        )
         async with self.sessions() as session:
             await session.execute(stmt)
             await session.commit()
@@ -122,12 +162,14 @@ class LedgerActivities(LedgerApi):
             "chain_id": row.chain_id, "quote_id": row.quote_id, "party_a": row.party_a, "symbol": row.symbol,
             "position_type": row.position_type, "open_quantity": Decimal(row.open_quantity),
             "opened_price": Decimal(row.opened_price), "broker_quantity": Decimal(row.broker_quantity),
-            "chain_status": row.chain_status, "hedge_status": row.hedge_status, "updated_at": utcnow(),
+            "chain_status": row.chain_status, "hedge_status": row.hedge_status,
+            "ledger_seq": row.seq, "updated_at": utcnow(),
         }  # fmt: skip
         stmt = insert(PositionRecord).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["chain_id", "quote_id"],
             set_={k: v for k, v in values.items() if k not in {"chain_id", "quote_id"}},
+            where=_not_newer(PositionRecord, stmt),
         )
         async with self.sessions() as session:
             await session.execute(stmt)
@@ -155,3 +197,27 @@ class LedgerActivities(LedgerApi):
         async with self.sessions() as session:
             await session.execute(stmt)
             await session.commit()
+
+    @activity.defn(name="ledger_record_trading_state")
+    async def record_trading_state(self, view: TradingStateView) -> None:
+        """One history row per change (its version keys it: a retry writes nothing more)."""
+        async with self.sessions() as session:
+            exists = await session.scalar(
+                select(TradingStateRecord.id).where(  # type: ignore[call-overload]
+                    TradingStateRecord.changed_at == _parse_time(view.changed_at),
+                    TradingStateRecord.state == view.state,
+                    TradingStateRecord.changed_by == view.changed_by,
+                )
+            )
+            if exists is None:
+                session.add(
+                    TradingStateRecord(
+                        state=view.state, reason=view.reason, changed_by=view.changed_by,
+                        changed_at=_parse_time(view.changed_at) or utcnow(),
+                    )
+                )  # fmt: skip
+                await session.commit()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,79 +1,118 @@
 """Ops activities (task queue `hedger-ops`): alerts, the trading state, limits and exposure.
 
-The contract is `interfaces.ledger.OpsApi`.
+The trading state and the exposure book live in the risk-control workflow (`interfaces.risk`,
+reached through `adapters.risk_control`), so nothing a hedge needs before it takes risk waits on
+Postgres; alerts are recorded in Postgres (and retried while it is away). The contract is
+`interfaces.ledger.OpsApi`.
 """
 
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+import time
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from domain.enums import TradingState
+from adapters.risk_control import RiskControl
 from interfaces.ledger import AlertRow, ExposureView, LimitsView, OpsApi
-from ledger.models import Alert, PositionRecord, TradingStateRecord
+from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
+from ledger.columns import utcnow
+from ledger.models import Alert
 
 log = logging.getLogger(__name__)
+
+TRADING_STATE_TTL_SECONDS = 1.0
 
 
 class OpsActivities(OpsApi):
     def __init__(
-        self, engine: AsyncEngine, limits: LimitsView, alert_webhook_url: str | None = None
+        self,
+        engine: AsyncEngine,
+        limits: LimitsView,
+        risk: RiskControl,
+        alert_webhook_url: str | None = None,
     ) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.limits_view = limits
+        self.risk = risk
         self.alert_webhook_url = alert_webhook_url
+        self._trading: tuple[float, str] | None = None  # (monotonic time read, state)
 
     def activities(self) -> list[Any]:
-        return [self.raise_alert, self.trading_state, self.exposure, self.limits]
-
-    @activity.defn(name="ops_limits")
-    async def limits(self) -> LimitsView:
-        return self.limits_view
+        return [
+            self.raise_alert, self.trading_state, self.exposure, self.limits,
+            self.reserve_exposure, self.resize_exposure,
+        ]  # fmt: skip
 
     @activity.defn(name="ops_raise_alert")
     async def raise_alert(self, row: AlertRow) -> None:
+        """Record the alert and post it to the webhook, once per `dedupe_key`."""
+        table = Alert.__table__  # type: ignore[attr-defined]
+        stmt = (
+            insert(table)
+            .values(
+                kind=row.kind,
+                severity=row.severity,
+                message=row.message,
+                context=row.context,
+                dedupe_key=row.dedupe_key,
+                created_at=utcnow(),
+            )  # fmt: skip
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
         async with self.sessions() as session:
-            session.add(
-                Alert(
-                    kind=row.kind, severity=row.severity, message=row.message, context=row.context
-                )
-            )
+            inserted = (await session.execute(stmt)).first() is not None
             await session.commit()
+        if not inserted:
+            return  # raised before (a retry or a replay): recorded and sent already
         log.warning("ALERT %s [%s]: %s %s", row.kind, row.severity, row.message, row.context)
         if self.alert_webhook_url:
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
                     await client.post(self.alert_webhook_url, json=row.__dict__)
-            except (
-                httpx.HTTPError
-            ) as exc:  # the alert is recorded; a dead webhook must not block the hedge
+            except httpx.HTTPError as exc:  # recorded; a dead webhook must not block the hedge
                 log.error("alert webhook failed: %s", exc)
 
     @activity.defn(name="ops_trading_state")
     async def trading_state(self) -> str:
-        async with self.sessions() as session:
-            query = select(TradingStateRecord).order_by(TradingStateRecord.id.desc()).limit(1)  # type: ignore[union-attr]
-            newest: TradingStateRecord | None = await session.scalar(query)
-        return newest.state if newest is not None else TradingState.ACTIVE.value
+        """The kill switch, from the risk-control workflow (never from Postgres), cached for
+        `TRADING_STATE_TTL_SECONDS`; when the workflow cannot answer, the last state read."""
+        now = time.monotonic()
+        if self._trading is not None and now - self._trading[0] < TRADING_STATE_TTL_SECONDS:
+            return self._trading[1]
+        try:
+            view = await self.risk.trading_state()
+        except Exception as exc:  # noqa: BLE001 - Temporal trouble: the last known state rules
+            if self._trading is None:
+                raise ApplicationError(
+                    f"trading state unavailable: {exc}", type="TradingStateUnavailable"
+                ) from exc
+            log.warning("trading state unavailable (%s); using the last one read", exc)
+            return self._trading[1]
+        self._trading = (now, view.state)
+        return view.state
 
     @activity.defn(name="ops_exposure")
     async def exposure(self) -> ExposureView:
-        notional = PositionRecord.open_quantity * PositionRecord.opened_price  # type: ignore[operator]
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(PositionRecord.symbol, func.coalesce(func.sum(notional), 0))  # type: ignore[call-overload]
-                    .where(PositionRecord.open_quantity > 0)  # type: ignore[operator]
-                    .group_by(PositionRecord.symbol)
-                )
-            ).all()
-        by_symbol = {str(symbol): str(total) for symbol, total in rows}
-        total = sum((Decimal(v) for v in by_symbol.values()), Decimal(0))
-        return ExposureView(open_interest=str(total), by_symbol=by_symbol)
+        """Notional held in the exposure book: open positions and every quote in flight."""
+        book = await self.risk.book()
+        return ExposureView(open_interest=book.open_interest, by_symbol=dict(book.by_symbol))
+
+    @activity.defn(name="ops_limits")
+    async def limits(self) -> LimitsView:
+        return self.limits_view
+
+    @activity.defn(name="ops_reserve_exposure")
+    async def reserve_exposure(self, request: ExposureRequest) -> ExposureGrant:
+        return await self.risk.reserve(request)
+
+    @activity.defn(name="ops_resize_exposure")
+    async def resize_exposure(self, change: ExposureResize) -> None:
+        await self.risk.resize(change)

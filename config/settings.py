@@ -12,6 +12,7 @@ import os
 import re
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -65,10 +66,27 @@ class Settings(BaseSettings):
     chain_id: int = Field(31337, gt=0)
     rpc_http_urls: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8545"])
     rpc_ws_url: str = "ws://127.0.0.1:8545"
+    # several websocket endpoints for the websocket listener (default: [rpc_ws_url])
+    rpc_ws_urls: CsvList = Field(default_factory=list)
+    # an endpoint whose head is further behind the best one is asked only when nothing else answers
+    rpc_max_lag_blocks: int = Field(5, ge=0)
     symmio_address: str | None = None
     private_key: SecretStr = SecretStr(DEVNET_HEDGER_KEY)
     confirmations: int = Field(1, ge=0)
+    # the listeners: their own confirmation depth (the poller's default: `confirmations`) and
+    # how many recent blocks they remember to detect a reorg by block hash
+    poll_confirmations: int | None = Field(None, ge=0)
+    ws_confirmations: int = Field(0, ge=0)
+    subgraph_confirmations: int = Field(1, ge=0)
+    reorg_window_blocks: int = Field(64, ge=1, le=10_000)
+    # SYMMIO events subgraph endpoint(s) of the third listener (comma-separated for several)
     subgraph_url: str | None = None
+    subgraph_poll_seconds: float = Field(2.0, gt=0)
+    # The chain worker's local transaction journal (one SQLite file per signer): a durable local
+    # disk of the chain worker, never shared by two workers. Default: <state_dir>/chain-journal.
+    chain_journal_dir: str | None = None
+    # local state (the embedded stack; the chain journal's default parent)
+    state_dir: str = ".hedger"
 
     # Muon oracle gateways, tried in order
     muon_urls: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8546/v1/"])
@@ -96,8 +114,13 @@ class Settings(BaseSettings):
     max_notional_per_symbol: Decimal = Field(Decimal("250000"), ge=0)
     price_band_pct: Decimal = Field(Decimal("2"), gt=0, le=100)
     min_seconds_to_deadline: int = Field(30, ge=0)
+    # Intent and position workflows continue-as-new beyond this many history events (set by the
+    # listeners when they start a workflow; unset: the workflows' default of 8,000).
+    workflow_history_limit: int | None = Field(None, ge=50, le=50_000)
 
-    _split = field_validator("rpc_http_urls", "muon_urls", mode="before")(_split_list)
+    _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
+        _split_list
+    )
 
     @field_validator("private_key")
     @classmethod
@@ -147,6 +170,22 @@ class Settings(BaseSettings):
                 f"{ENV_PREFIX}SYMMIO_ADDRESS: is not set (locally, `hedger devnet deploy` writes it to .hedger/devnet.env)"
             )
         return self.symmio_address
+
+    def websocket_urls(self) -> list[str]:
+        """The websocket listener's endpoints, in order of preference."""
+        return list(self.rpc_ws_urls) or [self.rpc_ws_url]
+
+    def subgraph_urls(self) -> list[str]:
+        return [u.strip() for u in (self.subgraph_url or "").split(",") if u.strip()]
+
+    def poll_confirmation_depth(self) -> int:
+        return self.confirmations if self.poll_confirmations is None else self.poll_confirmations
+
+    def chain_journal_directory(self) -> Path:
+        """Where the chain worker keeps its local transaction journals (one file per signer)."""
+        if self.chain_journal_dir:
+            return Path(self.chain_journal_dir).expanduser()
+        return Path(self.state_dir).expanduser() / "chain-journal"
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict, secrets masked: safe to print or log."""

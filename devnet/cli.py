@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -11,6 +12,7 @@ import typer
 from devnet.paths import state_dir
 from devnet.stack.process import StackError, pid_alive
 from devnet.stack.stack import LocalStack, StackPorts, read_status, stop_running_stack
+from devnet.stack.supervisor import Supervisor
 
 stack_app = typer.Typer(
     help="The embedded local stack (Temporal, Postgres, anvil), on 127.0.0.1.", no_args_is_help=True
@@ -31,13 +33,16 @@ def _mount_devnet_commands() -> None:
     from devnet.contracts.cli import compile_command, deploy_command
     from devnet.exchange.cli import exchange_command
     from devnet.oracle.cli import oracle_command
+    from devnet.subgraph.cli import subgraph_command
     from devnet.traders.cli import traders_command
 
     devnet_app.command("compile")(compile_command)
     devnet_app.command("deploy")(deploy_command)
     devnet_app.command("exchange")(exchange_command)
     devnet_app.command("oracle")(oracle_command)
+    devnet_app.command("subgraph")(subgraph_command)
     devnet_app.command("traders")(traders_command)
+    devnet_app.command("chaos")(chaos_command)
 
 
 def demo(
@@ -53,14 +58,88 @@ def demo(
     seed: int = typer.Option(1, help="seed of the trader simulator"),
     traders: int = typer.Option(3, help="number of simulated traders"),
     timeout: float = typer.Option(
-        900.0, help="give up (exit 1) after this many seconds with --exit-when-done"
+        900.0,
+        help="with --exit-when-done: give up after this many seconds (exit 1, printing what is stuck)",
+    ),
+    settle_timeout: float = typer.Option(
+        120.0, help="after the last intent is terminal: seconds for workflows and fills to settle"
+    ),
+    free_ports: bool = typer.Option(
+        False, "--free-ports", help="run every part on a free port (next to another stack)"
     ),
 ) -> None:
-    """Run the hedger end to end on the embedded local stack (until Ctrl-C, or --exit-when-done)."""
+    """Run the hedger end to end on the embedded local stack (until Ctrl-C, or --exit-when-done).
+
+    Exit code with --exit-when-done: 0 all counters zero, 2 a counter is not, 1 timed out."""
     from devnet.demo import DemoOptions, run_demo
 
-    options = DemoOptions(intents, exit_when_done, summary_json, seed, traders, timeout=timeout)
+    options = DemoOptions(
+        intents, exit_when_done, summary_json, seed, traders, timeout=timeout,
+        settle_timeout=settle_timeout, free_ports=free_ports,
+    )  # fmt: skip
     raise typer.Exit(run_demo(options, log=lambda line: typer.echo(line, err=True)))
+
+
+def chaos_command(
+    intents: int = typer.Option(300, help="intents the traders post before winding down"),
+    seed: int = typer.Option(1, help="seed of the chaos monkey and of the traders"),
+    every: float = typer.Option(8.0, help="mean seconds between two injections"),
+    only: str = typer.Option(
+        "", help="comma-separated targets/fault kinds to use (default: every one)"
+    ),
+    max_injections: int | None = typer.Option(None, help="stop injecting after this many"),
+    traders: int = typer.Option(3, help="number of simulated traders"),
+    timeout: float = typer.Option(2400.0, help="give up after this many seconds (exit 1)"),
+    settle_timeout: float = typer.Option(
+        180.0, help="after the last intent is terminal: seconds for the hedger to settle"
+    ),
+    summary_json: Path | None = typer.Option(
+        None, help="where to write counters and faults (default: <state dir>/chaos-summary.json)"
+    ),
+    state: Path | None = typer.Option(
+        None, "--state-dir", help="state directory (default: a fresh .hedger/chaos/run-<time>)"
+    ),
+    fixed_ports: bool = typer.Option(
+        False, "--fixed-ports", help="the demo's fixed ports instead of free ones"
+    ),
+) -> None:
+    """The demo under kill -9 of every process kind and every broker fault; honest counters.
+
+    Exit code: 0 every counter zero, 2 a violation, 1 timed out (what is stuck is printed)."""
+    from devnet.chaos import Chaos, ChaosOptions, parse_only
+    from devnet.demo import DemoOptions, run_demo
+
+    try:
+        kills, faults = parse_only(only)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if state is None:
+        runs = state_dir() / "chaos"
+        for old in sorted(runs.glob("run-*"))[:-4]:  # keep the last few runs for a post-mortem
+            import shutil
+
+            shutil.rmtree(old, ignore_errors=True)
+        state = runs / time.strftime("run-%Y%m%d-%H%M%S")
+    summary = summary_json or state / "chaos-summary.json"
+    options = DemoOptions(
+        intents=intents, exit_when_done=True, summary_json=summary, seed=seed, traders=traders,
+        timeout=timeout, settle_timeout=settle_timeout, state_dir=state, free_ports=not fixed_ports,
+    )  # fmt: skip
+    chaos_options = ChaosOptions(
+        seed=seed, every=every, kills=kills, faults=faults, max_injections=max_injections
+    )
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        typer.echo(line, err=True)
+
+    def monkey(stack: LocalStack, supervisor: Supervisor, log: Callable[[str], None]) -> Chaos:
+        return Chaos(chaos_options, supervisor, stack.info["exchange"]["url"], log)
+
+    code = run_demo(options, log=log, chaos=monkey)
+    log(f"chaos: done in {time.monotonic() - started:.0f}s, exit {code} (summary {summary})")
+    raise typer.Exit(code)
 
 
 def _announce(stack: LocalStack) -> None:
@@ -97,13 +176,13 @@ def stack_up(
     )
     stack = LocalStack(state_dir(), ports, log=lambda line: typer.echo(line, err=True))
     started = time.monotonic()
+
+    def on_ready(s: LocalStack) -> None:
+        typer.echo(f"stack: up in {time.monotonic() - started:.1f}s", err=True)
+        _announce(s)
+
     try:
-        stack.run_foreground(
-            on_ready=lambda s: (
-                typer.echo(f"stack: up in {time.monotonic() - started:.1f}s", err=True),
-                _announce(s),
-            )
-        )
+        stack.run_foreground(on_ready=on_ready)
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

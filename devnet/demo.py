@@ -3,9 +3,11 @@
 Starts the stack (Temporal, Postgres, anvil, exchange simulator, Muon oracle), deploys and
 initialises our SYMMIO-compatible contract when needed, starts every hedger process exactly as
 production runs them (`hedger worker …`, `hedger listener …`, `hedger api`), then lets the
-trader simulator post intents. Without `--exit-when-done` it trades until Ctrl-C, printing a
-live progress line; with it, it stops once every intent reached a terminal state and writes
-the summary (`--summary-json`).
+trader simulator post intents. A supervisor restarts whatever dies — a part of the stack or a
+hedger process — with backoff, logging each restart, as systemd or Kubernetes would. Without
+`--exit-when-done` it trades until Ctrl-C, printing a live progress line; with it, it stops once
+every intent reached a terminal state (or at `--timeout`, printing what is stuck) and writes the
+summary (`--summary-json`), whose counters are counted from outside (`devnet.audit`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devnet.stack.process import ManagedProcess, StackError
+from devnet.stack.process import ManagedProcess, StackError, free_port
 from devnet.stack.stack import LocalStack, StackPorts, _read_env
+from devnet.stack.supervisor import Supervisor, Unit
 
 HEDGER_PROCESSES: list[tuple[str, list[str]]] = [
     ("worker-workflows", ["worker", "workflows"]),
@@ -30,10 +33,13 @@ HEDGER_PROCESSES: list[tuple[str, list[str]]] = [
     ("worker-broker", ["worker", "broker"]),
     ("worker-chain", ["worker", "chain"]),
     ("order-monitor", ["worker", "order-monitor"]),
+    ("subgraph-indexer", ["devnet", "subgraph"]),  # the local stand-in of SYMMIO's subgraph
     ("listener-poll", ["listener", "poll"]),
     ("listener-ws", ["listener", "ws"]),
+    ("listener-subgraph", ["listener", "subgraph"]),
     ("api", ["api"]),
 ]
+SUBGRAPH_PORT = 8548  # the local indexer's GraphQL endpoint (a free port next to another stack)
 
 
 @dataclass
@@ -44,7 +50,11 @@ class DemoOptions:
     seed: int = 1
     traders: int = 3
     interval: float = 1.0
-    timeout: float = 900.0
+    timeout: float = 900.0  # with exit_when_done: give up (exit 1, printing what is stuck)
+    settle_timeout: float = 120.0  # after the last intent is terminal: time for workflows to end
+    state_dir: Path | None = None  # default: HEDGER_STATE_DIR or .hedger
+    free_ports: bool = False  # every part (and the hedger API) on a free port
+    exchange_args: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +91,21 @@ class HedgerProcesses:
     def check(self) -> list[str]:
         return [name for name, p in self.running.items() if not p.alive()]
 
+    def supervisor_units(self) -> list[Unit]:
+        """The hedger's processes as supervised units: a dead one is started again as it was."""
+
+        def unit(name: str) -> Unit:
+            return Unit(
+                name=name,
+                kind="hedger",
+                alive=lambda: self.running[name].alive(),
+                pid=lambda: self.running[name].pid,
+                exit_code=lambda: self.running[name].returncode(),
+                restart=lambda: self.restart(name),
+            )
+
+        return [unit(name) for name in self.running]
+
     def stop(self) -> None:
         for name, process in reversed(list(self.running.items())):
             process.stop()
@@ -93,6 +118,8 @@ def hedger_env(stack: LocalStack) -> dict[str, str]:
     env.update(_read_env(stack.env_path))
     env["HEDGER_STATE_DIR"] = str(stack.state_dir)
     env.setdefault("HEDGER_METRICS_PORT", "0")
+    port = SUBGRAPH_PORT if stack.ports == StackPorts() else free_port()
+    env.setdefault("HEDGER_SUBGRAPH_URL", f"http://127.0.0.1:{port}/subgraphs/name/symmio-events")
     return env
 
 
@@ -139,10 +166,22 @@ def _deploy_function() -> Callable[[str, Path], dict[str, Any]] | None:
     return devnet_deploy
 
 
-def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
-    stack = LocalStack(
-        Path(os.environ.get("HEDGER_STATE_DIR", ".hedger")).resolve(), StackPorts(), log=log
-    )
+def make_stack(options: DemoOptions, log: Callable[[str], None]) -> LocalStack:
+    state = options.state_dir or Path(os.environ.get("HEDGER_STATE_DIR", ".hedger"))
+    ports = StackPorts(*(free_port() for _ in range(6))) if options.free_ports else StackPorts()
+    return LocalStack(state.resolve(), ports, log=log, exchange_args=list(options.exchange_args))
+
+
+def run_demo(
+    options: DemoOptions,
+    log: Callable[[str], None] = print,
+    chaos: Callable[[LocalStack, Supervisor, Callable[[str], None]], Any] | None = None,
+) -> int:
+    """The demo (and, with `chaos`, the chaos run): stack, hedger, supervisor, traders, summary.
+
+    `chaos(stack, supervisor, log)` builds the chaos monkey (`devnet.chaos`) once everything is
+    up; it runs while the traders trade."""
+    stack = make_stack(options, log)
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -151,6 +190,7 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     processes: HedgerProcesses | None = None
+    supervisor = Supervisor(log)
     started = time.monotonic()
     try:
         stack.up()
@@ -158,8 +198,15 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
             f"demo: stack up in {time.monotonic() - started:.1f}s; Temporal UI {stack.info['temporal']['ui']}"
         )
         symmio = ensure_deployment(stack, log)
-        processes = HedgerProcesses(stack.state_dir, hedger_env(stack), log)
+        env = hedger_env(stack)
+        if options.free_ports:
+            env["HEDGER_API_PORT"] = str(free_port())
+        processes = HedgerProcesses(stack.state_dir, env, log)
         processes.start()
+        for unit in [*stack.supervisor_units(), *processes.supervisor_units()]:
+            supervisor.add(unit)
+        supervisor.start()
+        log(f"demo: supervising {', '.join(supervisor.units)} (logs under {stack.state_dir})")
         if symmio is None:
             log("demo: waiting for Ctrl-C")
             while not stopping and not options.exit_when_done:
@@ -167,11 +214,15 @@ def run_demo(options: DemoOptions, log: Callable[[str], None] = print) -> int:
             return 0
         from devnet.demo_run import drive  # the trading half needs the contract and the traders
 
-        return asyncio.run(drive(stack, symmio, processes, options, log, lambda: stopping))
+        monkey = chaos(stack, supervisor, log) if chaos is not None else None
+        return asyncio.run(
+            drive(stack, symmio, processes, options, log, lambda: stopping, supervisor, monkey)
+        )
     except StackError as exc:
         log(f"error: {exc}")
         return 1
     finally:
+        supervisor.stop()
         if processes is not None:
             processes.stop()
         stack.down()

@@ -1,29 +1,63 @@
 """The trading half of `hedger demo`: traders post intents, the hedger works them, we report.
 
-The summary is computed from the outside, the way an auditor would: the ledger (Postgres) for
-outcomes and timings, Temporal's visibility for STUCK workflows, the chain for what is open and
-the exchange for what is hedged and how many orders each client order id produced.
+Progress and the end of the run are judged from the outside: the chain says which quotes are
+terminal, Temporal's visibility which workflows still run. The summary's counters come from
+`devnet.audit` (chain, the exchange simulator's own records, Temporal) — never from the
+hedger's ledger or what its workflows say about themselves. The ledger only contributes the
+per-hop latencies, labelled as such, when Postgres answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
+from devnet.audit import TERMINAL, AuditReport, ChainQuote, ChainReader, RunScope, audit_run
 from devnet.demo import DemoOptions, HedgerProcesses, write_summary
 from devnet.stack.stack import LocalStack
+from devnet.stack.supervisor import Supervisor
 
-TERMINAL_INTENT = {"REJECTED", "CANCELLED", "EXPIRED", "FAILED", "OPEN", "CLOSED"}
-SINGLE_SHOT_ACTIONS = ("lock_quote", "open_position", "unlock_quote", "accept_cancel_request")
+
+class ChaosHook(Protocol):
+    """What the chaos monkey plugs into a run (see `devnet.chaos`)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+    def report(self, supervisor: Supervisor) -> list[dict[str, Any]]: ...
+
+    async def close_windows(self) -> None: ...
+
+    @staticmethod
+    def table(rows: Sequence[dict[str, Any]]) -> list[str]: ...
+
+
+@dataclasses.dataclass
+class ChainWatcher:
+    """The run's quotes as the chain shows them: new ids picked up, final ones not re-read."""
+
+    reader: ChainReader
+    first_id: int
+    quotes: dict[int, ChainQuote] = dataclasses.field(default_factory=dict)
+
+    def refresh(self) -> dict[int, ChainQuote]:
+        last = self.reader.last_quote_id()
+        for quote_id in range(self.first_id, last + 1):
+            known = self.quotes.get(quote_id)
+            if known is None or known.status not in TERMINAL:
+                self.quotes[quote_id] = self.reader.quote(quote_id)
+        return self.quotes
+
+    def statuses(self) -> Counter[str]:
+        return Counter(q.status for q in self.quotes.values())
+
+    def live(self) -> list[ChainQuote]:
+        return [q for q in self.quotes.values() if q.status not in TERMINAL]
 
 
 async def drive(
@@ -33,6 +67,8 @@ async def drive(
     options: DemoOptions,
     log: Callable[[str], None],
     stopping: Callable[[], bool],
+    supervisor: Supervisor,
+    chaos: ChaosHook | None = None,
 ) -> int:
     from devnet.traders.brain import TraderProfile
     from devnet.traders.sim import ANVIL_TRADER_KEYS, TradersConfig, TradersSim
@@ -57,128 +93,235 @@ async def drive(
     )
     sim = TradersSim(config)
     await asyncio.to_thread(sim.fund)
-    database_url = stack.running_url("postgres")
+    deployment = _deployment(stack)
+    reader = ChainReader(stack.info["anvil"]["http"], symmio)
+    scope = RunScope(
+        rpc_url=stack.info["anvil"]["http"],
+        symmio=symmio,
+        party_b=str(deployment["party_b"]).lower(),
+        exchange_url=stack.info["exchange"]["url"],
+        temporal_address=stack.info["temporal"]["address"],
+        first_quote_id=reader.last_quote_id() + 1,
+        from_block=reader.block_number() + 1,
+        chain_id=int(deployment.get("chain_id", 31337)),
+        open_positions_ok=not options.exit_when_done,
+    )
+    watcher = ChainWatcher(reader, scope.first_quote_id)
+    traders_by_address = {t.chain.address.lower(): t for t in sim.traders}
     started = time.monotonic()
+    chaos_stop = asyncio.Event()
+    chaos_task = asyncio.create_task(chaos.run(chaos_stop)) if chaos is not None else None
     winding_down = False
+    wind_down_at: float | None = None
     last_print = 0.0
-    while not stopping():
-        sent = sum(t.stats.sent for t in sim.traders)
-        if options.intents is not None and sent >= options.intents and not winding_down:
-            winding_down = True
-            for trader in sim.traders:  # no new intents; cancel what waits, close what is open
-                trader.brain.profile = dataclasses.replace(
-                    trader.brain.profile, p_open=0.0, p_cancel=0.5, p_close=1.0, market_share=1.0
-                )
-            log(f"demo: {sent} intents posted; winding down (cancelling pending, closing open)")
-        await sim.step()
-        failed = processes.check()
-        if failed:
-            log(
-                f"demo: hedger process(es) died: {failed} (logs under {stack.state_dir / 'hedger'})"
-            )
-            return 1
-        counts = await ledger_counts(database_url)
-        if time.monotonic() - last_print > 2:
-            last_print = time.monotonic()
-            log(f"demo: sent={sent} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-        if options.exit_when_done and winding_down and all_done(sim, counts):
-            summary = await summarize(stack, sim, time.monotonic() - started)
-            write_summary(options.summary_json, summary)
-            return 0 if summary["stuck"] == 0 and summary["unhedged"] == 0 else 2
-        if options.exit_when_done and time.monotonic() - started > options.timeout:
-            log("demo: timed out before every intent was terminal")
-            summary = await summarize(stack, sim, time.monotonic() - started)
-            write_summary(options.summary_json, summary)
-            return 1
-        await asyncio.sleep(options.interval)
-    return 0
-
-
-def all_done(sim: Any, counts: dict[str, int]) -> bool:
-    live = sum(len(t.views()) for t in sim.traders)  # quotes not CANCELED/CLOSED/EXPIRED/LIQUIDATED
-    busy = sum(v for k, v in counts.items() if k not in TERMINAL_INTENT | {"OPEN"})
-    return live == 0 and busy == 0
-
-
-async def ledger_counts(database_url: str) -> dict[str, int]:
-    engine = create_async_engine(database_url)
+    timed_out = False
     try:
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(text("SELECT hedge_status, count(*) FROM quotes GROUP BY 1"))
-            ).all()
+        while not stopping():
+            sent = sum(t.stats.sent for t in sim.traders)
+            if options.intents is not None and sent >= options.intents and not winding_down:
+                winding_down, wind_down_at = True, time.monotonic()
+                for trader in sim.traders:  # no new intents; cancel what waits, close what is open
+                    trader.brain.profile = dataclasses.replace(
+                        trader.brain.profile,
+                        p_open=0.0,
+                        p_cancel=0.5,
+                        p_close=1.0,
+                        market_share=1.0,
+                    )
+                log(f"demo: {sent} intents posted; winding down (cancelling pending, closing open)")
+            await _guarded(log, "traders", sim.step())
+            with contextlib.suppress(Exception):  # anvil restarting: next round
+                await asyncio.to_thread(watcher.refresh)
+                for q in watcher.quotes.values():  # child quotes of partial fills: their trader's
+                    owner = traders_by_address.get(q.party_a)
+                    if owner is not None and q.status not in TERMINAL:
+                        owner.quote_ids.add(q.id)
+            if time.monotonic() - last_print > 5:
+                last_print = time.monotonic()
+                statuses = " ".join(f"{k}={v}" for k, v in sorted(watcher.statuses().items()))
+                restarts = sum(supervisor.restarts().values())
+                log(f"demo: sent={sent} chain: {statuses} restarts={restarts}")
+            if options.exit_when_done and winding_down and not watcher.live():
+                live_views = sum(len(t.quote_ids) for t in sim.traders)
+                if live_views == 0:
+                    break
+            if options.exit_when_done and time.monotonic() - started > options.timeout:
+                timed_out = True
+                log(
+                    f"demo: timed out after {options.timeout:.0f}s before every intent was terminal"
+                )
+                break
+            await asyncio.sleep(options.interval)
+        if chaos_task is not None:
+            chaos_stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(chaos_task, 30)
+            assert chaos is not None
+            await _guarded(log, "chaos", chaos.close_windows())
+        if not options.exit_when_done and options.summary_json is None:
+            return 0
+        report = await settle(scope, supervisor, options, started, timed_out, log)
     finally:
-        await engine.dispose()
-    return {str(status): int(n) for status, n in rows}
+        if chaos_task is not None and not chaos_task.done():
+            chaos_task.cancel()
+        reader.close()
+    summary = await build_summary(
+        stack, sim, scope, report, supervisor, time.monotonic() - started, timed_out, wind_down_at
+    )
+    if chaos is not None:
+        summary["faults_injected"] = chaos.report(supervisor)
+    write_summary(options.summary_json, summary)
+    if chaos is not None:
+        log("chaos: faults injected")
+        for line in chaos.table(summary["faults_injected"]):
+            log("  " + line)
+    print_stuck(summary, log)
+    if options.summary_json is not None:
+        log(f"demo: summary written to {options.summary_json}")
+    if timed_out:
+        return 1
+    return 0 if report.violations == 0 else 2
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
+async def _guarded(log: Callable[[str], None], what: str, step: Awaitable[Any]) -> None:
+    """One step of a run's own machinery; a part restarting under it must not end the run."""
+    try:
+        await step
+    except Exception as exc:
+        log(f"demo: {what} step failed ({type(exc).__name__}: {exc}); continuing")
+
+
+async def settle(
+    scope: RunScope,
+    supervisor: Supervisor,
+    options: DemoOptions,
+    started: float,
+    timed_out: bool,
+    log: Callable[[str], None],
+) -> AuditReport:
+    """Give the hedger a bounded moment to finish (workflows ending, the last broker fills),
+    then count. Ends at `settle_timeout` or the run's own timeout, whichever comes first."""
+    budget = 0.0 if timed_out else options.settle_timeout
+    if options.exit_when_done:
+        budget = min(budget, max(0.0, options.timeout - (time.monotonic() - started)) + 30)
+    deadline = time.monotonic() + budget
+    report: AuditReport | None = None
+    while True:
+        try:
+            report = await audit_run(scope)
+        except Exception as exc:  # Temporal or the chain restarting: try again
+            log(f"demo: audit failed ({type(exc).__name__}: {exc})")
+            report = None
+        if report is not None and (report.violations == 0 or time.monotonic() >= deadline):
+            return report
+        if time.monotonic() >= deadline + 60:  # the parts never came back: one last try
+            return await audit_run(scope)
+        await asyncio.sleep(5)
+
+
+def _deployment(stack: LocalStack) -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads((stack.state_dir / "devnet" / "deployment.json").read_text())
+    return data
+
+
+async def build_summary(
+    stack: LocalStack,
+    sim: Any,
+    scope: RunScope,
+    report: AuditReport,
+    supervisor: Supervisor,
+    elapsed: float,
+    timed_out: bool,
+    wind_down_at: float | None,
+) -> dict[str, Any]:
+    c = report.counters
+    outcomes = report.outcomes
+    return {
+        "intents": sum(t.stats.sent for t in sim.traders),
+        "quotes": report.details.get("quotes", 0),
+        "outcomes": outcomes,
+        "opened": sum(
+            outcomes.get(s, 0)
+            for s in ("OPENED", "CLOSE_PENDING", "CANCEL_CLOSE_PENDING", "CLOSED", "LIQUIDATED")
+        ),  # fmt: skip
+        "closed": outcomes.get("CLOSED", 0),
+        "cancelled": outcomes.get("CANCELED", 0),
+        "expired": outcomes.get("EXPIRED", 0),
+        "liquidated": outcomes.get("LIQUIDATED", 0),
+        "counters": c,
+        "violations": report.violations,
+        "over_hedged": c["over_hedged"],
+        "under_hedged": c["under_hedged"],
+        "unhedged": c["unhedged_symbols"],
+        "duplicate_orders": c["duplicate_orders"],
+        "duplicate_txs": c["duplicate_txs"],
+        "stuck": c["stuck"],
+        "details": report.details,
+        "scope": {
+            "first_quote_id": scope.first_quote_id,
+            "from_block": scope.from_block,
+            "party_b": scope.party_b,
+        },  # fmt: skip
+        "restarts": supervisor.restarts(),
+        "supervisor_events": [e.as_dict() for e in supervisor.events],
+        "elapsed_seconds": round(elapsed, 1),
+        "timed_out": timed_out,
+        "trader_failures": sum(t.stats.failures for t in sim.traders),
+        "ledger": await _ledger_view(stack),
+    }
+
+
+def print_stuck(summary: dict[str, Any], log: Callable[[str], None]) -> None:
+    counters = summary["counters"]
+    log("demo: " + " ".join(f"{k}={v}" for k, v in counters.items()))
+    for row in summary["details"]["stuck"]:
+        log(f"demo: STUCK quote {row['quote']} ({row['status']}): {'; '.join(row['reasons'])}")
+    for row in summary["details"]["duplicate_txs"]:
+        log(f"demo: DUPLICATE tx: quote {row['quote']} {row['action']} x{len(row['txs'])}")
+    for row in summary["details"]["duplicate_orders"]:
+        log(f"demo: DUPLICATE order: {row}")
+    for name, row in summary["details"]["net_exposure"].items():
+        if "mismatch" in row:
+            log(f"demo: UNHEDGED {name}: chain {row['chain']} vs broker {row['broker']}")
+
+
+async def _ledger_view(stack: LocalStack) -> dict[str, Any] | None:
+    """The hedger's own record (informational only: statuses and per-hop latencies)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    try:
+        engine = create_async_engine(stack.running_url("postgres"))
+        try:
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(text("SELECT hedge_status, count(*) FROM quotes GROUP BY 1"))
+                ).all()
+                hops = await _hop_latencies(conn)
+        finally:
+            await engine.dispose()
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"statuses": {str(s): int(n) for s, n in rows}, "latency_seconds": hops}
+
+
+def _percentiles(values: list[float]) -> dict[str, float | int | None]:
     if not values:
-        return {"p50": None, "p90": None, "p99": None, "n": 0}  # type: ignore[dict-item]
+        return {"p50": None, "p90": None, "p99": None, "n": 0}
     ordered = sorted(values)
 
     def pick(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
-    return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "n": len(ordered)}  # type: ignore[dict-item]
-
-
-async def summarize(stack: LocalStack, sim: Any, elapsed: float) -> dict[str, Any]:
-    engine = create_async_engine(stack.running_url("postgres"))
-    try:
-        async with engine.connect() as conn:
-            statuses = dict(
-                (
-                    await conn.execute(text("SELECT hedge_status, count(*) FROM quotes GROUP BY 1"))
-                ).all()
-            )
-            opened = (await conn.execute(text("SELECT count(*) FROM positions"))).scalar_one()
-            closed = (
-                await conn.execute(
-                    text(
-                        "SELECT count(*) FROM positions WHERE chain_status IN ('CLOSED', 'LIQUIDATED')"
-                    )
-                )
-            ).scalar_one()
-            dup_txs = (
-                await conn.execute(
-                    text(
-                        "SELECT count(*) FROM (SELECT quote_id, action FROM chain_transactions "
-                        "WHERE status = 'mined' AND action = ANY(:actions) "
-                        "GROUP BY quote_id, action HAVING count(*) > 1) d"
-                    ),
-                    {"actions": list(SINGLE_SHOT_ACTIONS)},
-                )
-            ).scalar_one()
-            hops = await _hop_latencies(conn)
-    finally:
-        await engine.dispose()
-    exchange = await _exchange_state(stack.info["exchange"]["url"])
-    per_client_id = Counter(o.get("clientOrderId") for o in exchange.get("orders", []))
-    duplicate_orders = sum(n - 1 for cid, n in per_client_id.items() if cid and n > 1)
-    stuck = await _stuck_count(stack)
-    unhedged = await _unhedged(stack, sim, exchange)
-    return {
-        "intents": sum(t.stats.sent for t in sim.traders),
-        "seen_by_hedger": sum(int(v) for v in statuses.values()),
-        "opened": int(opened),
-        "closed": int(closed),
-        "cancelled": int(statuses.get("CANCELLED", 0)),
-        "expired": int(statuses.get("EXPIRED", 0)),
-        "rejected": int(statuses.get("REJECTED", 0)),
-        "failed": int(statuses.get("FAILED", 0)),
-        "stuck": stuck,
-        "unhedged": unhedged,
-        "duplicate_orders": duplicate_orders,
-        "duplicate_txs": int(dup_txs),
-        "latency_seconds": hops,
-        "elapsed_seconds": round(elapsed, 1),
-        "trader_failures": sum(t.stats.failures for t in sim.traders),
-    }
+    return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "n": len(ordered)}
 
 
 async def _hop_latencies(conn: Any) -> dict[str, Any]:
     """Per-hop latencies from the ledger's own timestamps (DESIGN §9 hops)."""
+    from sqlalchemy import text
+
     rows = (
         await conn.execute(
             text(
@@ -205,54 +348,3 @@ async def _hop_latencies(conn: Any) -> dict[str, Any]:
         values = [float(r[index]) for r in rows if r[index] is not None and float(r[index]) >= 0]
         out[name] = _percentiles(values)
     return out
-
-
-async def _exchange_state(url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(f"{url}/admin/state")
-        response.raise_for_status()
-        data: dict[str, Any] = response.json()
-        return data
-
-
-async def _stuck_count(stack: LocalStack) -> int:
-    from adapters.temporal import connect
-    from config.settings import load_settings
-
-    client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
-    return len(
-        [
-            wf
-            async for wf in client.list_workflows(
-                'HedgeStatus="STUCK" AND ExecutionStatus="Running"'
-            )
-        ]
-    )
-
-
-async def _unhedged(stack: LocalStack, sim: Any, exchange: dict[str, Any]) -> int:
-    """Symbols whose broker position differs from what is open on chain against us."""
-    from domain.enums import PositionType, QuoteStatus
-
-    chain_net: dict[int, Decimal] = {}
-    open_statuses = {
-        QuoteStatus.OPENED,
-        QuoteStatus.CLOSE_PENDING,
-        QuoteStatus.CANCEL_CLOSE_PENDING,
-    }
-    for trader in sim.traders:
-        for quote_id in list(
-            trader.all_quote_ids if hasattr(trader, "all_quote_ids") else trader.quote_ids
-        ):
-            view = await asyncio.to_thread(trader.chain.quote, quote_id)
-            if view.status in open_statuses:
-                qty = Decimal(view.quantity - view.closed_amount) / Decimal(10**18)
-                sign = 1 if view.position_type == PositionType.LONG else -1
-                chain_net[view.symbol_id] = chain_net.get(view.symbol_id, Decimal(0)) + sign * qty
-    names = {1: "BTCUSDT", 2: "ETHUSDT"}
-    broker = {sym: Decimal(p["amount"]) for sym, p in exchange.get("positions", {}).items()}
-    mismatched = 0
-    for symbol_id in set(chain_net) | {k for k, v in names.items() if v in broker}:
-        if chain_net.get(symbol_id, Decimal(0)) != broker.get(names.get(symbol_id, ""), Decimal(0)):
-            mismatched += 1
-    return mismatched

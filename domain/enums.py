@@ -57,6 +57,8 @@ class HedgeStatus(StrEnum):
     CLOSED = "CLOSED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    RELEASED = "RELEASED"  # we unlocked it: PENDING again for other hedgers, never opened by us
+    LOST = "LOST"  # another PartyB locked it first
     UNWINDING = "UNWINDING"
     STUCK = "STUCK"
     FAILED = "FAILED"

@@ -21,6 +21,8 @@ ZERO = Decimal(0)
 OPEN_STATUSES = frozenset(
     {QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING}
 )
+# A quote in one of these was opened at some point (CLOSED and LIQUIDATED come only after OPENED).
+OPENED_ONCE_STATUSES = frozenset({*OPEN_STATUSES, QuoteStatus.CLOSED, QuoteStatus.LIQUIDATED})
 OUR_PENDING_STATUSES = frozenset({QuoteStatus.LOCKED, QuoteStatus.CANCEL_PENDING})
 CLOSING_STATUSES = frozenset({QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING})
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from domain.enums import OrderType, QuoteStatus, TradingState
 from domain.fixed import exact
 from domain.hedge_actions import (
-    OPEN_STATUSES,
+    OPENED_ONCE_STATUSES,
     OUR_PENDING_STATUSES,
     AcceptCancel,
     CancelBrokerOrder,
@@ -82,8 +82,9 @@ def next_open_action(s: OpenSituation) -> OpenAction:
     """The single next step of the open path (DESIGN §4 steps 2–6 and cancel handling).
 
     Order of rules:
-    1. OPENED (or later) by us → make the broker equal the chain (cancel the working order,
-       unwind any excess, hedge any gap), then `Done(HEDGED_OPEN)`.
+    1. OPENED (or later: closing, closed, liquidated) by us → cancel the working order, then
+       `Done(HEDGED_OPEN)`: the position workflow takes the broker side over as it is and
+       makes it equal the chain.
     2. Not ours on chain (PENDING, locked by another, CANCELED, EXPIRED, liquidated) → make the
        broker flat; then `Lock` if still wanted and possible, else `Done(FLAT)`.
     3. LOCKED / CANCEL_PENDING by us:
@@ -95,15 +96,12 @@ def next_open_action(s: OpenSituation) -> OpenAction:
        d. nothing filled: place the order while allowed, else `AcceptCancel` (cancel requested)
           or `Unlock`.
     """
-    # 1. The open happened on chain.
-    if s.ours and s.chain_status in OPEN_STATUSES:
+    # 1. The open happened on chain (it may be closing or over already): the position
+    # workflow owns the broker side from here, so stop our working order and hand over what the
+    # broker holds; it brings the broker to the chain (one owner, never two trading at once).
+    if s.ours and s.chain_status in OPENED_ONCE_STATUSES:
         if s.broker_order_open:
             return CancelBrokerOrder()
-        diff = s.broker_filled - s.chain_open_quantity
-        if diff > 0:
-            return UnwindBroker(diff)
-        if diff < 0:
-            return PlaceBrokerOrder(-diff)
         return Done(Outcome.HEDGED_OPEN)
 
     # 2. Nothing on chain is ours.

@@ -41,7 +41,9 @@ class PositionSituation:
     `chain_open_quantity`: quantity − closedAmount on chain (0 once CLOSED / LIQUIDATED).
     `broker_quantity`: broker hedge currently held for this quote (after any close fills).
     `unreported_close_fill`: broker close fills of the current request not yet on chain.
-    `close_failed`: fillCloseRequest reverted and will not be retried.
+    `close_failed`: the last fillCloseRequest of this request was refused (it is tried again;
+    a cancel-close then gives up filling: the broker is re-hedged and the cancel accepted).
+    `close_given_up`: an operator unwound this request: it is no longer worked.
     `deadline_near` / `deadline_passed`: of the close request.
     `locked_values` / `min_acceptable_quote_value` / `step_size`: optional, for the contract's
     remaining-value guard on partial close fills (`domain.sizing.close_fill_is_valid`).
@@ -57,6 +59,7 @@ class PositionSituation:
     deadline_near: bool = False
     deadline_passed: bool = False
     close_failed: bool = False
+    close_given_up: bool = False
     broker_rejected: bool = False
     locked_values: LockedValues | None = None
     min_acceptable_quote_value: Decimal = ZERO
@@ -76,17 +79,21 @@ def _reconcile(broker: Decimal, chain: Decimal) -> ReduceBroker | IncreaseBroker
 def next_position_action(s: PositionSituation) -> PositionAction:
     """The single next step of the position path (DESIGN §5).
 
-    * A live close request (CLOSE_PENDING / CANCEL_CLOSE_PENDING, before its deadline, fill not
-      failed): a working order is cancelled on cancel-close or near the deadline, LIMIT fills
-      are reported as they come, MARKET fills once complete (an under-fill is topped up while
-      allowed); with nothing placed yet, a reduce-only order is placed (not on cancel-close).
-      Fills that can no longer be reported are re-hedged; then `AcceptCancelClose` answers a
-      cancel-close, else `Idle` (the request waits for the trader or expiry).
+    * A live close request (CLOSE_PENDING / CANCEL_CLOSE_PENDING, before its deadline, not given
+      up by an operator): a working order is cancelled on cancel-close or near the deadline,
+      LIMIT fills are reported as they come, MARKET fills once complete (an under-fill is topped
+      up while allowed); with nothing placed yet, a broker close order is placed (not on
+      cancel-close). A refused fill is tried again; on a cancel-close after a refused fill, and
+      for fills that can no longer be reported, the broker is re-hedged; then
+      `AcceptCancelClose` answers a cancel-close, else `Idle` (the request waits for the trader
+      or expiry).
     * Otherwise (OPENED, expired / force-cancelled close, force / emergency close,
       liquidation, CLOSED): cancel any working close order and bring the broker to exactly the
       chain's open quantity; `Idle` while open, `Done(FLAT)` once nothing is open.
     """
-    live_close = s.chain_status in CLOSING_STATUSES and not s.deadline_passed and not s.close_failed
+    live_close = (
+        s.chain_status in CLOSING_STATUSES and not s.deadline_passed and not s.close_given_up
+    )
     if live_close:
         guard: dict[str, Any] = {
             "locked_values": s.locked_values,
@@ -106,7 +113,9 @@ def next_position_action(s: PositionSituation) -> PositionAction:
                 if report.amount is not None:
                     return FillCloseOnChain(report.amount)
             return WaitForFills()
-        if s.unreported_close_fill > 0:
+        # A refused fill is tried again, unless the trader asked to cancel: then give up filling.
+        keep_filling = not (cancel_req and s.close_failed)
+        if s.unreported_close_fill > 0 and keep_filling:
             report = close_amount_to_report(
                 s.close_order_type, s.quantity_to_close, s.unreported_close_fill, **guard
             )
@@ -114,7 +123,7 @@ def next_position_action(s: PositionSituation) -> PositionAction:
                 return FillCloseOnChain(report.amount)
             if may_place and s.unreported_close_fill < s.quantity_to_close:  # MARKET top-up
                 return PlaceBrokerClose(s.quantity_to_close - s.unreported_close_fill)
-        elif may_place and s.quantity_to_close > 0:
+        elif s.unreported_close_fill == 0 and may_place and s.quantity_to_close > 0:
             return PlaceBrokerClose(s.quantity_to_close)
         fix = _reconcile(s.broker_quantity, s.chain_open_quantity)
         if fix is not None:

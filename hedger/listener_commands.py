@@ -1,8 +1,9 @@
-"""`hedger listener poll` and `hedger listener ws`: the chain event listeners' commands.
+"""`hedger listener poll|ws|subgraph`: the three chain event listeners' commands.
 
-Both read the usual HEDGER_* settings (RPC URLs, websocket URL, SYMMIO address, chain id,
-confirmations, private key → our PartyB address, Temporal, Postgres) and run until SIGTERM /
-SIGINT. Run both (and several of each): deliveries are idempotent.
+They read the usual HEDGER_* settings (RPC URLs, websocket URLs, subgraph URL, SYMMIO
+address, chain id, each listener's confirmation depth, the reorg window, private key → our
+PartyB address, Temporal, Postgres) and run until SIGTERM / SIGINT. Run all three (and several
+of each): deliveries are idempotent.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from workers.listeners.cursor import CursorStore
 from workers.listeners.delivery import Delivery, party_b_address
 from workers.listeners.poller import LogPoller, PollerConfig
 from workers.listeners.rpc import HttpRpc
+from workers.listeners.subgraph import SubgraphClient, SubgraphConfig, SubgraphListener
 from workers.listeners.ws import WsConfig, WsListener
 
 POLL_METRICS_OFFSET = 5
 WS_METRICS_OFFSET = 6
+SUBGRAPH_METRICS_OFFSET = 7
 
 
 def _metrics_port(settings: Settings, override: int | None, offset: int) -> int:
@@ -47,6 +50,7 @@ async def _with_parts(
             chain_id=settings.chain_id,
             our_party_b=party_b_address(settings.private_key.get_secret_value()),
             task_queue=task_queue,
+            history_limit=settings.workflow_history_limit,
         )
         await body(delivery, CursorStore(engine), engine)
     finally:
@@ -83,7 +87,9 @@ def poll_command(
     serve_metrics(_metrics_port(settings, metrics_port, POLL_METRICS_OFFSET))
 
     async def body(delivery: Delivery, cursors: CursorStore, _: AsyncEngine) -> None:
-        async with HttpRpc(settings.rpc_http_urls) as rpc:
+        async with HttpRpc(
+            settings.rpc_http_urls, client="poll", max_lag_blocks=settings.rpc_max_lag_blocks
+        ) as rpc:
             poller = LogPoller(
                 rpc,
                 delivery,
@@ -91,7 +97,8 @@ def poll_command(
                 PollerConfig(
                     chain_id=settings.chain_id,
                     address=address,
-                    confirmations=settings.confirmations,
+                    confirmations=settings.poll_confirmation_depth(),
+                    reorg_window=settings.reorg_window_blocks,
                     start_block=start_block,
                     batch_blocks=batch_blocks,
                     rescan_blocks=rescan_blocks,
@@ -132,7 +139,9 @@ def ws_command(
             WsConfig(
                 chain_id=settings.chain_id,
                 address=address,
-                url=settings.rpc_ws_url,
+                urls=settings.websocket_urls(),
+                confirmations=settings.ws_confirmations,
+                reorg_window=settings.reorg_window_blocks,
                 start_block=start_block,
                 batch_blocks=batch_blocks,
                 rescan_blocks=rescan_blocks,
@@ -144,8 +153,54 @@ def ws_command(
     run_then_exit(_with_parts(settings, task_queue, body))
 
 
+def subgraph_command(
+    page_size: int = typer.Option(1000, min=1, max=1000, help="entities per type and request"),
+    interval: float | None = typer.Option(
+        None, min=0.05, help="seconds between rounds (default HEDGER_SUBGRAPH_POLL_SECONDS)"
+    ),
+    task_queue: str = typer.Option(TaskQueues.WORKFLOWS, help="task queue of started workflows"),
+    metrics_port: int | None = typer.Option(
+        None, help="Prometheus port (default HEDGER_METRICS_PORT + 7; 0 disables)"
+    ),
+) -> None:
+    """Poll SYMMIO's events subgraph (GraphQL, by counterId) and deliver to workflows."""
+    from workers.runtime import configure_logging, run_until_stopped, serve_metrics
+
+    settings = settings_or_exit()
+    address = _address_or_exit(settings)
+    urls = settings.subgraph_urls()
+    if not urls:
+        fail("HEDGER_SUBGRAPH_URL: is not set (the SYMMIO events subgraph's GraphQL endpoint)")
+    configure_logging(settings)
+    serve_metrics(_metrics_port(settings, metrics_port, SUBGRAPH_METRICS_OFFSET))
+
+    async def body(delivery: Delivery, cursors: CursorStore, _: AsyncEngine) -> None:
+        client = SubgraphClient(urls)
+        try:
+            listener = SubgraphListener(
+                client,
+                delivery,
+                cursors,
+                SubgraphConfig(
+                    chain_id=settings.chain_id,
+                    address=address,
+                    urls=urls,
+                    confirmations=settings.subgraph_confirmations,
+                    interval=interval or settings.subgraph_poll_seconds,
+                    page_size=page_size,
+                    reorg_window=settings.reorg_window_blocks,
+                ),
+            )
+            await run_until_stopped(listener.run)
+        finally:
+            await client.close()
+
+    run_then_exit(_with_parts(settings, task_queue, body))
+
+
 listener_app = typer.Typer(
     help="Chain event listeners (redundant; duplicates are harmless).", no_args_is_help=True
 )
 listener_app.command("poll")(poll_command)
 listener_app.command("ws")(ws_command)
+listener_app.command("subgraph")(subgraph_command)

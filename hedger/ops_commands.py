@@ -9,8 +9,9 @@
     hedger ops abandon 42 --reason "handled by hand"
     hedger ops stuck                                  # STUCK workflows with Temporal UI links
 
-Trading-state commands write the ledger (`ledger.trading_state_store`); the others talk to Temporal
-and end with `os._exit` after flushing (the SDK can crash at interpreter exit, DESIGN §8).
+Every command talks to Temporal (the trading state lives in the risk-control workflow,
+`interfaces.risk`) and ends with `os._exit` after flushing (the SDK can crash at interpreter
+exit, DESIGN §8).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
 import typer
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.risk_control import RiskControl
 from api.operator import (
     Action,
     WorkflowKind,
@@ -36,7 +37,7 @@ from api.operator import (
 )
 from config.settings import ConfigError, Settings, load_settings
 from domain.enums import TradingState
-from ledger import trading_state_store as trading_state
+from interfaces.risk import TradingStateChange
 
 ops_app = typer.Typer(
     help="Operator actions: trading state (kill switch), retry/unwind/abandon, STUCK hedges.",
@@ -75,24 +76,24 @@ def _operator_name(by: str | None) -> str:
 
 
 def _set_state(state: TradingState, reason: str, by: str | None) -> None:
-    settings = _settings()
+    if not reason.strip():
+        typer.echo("error: a reason is required to change the trading state", err=True)
+        raise typer.Exit(2)
 
-    async def _run() -> trading_state.TradingStateView:
-        engine = create_async_engine(settings.database_url)
+    async def _work(settings: Settings) -> int:
+        from adapters.temporal import connect
+
+        risk = RiskControl(await connect(settings), settings.chain_id)
+        change = TradingStateChange(state.value, reason.strip(), _operator_name(by))
         try:
-            return await trading_state.set_trading_state(engine, state, reason, _operator_name(by))
-        finally:
-            await engine.dispose()
+            view = await risk.set_trading_state(change)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            return 2
+        typer.echo(f"trading state is now {view.state} ({view.reason}) by {view.changed_by}")
+        return 0
 
-    try:
-        view = asyncio.run(_run())
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"trading state is now {view.state.value} ({view.reason}) by {view.changed_by}")
+    _run_sdk(_work)
 
 
 REASON = typer.Option(..., "--reason", "-r", help="why (recorded with the change)")
@@ -120,26 +121,20 @@ def resume(reason: str = REASON, by: str | None = BY) -> None:
 @ops_app.command("state")
 def state(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Show the trading state in force."""
-    settings = _settings()
 
-    async def _run() -> trading_state.TradingStateView:
-        engine = create_async_engine(settings.database_url)
-        try:
-            return await trading_state.read_trading_state(engine)
-        finally:
-            await engine.dispose()
+    async def _work(settings: Settings) -> int:
+        from adapters.temporal import connect
 
-    try:
-        view = asyncio.run(_run())
-    except Exception as exc:  # noqa: BLE001
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if as_json:
-        typer.echo(json.dumps(view.as_json()))
-    else:
-        typer.echo(
-            f"{view.state.value} ({view.reason}) by {view.changed_by or '-'} at {view.changed_at}"
-        )
+        view = await RiskControl(await connect(settings), settings.chain_id).trading_state()
+        if as_json:
+            typer.echo(json.dumps(view.as_json()))
+        else:
+            typer.echo(
+                f"{view.state} ({view.reason}) by {view.changed_by or '-'} at {view.changed_at}"
+            )
+        return 0
+
+    _run_sdk(_work)
 
 
 # --- Temporal ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from temporalio import activity
 
 from domain.quote import Quote
+from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize, TradingStateView
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class QuoteRow:
     closed_amount: str | None = None
     avg_closed_price: str | None = None
     last_error: str | None = None
+    seq: int = 0  # write order (see `ledger_seq`): an older write never overwrites a newer one
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class HedgeStatusUpdate:
     hedge_status: str
     chain_status: str | None = None
     last_error: str | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class OrderRow:
     filled: str | None = None
     average_price: str | None = None
     last_error: str | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ class PositionRow:
     broker_quantity: str
     chain_status: str
     hedge_status: str
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class AlertRow:
     severity: str  # info | warning | critical
     message: str
     context: dict[str, Any] = field(default_factory=dict)
+    # One condition, one alert: raising it again with the same key (a retried activity, a
+    # replayed workflow) records and sends nothing more. None: every raise is a new alert.
+    dedupe_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +189,15 @@ class LedgerApi:
     async def notify(self, row: NotificationRow) -> None:
         raise NotImplementedError
 
+    @activity.defn(name="ledger_record_trading_state")
+    async def record_trading_state(self, view: TradingStateView) -> None:
+        """History of the kill switch for people (the state itself lives in Temporal)."""
+        raise NotImplementedError
+
 
 class OpsApi:
-    """Alerts and what every workflow reads before it takes risk: trading state, limits, exposure."""
+    """Alerts and what every workflow reads before it takes risk: trading state, limits,
+    exposure (the last two from the risk-control workflow, `interfaces.risk`)."""
 
     @activity.defn(name="ops_raise_alert")
     async def raise_alert(self, row: AlertRow) -> None:
@@ -199,4 +213,12 @@ class OpsApi:
 
     @activity.defn(name="ops_limits")
     async def limits(self) -> LimitsView:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_reserve_exposure")
+    async def reserve_exposure(self, request: ExposureRequest) -> ExposureGrant:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_resize_exposure")
+    async def resize_exposure(self, change: ExposureResize) -> None:
         raise NotImplementedError

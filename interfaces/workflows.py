@@ -16,6 +16,7 @@ SIGNAL_BROKER_ORDER_UPDATE = "broker_order_update"
 SIGNAL_RETRY = "retry"
 SIGNAL_UNWIND = "unwind"
 SIGNAL_ABANDON = "abandon"
+SIGNAL_HANDOVER = "handover"  # intent -> position: the broker quantity it built
 QUERY_STATE = "state"
 
 INTENT_WORKFLOW = "IntentWorkflow"
@@ -67,6 +68,8 @@ class IntentInput:
     quote_id: int
     # The workflow's own state, carried over continue-as-new (None on a fresh start).
     resume: dict[str, Any] | None = None
+    # Continue-as-new beyond this many history events (None: the workflow's default).
+    history_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,3 +80,5 @@ class PositionInput:
     resume: dict[str, Any] | None = None
     # The broker hedge the intent built (Decimal string); None: assume it equals the chain.
     broker_quantity: str | None = None
+    # Continue-as-new beyond this many history events (None: the workflow's default).
+    history_limit: int | None = None

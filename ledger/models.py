@@ -54,6 +54,9 @@ class QuoteRecord(SQLModel, table=True):
     avg_closed_price: Decimal | None = _amount()
     last_error: str | None = None
     created_at: datetime = _ts()
+    # Order of the write (the workflow that made it, then its own count): an older write never
+    # overwrites a newer one. 0 = unordered.
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _ts()
 
 
@@ -92,6 +95,9 @@ class BrokerOrder(SQLModel, table=True):
     average_price: Decimal | None = _amount()
     last_error: str | None = None
     created_at: datetime = _ts()
+    # Order of the write (the workflow that made it, then its own count): an older write never
+    # overwrites a newer one. 0 = unordered.
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _ts()
 
 
@@ -108,7 +114,9 @@ class BrokerFill(SQLModel, table=True):
 
 
 class ChainTransaction(SQLModel, table=True):
-    """A chain transaction, recorded (signer, nonce, hash) before it is broadcast."""
+    """A chain transaction: the Postgres mirror of the chain worker's local journal, where it was
+    recorded (signer, nonce, hash) before its broadcast. A send the gas-estimate pre-flight
+    refused is a row too: status `reverted_preflight`, no nonce, `tx_hash` = `preflight:<uuid>`."""
 
     __tablename__ = "chain_transactions"
     __table_args__ = (
@@ -119,14 +127,17 @@ class ChainTransaction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chain_id: int
     signer: str = Field(max_length=42)
-    nonce: int = Field(sa_type=BigInteger)
+    nonce: int | None = Field(default=None, sa_type=BigInteger)
     tx_hash: str = Field(max_length=66)
     action: str = Field(max_length=48)
     quote_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
-    status: str = Field(max_length=16)  # pending | mined | reverted | replaced | dropped
+    # pending | mined | reverted | replaced | dropped | reverted_preflight
+    status: str = Field(max_length=24)
     revert_reason: str | None = None
     gas_used: int | None = Field(default=None, sa_type=BigInteger)
     block_number: int | None = Field(default=None, sa_type=BigInteger)
+    # the local journal's order of this row's latest change: an older one never overwrites it
+    journal_seq: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -146,6 +157,9 @@ class PositionRecord(SQLModel, table=True):
     broker_quantity: Decimal | None = _amount(nullable=False)
     chain_status: str = Field(max_length=24)
     hedge_status: str = Field(max_length=16)
+    # Order of the write (the workflow that made it, then its own count): an older write never
+    # overwrites a newer one. 0 = unordered.
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _ts()
 
 
@@ -195,6 +209,8 @@ class Alert(SQLModel, table=True):
     severity: str = Field(max_length=16)
     message: str
     context: dict[str, Any] = _json()
+    # The same condition raised again (a retried activity, a workflow replay) is one alert.
+    dedupe_key: str | None = Field(default=None, max_length=200, unique=True)
     created_at: datetime = _ts()
     acknowledged_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True))

@@ -4,15 +4,24 @@ Run exactly one per signer key: its `TransactionSender` owns the key's nonce seq
 transactions for one (partyB, partyA) pair are serialised inside the process. Several RPC URLs
 (`HEDGER_RPC_HTTP_URLS`) give fallback; Muon gateways (`HEDGER_MUON_URLS`) are tried in order.
 
+The worker owns its signer's local transaction journal (`HEDGER_CHAIN_JOURNAL_DIR`, one
+SQLite file per signer, on the worker's own durable disk): every send is journaled there before
+its broadcast, so a Postgres outage never stops one. In the background the worker mirrors the
+journal into Postgres (`chain_transactions`, retried until Postgres answers) and settles pending
+rows nobody waits for (a previous process sent them) from their receipts; a restarted worker
+resumes from the same file.
+
 `main(settings)` is what `hedger worker chain` runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from temporalio.client import Client
@@ -21,11 +30,12 @@ from temporalio.worker import Worker
 from activities.chain import ChainActivities
 from adapters.chain.abi import AbiEntry
 from adapters.chain.client import ChainClient
+from adapters.chain.journal import JournalLocked, JournalMirror, LocalJournal
 from adapters.chain.sender import TransactionSender
 from adapters.muon.client import MuonClient
 from config.settings import ConfigError, Settings
 from interfaces.temporal import TaskQueues
-from ledger.tx_journal import ChainJournal
+from ledger.tx_journal import ChainTxMirror
 
 log = logging.getLogger("hedger.worker.chain")
 
@@ -34,19 +44,56 @@ log = logging.getLogger("hedger.worker.chain")
 MAX_CONCURRENT_ACTIVITIES = 64
 RECEIPT_TIMEOUT_SECONDS = 90.0
 STUCK_AFTER_SECONDS = 30.0  # replace (same nonce, higher fees) a tx pending this long
+SWEEP_SECONDS = 30.0  # settle orphaned pending journal rows this often
+JOURNAL_RETENTION_SECONDS = 30 * 24 * 3600.0  # settled, mirrored rows kept locally this long
 
 
 @dataclass
 class ChainAgent:
-    """Everything one chain worker owns (close it on shutdown)."""
+    """Everything one chain worker owns (`start()` its background work, `close()` on
+    shutdown)."""
 
     client: ChainClient
     sender: TransactionSender
     muon: MuonClient
     engine: AsyncEngine | None
     activities: ChainActivities
+    journal: LocalJournal
+    mirror: JournalMirror | None = None
+    _sweeper: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Mirror what the journal holds and settle orphaned pending rows, in the background
+        (the mirror also starts by itself on the first journal write)."""
+        if self.mirror is not None:
+            self.mirror.start()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep(), name="chain-journal-sweep"
+            )
+
+    async def _sweep(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.journal.prune(JOURNAL_RETENTION_SECONDS)
+        while True:
+            try:
+                settled = await self.activities.settle_orphans()
+                if settled:
+                    log.info("settled %s orphaned journal row(s) from the chain", settled)
+            except Exception:  # noqa: BLE001 - retried on the next pass
+                log.exception("chain journal sweep failed")
+            await asyncio.sleep(SWEEP_SECONDS)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self.mirror is not None:
+            await self.mirror.stop()
+            await self.mirror.flush(timeout=3.0)
+        await self.journal.close()
         await self.muon.aclose()
         await self.client.close()
         if self.engine is not None:
@@ -56,31 +103,37 @@ class ChainAgent:
 def build_agent(
     settings: Settings, *, with_database: bool = True, abi: Iterable[AbiEntry] | None = None
 ) -> ChainAgent:
-    """The client, sender, Muon client and activities of one signer (`abi`: the packaged
-    diamond ABI unless given)."""
+    """The client, sender, local journal (+ its Postgres mirror unless `with_database` is
+    False), Muon client and activities of one signer (`abi`: the packaged diamond ABI unless
+    given)."""
     client = ChainClient.create(settings.rpc_http_urls, settings.require_symmio_address(), abi=abi)
-    engine = (
-        create_async_engine(settings.database_url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-        if with_database
-        else None
-    )
-    sessions = async_sessionmaker(engine, expire_on_commit=False) if engine is not None else None
-    journal = ChainJournal(sessions, settings.chain_id) if sessions is not None else None
     sender = TransactionSender(
         client,
         settings.private_key.get_secret_value(),
         chain_id=settings.chain_id,
-        journal=journal.write if journal else None,
-        on_status=journal.status if journal else None,
         confirmations=settings.confirmations,
         # below the workflows' 120 s start-to-close: a slow receipt ends the attempt as a
         # retryable "TxPending" and the retry resumes the same transaction
         receipt_timeout=RECEIPT_TIMEOUT_SECONDS,
         stuck_after=STUCK_AFTER_SECONDS,
     )
+    journal = LocalJournal.open_for(
+        settings.chain_journal_directory(), chain_id=settings.chain_id, signer=sender.address
+    )
+    sender.journal = journal
+    engine: AsyncEngine | None = None
+    mirror: JournalMirror | None = None
+    if with_database:
+        engine = create_async_engine(
+            settings.database_url, pool_size=2, max_overflow=2, pool_pre_ping=True,
+            connect_args={"timeout": 5},
+        )  # fmt: skip
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        mirror = JournalMirror(journal, ChainTxMirror(sessions).upsert)
+        journal.on_change = mirror.kick
     muon = MuonClient(settings.muon_urls, app=settings.muon_app)
-    activities = ChainActivities(client, sender, muon, sessions, chain_id=settings.chain_id)
-    return ChainAgent(client, sender, muon, engine, activities)
+    activities = ChainActivities(client, sender, muon, journal, chain_id=settings.chain_id)
+    return ChainAgent(client, sender, muon, engine, activities, journal, mirror)
 
 
 def build_chain_worker(
@@ -116,11 +169,18 @@ async def main(settings: Settings) -> None:
             f"HEDGER_CHAIN_ID is {settings.chain_id} but the RPC serves chain {chain_id}"
         )
     try:
+        await agent.journal.open()  # a second worker for this signer stops here
+    except (JournalLocked, OSError, sqlite3.Error) as exc:
+        await agent.close()
+        raise ConfigError(f"HEDGER_CHAIN_JOURNAL_DIR: {exc}") from None
+    try:
         worker = build_chain_worker(client, settings, agent=agent)
 
         async def run(stop: asyncio.Event) -> None:
+            agent.start()
             # logged once SIGTERM/SIGINT handlers are installed: from here a stop is graceful
-            log.info("chain worker for signer %s on %s", agent.sender.address, TaskQueues.CHAIN)
+            log.info("chain worker for signer %s on %s (journal %s)", agent.sender.address,
+                     TaskQueues.CHAIN, agent.journal.path)  # fmt: skip
             await run_worker(worker, stop)
 
         await run_until_stopped(run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -9,9 +11,14 @@ from temporalio.worker import Worker
 from activities.healthcheck import HealthcheckActivities
 from activities.ledger import LedgerActivities
 from activities.ops import OpsActivities
+from adapters.risk_control import RiskControl
 from config.settings import Settings
 from interfaces.ledger import LimitsView
+from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
+from ledger.trading_state_store import read_trading_state
+
+log = logging.getLogger(__name__)
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -33,12 +40,29 @@ def build_ops_worker(
     client: Client, settings: Settings, engine: AsyncEngine, task_queue: str = TaskQueues.OPS
 ) -> Worker:
     ledger = LedgerActivities(engine)
-    ops = OpsActivities(engine, limits_from(settings), settings.alert_webhook_url)
+    risk = RiskControl(client, settings.chain_id)
+    ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
     return Worker(
         client,
         task_queue=task_queue,
         activities=[*ledger.activities(), *ops.activities(), HealthcheckActivities().echo],
     )
+
+
+async def seed_risk_control(client: Client, settings: Settings, engine: AsyncEngine) -> None:
+    """Start the risk-control workflow if it is not running, from the trading state the ledger
+    last recorded (its history, kept before the state moved to Temporal). Best effort: without
+    the ledger, a first start begins ACTIVE, as a fresh deployment does."""
+    seed = None
+    try:
+        view = await read_trading_state(engine)
+        if view.changed_at is not None:
+            seed = TradingStateView(
+                view.state.value, view.reason, view.changed_by, view.changed_at.isoformat()
+            )
+    except Exception as exc:  # noqa: BLE001 - the ledger is optional here
+        log.warning("trading state history unavailable (%s); not seeding", exc)
+    await RiskControl(client, settings.chain_id).ensure_started(seed)
 
 
 async def main(settings: Settings) -> None:
@@ -48,6 +72,7 @@ async def main(settings: Settings) -> None:
     client = await client_for(settings)
     engine = make_engine(settings)
     try:
+        await seed_risk_control(client, settings, engine)
         await run_until_stopped(
             lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
         )

@@ -10,8 +10,9 @@ from interfaces.temporal import TaskQueues
 from workflows.healthcheck import HealthcheckWorkflow
 from workflows.intent import IntentWorkflow
 from workflows.position import PositionWorkflow
+from workflows.risk_control import RiskControlWorkflow
 
-WORKFLOWS = [IntentWorkflow, PositionWorkflow, HealthcheckWorkflow]
+WORKFLOWS = [IntentWorkflow, PositionWorkflow, RiskControlWorkflow, HealthcheckWorkflow]
 
 
 def build_workflow_worker(client: Client, task_queue: str = TaskQueues.WORKFLOWS) -> Worker:

@@ -4,13 +4,19 @@ this workflow placed, and how legs are placed, refreshed, cancelled and recorded
 A leg is recorded in the ledger before it is sent (Hummingbot's "track before send") and again
 with the broker's answer; its client order id derives from the workflow (`domain.ids`), so a
 retried placement is recognised by the broker activity instead of becoming a second order.
+
+What the broker says about a leg is merged, never copied over (`BrokerLeg.observe`): a leg's
+filled quantity never goes down, and "not found" is read lag until it has repeated for a while
+(`LOST_AFTER_MISSES` look-ups over `LOST_AFTER_SECONDS`); even then the leg is settled by
+cancelling it by client order id, whose answer comes from the exchange's matching engine, so
+an order that still rests can never fill behind the hedger's back.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from temporalio import workflow
@@ -18,10 +24,16 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from interfaces.broker import OrderRequest, OrderSnapshot
     from interfaces.ledger import OrderRow
-    from workflows import calls
-    from workflows.calls import ActionImpossible
+
+# Other workflow modules are imported by the sandbox like this one (never passed
+# through), so every class in them, exceptions included, is one object per workflow.
+from workflows import calls
+from workflows.calls import ActionImpossible
 
 ZERO = Decimal(0)
+NOT_FOUND = "not_found"
+LOST_AFTER_MISSES = 3  # consecutive "not found" look-ups ...
+LOST_AFTER_SECONDS = 10.0  # ... over at least this long, before the leg is settled by a cancel
 
 Record = Callable[["BrokerLeg"], Awaitable[None]]
 
@@ -34,6 +46,8 @@ class BrokerLeg:
     side: str
     amount: str
     snapshot: OrderSnapshot | None = None
+    misses: int = 0  # consecutive look-ups that did not find the order
+    first_miss_at: float | None = None  # workflow time of the first of them
 
     @property
     def filled(self) -> Decimal:
@@ -49,6 +63,31 @@ class BrokerLeg:
             return None
         return Decimal(self.snapshot.average_price)
 
+    def observe(self, snap: OrderSnapshot, now: float, *, settled: bool = False) -> None:
+        """Merge what the broker says. `settled`: the answer to a cancel by client order id
+        (authoritative: a "not found" then means the order is not open, so the leg is final)."""
+        old = self.snapshot
+        if snap.status == NOT_FOUND and not settled:
+            self.misses += 1
+            if self.first_miss_at is None:
+                self.first_miss_at = now
+            return  # read lag until proven otherwise: keep what we knew
+        self.misses, self.first_miss_at = 0, None
+        if snap.status == NOT_FOUND:
+            self.snapshot = replace(old, status=NOT_FOUND) if old is not None else snap
+        elif old is not None and Decimal(snap.filled) < self.filled:
+            # a stale read: the filled quantity never goes down
+            self.snapshot = replace(snap, filled=old.filled, average_price=old.average_price)
+        else:
+            self.snapshot = snap
+
+    def looks_lost(self, now: float) -> bool:
+        return (
+            self.misses >= LOST_AFTER_MISSES
+            and self.first_miss_at is not None
+            and now - self.first_miss_at >= LOST_AFTER_SECONDS
+        )
+
     def rejected(self) -> OrderSnapshot:
         """The snapshot of a placement the broker refused for good."""
         return OrderSnapshot(
@@ -61,22 +100,35 @@ def working(legs: list[BrokerLeg]) -> list[BrokerLeg]:
     return [leg for leg in legs if not leg.final]
 
 
-async def refresh(legs: list[BrokerLeg]) -> None:
-    """Read every working leg from the broker (concurrently)."""
+def _now() -> float:
+    return workflow.now().timestamp()
+
+
+async def refresh(legs: list[BrokerLeg], record: Record) -> None:
+    """Read every working leg from the broker (concurrently); settle a leg that has looked
+    lost for a while by cancelling it by client order id."""
     open_legs = working(legs)
-    if open_legs:
-        snapshots = await asyncio.gather(
-            *(calls.fetch_order(leg.symbol, leg.client_order_id) for leg in open_legs)
-        )
-        for leg, snap in zip(open_legs, snapshots, strict=True):
-            leg.snapshot = snap
+    if not open_legs:
+        return
+    snapshots = await asyncio.gather(
+        *(calls.fetch_order(leg.symbol, leg.client_order_id) for leg in open_legs)
+    )
+    for leg, snap in zip(open_legs, snapshots, strict=True):
+        leg.observe(snap, _now())
+    for leg in open_legs:
+        if leg.looks_lost(_now()):
+            leg.observe(
+                await calls.cancel_order(leg.symbol, leg.client_order_id), _now(), settled=True
+            )
+            await record(leg)
 
 
 async def cancel_working(legs: list[BrokerLeg], record: Record) -> None:
     """Cancel every working leg, one after the other, recording each answer."""
     for leg in legs:
         if not leg.final:
-            leg.snapshot = await calls.cancel_order(leg.symbol, leg.client_order_id)
+            snap = await calls.cancel_order(leg.symbol, leg.client_order_id)
+            leg.observe(snap, _now(), settled=True)
             await record(leg)
 
 
@@ -88,7 +140,7 @@ async def place(
     legs.append(leg)
     await record(leg)  # recorded before it is sent
     try:
-        leg.snapshot = await calls.place_order(request)
+        leg.observe(await calls.place_order(request), _now())
     except ActionImpossible as exc:
         leg.snapshot = leg.rejected()
         return exc
@@ -96,7 +148,13 @@ async def place(
 
 
 def order_row(
-    leg: BrokerLeg, chain_id: int, quote_id: int, *, default_type: str, close_id: int | None = None
+    leg: BrokerLeg,
+    chain_id: int,
+    quote_id: int,
+    *,
+    default_type: str,
+    seq: int,
+    close_id: int | None = None,
 ) -> OrderRow:
     snap = leg.snapshot
     return OrderRow(
@@ -105,5 +163,5 @@ def order_row(
         amount=leg.amount, status=snap.status if snap else "new",
         exchange_order_id=snap.exchange_order_id if snap else None,
         filled=snap.filled if snap else None, average_price=snap.average_price if snap else None,
-        reduce_only=False,
+        reduce_only=False, seq=seq,
     )  # fmt: skip

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -30,11 +30,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.quote import Quote
     from interfaces.broker import (
         BrokerApi,
+        FillPollResult,
         MarketRulesView,
         MarkPriceInput,
         OrderRef,
         OrderRequest,
         OrderSnapshot,
+        PollFillsInput,
         SymbolRef,
     )
     from interfaces.chain import (
@@ -62,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         PositionRow,
         QuoteRow,
     )
+    from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize, TradingStateView
     from interfaces.temporal import TaskQueues
 
 A = TypeVar("A")
@@ -80,6 +83,9 @@ LEDGER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 CHAIN_TIMEOUT_SECONDS = 120.0
+CHAIN_READ_SECONDS = 20.0
+CHAIN_HEARTBEAT_SECONDS = 10.0
+POLL_HEARTBEAT_SECONDS = 10.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
@@ -111,14 +117,19 @@ async def _call(
     queue: str,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     retry: RetryPolicy = STEP_RETRY,
+    heartbeat_seconds: float | None = None,
+    summary: str | None = None,
 ) -> R:
+    """`summary`: what the Temporal UI's timeline shows for this activity."""
     try:
         return await workflow.execute_activity_method(
             method,
             arg,
             task_queue=queue,
             start_to_close_timeout=timedelta(seconds=timeout_seconds),
+            heartbeat_timeout=timedelta(seconds=heartbeat_seconds) if heartbeat_seconds else None,
             retry_policy=retry,
+            summary=summary,
         )
     except ActivityError as exc:
         raise _translate(exc.activity_type or "activity", exc) from exc
@@ -146,7 +157,17 @@ async def _call0(
 
 
 async def _chain(method: Callable[[SelfT, A], Awaitable[R]], arg: A) -> R:
-    return await _call(method, arg, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS)
+    """A view: quick, so a dead chain worker is noticed by its timeout."""
+    return await _call(method, arg, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS)
+
+
+async def _chain_tx(method: Callable[[SelfT, A], Awaitable[R]], arg: A, summary: str) -> R:
+    """A transaction: waits for its receipt (up to 90 s), heartbeating every second, so a dead
+    chain worker is noticed in `CHAIN_HEARTBEAT_SECONDS`, well inside a deadline margin."""
+    return await _call(
+        method, arg, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS,
+        heartbeat_seconds=CHAIN_HEARTBEAT_SECONDS, summary=summary,
+    )  # fmt: skip
 
 
 async def read_quote(quote_id: int) -> Quote:
@@ -155,14 +176,14 @@ async def read_quote(quote_id: int) -> Quote:
 
 async def chain_time() -> int:
     view = await _call0(
-        ChainApi.chain_time, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS
+        ChainApi.chain_time, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
     )
     return view.timestamp
 
 
 async def our_address() -> str:
     return await _call0(
-        ChainApi.party_b_address, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_TIMEOUT_SECONDS
+        ChainApi.party_b_address, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
     )
 
 
@@ -175,42 +196,67 @@ async def party_b_funds(party_a: str) -> PartyBFunds:
 
 
 async def lock_quote(quote_id: int, allocate_first: Decimal) -> TxResult:
-    return await _chain(ChainApi.lock_quote, LockRequest(quote_id, format(allocate_first, "f")))
+    return await _chain_tx(
+        ChainApi.lock_quote,
+        LockRequest(quote_id, format(allocate_first, "f")),
+        f"lockQuote {quote_id}",
+    )
 
 
 async def unlock_quote(quote_id: int) -> TxResult:
-    return await _chain(ChainApi.unlock_quote, QuoteRef(quote_id))
+    return await _chain_tx(ChainApi.unlock_quote, QuoteRef(quote_id), f"unlockQuote {quote_id}")
 
 
 async def accept_cancel_request(quote_id: int) -> TxResult:
-    return await _chain(ChainApi.accept_cancel_request, QuoteRef(quote_id))
+    return await _chain_tx(
+        ChainApi.accept_cancel_request, QuoteRef(quote_id), f"acceptCancelRequest {quote_id}"
+    )
 
 
 async def open_position(quote_id: int, amount: Decimal, price: Decimal) -> TxResult:
     request = OpenRequest(quote_id, format(amount, "f"), format(price, "f"))
-    return await _chain(ChainApi.open_position, request)
+    return await _chain_tx(
+        ChainApi.open_position, request, f"openPosition {quote_id}: {amount} at {price}"
+    )
 
 
-async def fill_close_request(quote_id: int, amount: Decimal, price: Decimal) -> TxResult:
-    request = CloseFillRequest(quote_id, format(amount, "f"), format(price, "f"))
-    return await _chain(ChainApi.fill_close_request, request)
+async def fill_close_request(
+    quote_id: int, amount: Decimal, price: Decimal, closed_amount_before: Decimal
+) -> TxResult:
+    """`closed_amount_before`: the quote's closedAmount this fill was decided on; the activity
+    sends nothing if the chain shows another (the fill already landed)."""
+    request = CloseFillRequest(
+        quote_id, format(amount, "f"), format(price, "f"),
+        closed_amount_before=format(closed_amount_before, "f"),
+    )  # fmt: skip
+    return await _chain_tx(
+        ChainApi.fill_close_request, request, f"fillCloseRequest {quote_id}: {amount} at {price}"
+    )
 
 
 async def accept_cancel_close_request(quote_id: int) -> TxResult:
-    return await _chain(ChainApi.accept_cancel_close_request, QuoteRef(quote_id))
+    return await _chain_tx(
+        ChainApi.accept_cancel_close_request, QuoteRef(quote_id),
+        f"acceptCancelCloseRequest {quote_id}",
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------- broker
 
 
 async def place_order(request: OrderRequest) -> OrderSnapshot:
-    return await _call(BrokerApi.place_order, request, queue=TaskQueues.BROKER)
+    what = f"{request.side} {request.amount} {request.symbol} {request.type}"
+    return await _call(
+        BrokerApi.place_order, request, queue=TaskQueues.BROKER,
+        summary=f"{what} ({request.client_order_id})",
+    )  # fmt: skip
 
 
 async def cancel_order(symbol: str, client_order_id: str) -> OrderSnapshot:
     return await _call(
-        BrokerApi.cancel_order, OrderRef(symbol, client_order_id), queue=TaskQueues.BROKER
-    )
+        BrokerApi.cancel_order, OrderRef(symbol, client_order_id), queue=TaskQueues.BROKER,
+        summary=f"cancel {client_order_id}",
+    )  # fmt: skip
 
 
 async def fetch_order(symbol: str, client_order_id: str) -> OrderSnapshot:
@@ -229,41 +275,99 @@ async def market_rules(symbol_name: str) -> MarketRulesView:
 
 
 # ----------------------------------------------------------------------------------- ledger
+# Started in the background (the caller keeps the handle and awaits it before the workflow
+# ends): no lock, hedge, open, close or unwind waits on the ledger; they retry for as long as
+# the database is away.
 
 
-async def _ledger(method: Callable[[SelfT, A], Awaitable[R]], arg: A) -> R:
-    return await _call(method, arg, queue=TaskQueues.OPS, retry=LEDGER_RETRY)
+def _start_ledger(
+    method: Callable[[SelfT, A], Awaitable[None]], arg: A
+) -> workflow.ActivityHandle[None]:
+    return workflow.start_activity_method(
+        method,
+        arg,
+        task_queue=TaskQueues.OPS,
+        start_to_close_timeout=timedelta(seconds=DEFAULT_TIMEOUT_SECONDS),
+        retry_policy=LEDGER_RETRY,
+    )
 
 
-async def upsert_quote(row: QuoteRow) -> None:
-    await _ledger(LedgerApi.upsert_quote, row)
+def start_upsert_quote(row: QuoteRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.upsert_quote, row)
 
 
-async def set_hedge_status(update: HedgeStatusUpdate) -> None:
-    await _ledger(LedgerApi.set_hedge_status, update)
+def start_set_hedge_status(update: HedgeStatusUpdate) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.set_hedge_status, update)
 
 
-async def record_decision(row: DecisionRow) -> None:
-    await _ledger(LedgerApi.record_decision, row)
+def start_record_decision(row: DecisionRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.record_decision, row)
 
 
-async def upsert_order(row: OrderRow) -> None:
-    await _ledger(LedgerApi.upsert_order, row)
+def start_upsert_order(row: OrderRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.upsert_order, row)
 
 
-async def upsert_position(row: PositionRow) -> None:
-    await _ledger(LedgerApi.upsert_position, row)
+def start_upsert_position(row: PositionRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.upsert_position, row)
 
 
-async def notify(row: NotificationRow) -> None:
-    await _ledger(LedgerApi.notify, row)
+def start_notify(row: NotificationRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.notify, row)
+
+
+def start_raise_alert(row: AlertRow) -> workflow.ActivityHandle[None]:
+    return _start_ledger(OpsApi.raise_alert, row)
+
+
+def start_record_trading_state(view: TradingStateView) -> workflow.ActivityHandle[None]:
+    return _start_ledger(LedgerApi.record_trading_state, view)
+
+
+def start_resize_exposure(change: ExposureResize) -> workflow.ActivityHandle[None]:
+    """What a quote holds in the exposure book from now on (retried until it lands)."""
+    return _start_ledger(OpsApi.resize_exposure, change)
+
+
+async def reserve_exposure(request: ExposureRequest) -> ExposureGrant:
+    return await _call(OpsApi.reserve_exposure, request, queue=TaskQueues.OPS)
+
+
+# A background write is named by its row's type: `start_write(row)` starts the one activity that
+# records it, and a write still pending at continue-as-new is carried (type name + fields) and
+# started again by the next run (writes are idempotent and ordered by their `seq`).
+Write = (
+    QuoteRow | HedgeStatusUpdate | DecisionRow | OrderRow | PositionRow | NotificationRow | AlertRow
+    | ExposureResize
+)  # fmt: skip
+WRITE_TYPES: dict[str, type[Any]] = {
+    t.__name__: t
+    for t in (
+        QuoteRow, HedgeStatusUpdate, DecisionRow, OrderRow, PositionRow, NotificationRow,
+        AlertRow, ExposureResize,
+    )
+}  # fmt: skip
+
+
+def start_write(row: Write) -> workflow.ActivityHandle[None]:
+    if isinstance(row, QuoteRow):
+        return start_upsert_quote(row)
+    if isinstance(row, HedgeStatusUpdate):
+        return start_set_hedge_status(row)
+    if isinstance(row, DecisionRow):
+        return start_record_decision(row)
+    if isinstance(row, OrderRow):
+        return start_upsert_order(row)
+    if isinstance(row, PositionRow):
+        return start_upsert_position(row)
+    if isinstance(row, NotificationRow):
+        return start_notify(row)
+    if isinstance(row, AlertRow):
+        return start_raise_alert(row)
+    return start_resize_exposure(row)
 
 
 # ----------------------------------------------------------------------------------- ops
-
-
-async def raise_alert(row: AlertRow) -> None:
-    await _ledger(OpsApi.raise_alert, row)
 
 
 async def _ops0(method: MethodAsyncNoParam[SelfT, R]) -> R:
@@ -280,6 +384,24 @@ async def exposure() -> ExposureView:
 
 async def limits() -> LimitsView:
     return await _ops0(OpsApi.limits)
+
+
+# ----------------------------------------------------------------------------------- fills
+
+
+def start_poll_fills(
+    symbol: str, client_order_id: str, seconds: float
+) -> workflow.ActivityHandle[FillPollResult]:
+    """Poll one order until it is final or `seconds` pass (heartbeating: a dead broker worker is
+    noticed in `POLL_HEARTBEAT_SECONDS`); the caller may cancel it when woken earlier."""
+    return workflow.start_activity_method(
+        BrokerApi.poll_fills,
+        PollFillsInput(symbol, client_order_id, timeout_seconds=seconds, interval_seconds=0.5),
+        task_queue=TaskQueues.BROKER,
+        start_to_close_timeout=timedelta(seconds=seconds + DEFAULT_TIMEOUT_SECONDS),
+        heartbeat_timeout=timedelta(seconds=POLL_HEARTBEAT_SECONDS),
+        retry_policy=STEP_RETRY,
+    )
 
 
 # ----------------------------------------------------------------------------------- composite

@@ -2,7 +2,7 @@
 
 The workflow is a reconciliation loop over pure decisions (DESIGN §4):
 
-    facts  = chain quote + chain time + our broker orders (refreshed by activities)
+    facts  = chain quote + chain time + trading state + our broker orders (refreshed by activities)
     action = domain.open_path.next_open_action(facts)
     perform the action (an activity), record it, repeat — until Done(HEDGED_OPEN | FLAT).
 
@@ -10,16 +10,18 @@ Because every step is chosen from fresh facts, the same loop handles MARKET and 
 fills, cancel requests while PENDING / LOCKED / hedging, the deadline, broker rejections,
 reverted transactions and operator commands; every branch ends hedged-and-open or flat.
 Chain events and broker updates (signals) only wake the loop early; the facts are re-read.
+Infrastructure faults are ridden out and a refused must-happen step parks the workflow in
+STUCK (`workflows.hedge_base`).
 
-Operators: the `state` query returns everything the workflow knows; after automatic retries
-are exhausted it parks in STUCK (search attribute `HedgeStatus="STUCK"`, an alert) until a
-`retry`, `unwind` or `abandon` signal (payload `{"reason": "..."}`).
+Operators: the `state` query returns everything the workflow knows; in STUCK (search attribute
+`HedgeStatus="STUCK"`, an alert) it waits for a `retry`, `unwind` or `abandon` signal (payload
+`{"reason": "..."}`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,11 +34,14 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
+    from domain.errors import SolverErrorCode
     from domain.hedge_actions import (
+        OPEN_STATUSES,
         AcceptCancel,
         CancelBrokerOrder,
         Done,
         Lock,
+        OpenAction,
         OpenOnChain,
         Outcome,
         PlaceBrokerOrder,
@@ -46,34 +51,40 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.ids import open_order_client_id, position_workflow_id
     from domain.open_path import OpenSituation, next_open_action
-    from domain.policy import AcceptOpen, decide_open
+    from domain.policy import AcceptOpen, Reject, decide_open
     from domain.pricing import broker_side_for_open, open_limit_price
     from domain.quote import Quote, same_address
     from domain.sizing import Fill, open_price_to_report
     from interfaces.broker import OrderRequest
     from interfaces.chain import SymbolInfo, quote_summary
     from interfaces.ledger import DecisionRow, NotificationRow, quote_row
+    from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
     from interfaces.temporal import SearchAttributes, TaskQueues
-    from interfaces.workflows import POSITION_WORKFLOW, ChainLog, IntentInput, PositionInput
-    from workflows import broker_legs, calls
-    from workflows.broker_legs import BrokerLeg
-    from workflows.calls import ActionImpossible, StepFailed
-    from workflows.hedge_base import HedgeWorkflow
+    from interfaces.workflows import (
+        POSITION_WORKFLOW,
+        SIGNAL_HANDOVER,
+        ChainLog,
+        IntentInput,
+        PositionInput,
+    )
+
+# Other workflow modules are imported by the sandbox like this one (never passed
+# through), so every class in them, exceptions included, is one object per workflow.
+from workflows import broker_legs, calls
+from workflows.broker_legs import BrokerLeg
+from workflows.calls import ActionImpossible
+from workflows.hedge_base import HedgeState, HedgeWorkflow, NeedsOperator
 
 ZERO = Decimal(0)
 MAX_BROKER_ORDERS = 12  # placements per intent before giving up on the hedge
 DEADLINE_MARGIN_SECONDS = 20  # stop hedging this long before the deadline: time to open on chain
-HISTORY_LIMIT = 8_000  # continue-as-new beyond this many events
 
 
 @dataclass
-class IntentState:
-    chain_id: int
-    quote_id: int
-    hedge_status: str = HedgeStatus.RECEIVED.value
+class IntentState(HedgeState):
     quote: dict[str, Any] | None = None
-    chain_status: str | None = None
     chain_time: int = 0
+    decided: bool = False
     decision: str | None = None
     decision_code: int | None = None
     want_open: bool = True
@@ -81,21 +92,20 @@ class IntentState:
     symbol_name: str = ""
     broker_market: str | None = None
     tick_size: str = "0.01"
+    step_size: str | None = None
     min_acceptable_quote_value: str = "0"
     trading_state: str = TradingState.ACTIVE.value
-    legs: list[BrokerLeg] = field(default_factory=list)
     open_failed: bool = False
     broker_rejected: bool = False
-    allocate_before_lock: str = "0"
-    events_applied: list[str] = field(default_factory=list)
-    last_error: str | None = None
-    operator_log: list[str] = field(default_factory=list)
-    outcome: str | None = None
+    allocate_before_lock: str = "0"  # the most the lock may allocate first (PartyB's free balance)
+    reserved: bool = False  # holds a reservation in the exposure book
 
 
 @workflow.defn(name="IntentWorkflow")
 class IntentWorkflow(HedgeWorkflow[IntentState]):
     KIND = "intent"
+    SEQ_BASE = 0
+    UNWIND_MEANS = "give the quote up: flatten the broker, then release or cancel it on chain"
 
     def _on_unwind(self) -> None:
         if self._state is not None:
@@ -107,39 +117,51 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             "quote %s: %s from %s", self._state.quote_id, event.canonical_name, log.source
         )
 
+    def _resume_input(self) -> IntentInput:
+        s = self._state
+        assert s is not None
+        return IntentInput(s.chain_id, s.quote_id, asdict(s), history_limit=s.history_limit)
+
     # ------------------------------------------------------------------ run
 
     @workflow.run
     async def run(self, params: IntentInput) -> str:
         carried = value_to_type(IntentState, params.resume, []) if params.resume else None
-        self._state = carried or IntentState(params.chain_id, params.quote_id)
+        state = carried or IntentState(params.chain_id, params.quote_id)
+        state.history_limit = params.history_limit or state.history_limit
+        self._begin(state)
+        return await self._loop()
+
+    async def _step(self) -> str | None:
         s = self._state
-        if carried is None:
+        assert s is not None
+        if not s.our_address:
             s.our_address = await calls.our_address()
         quote, now = await self._refresh_chain()
-        if carried is None:
+        if not s.decided:
             info = await calls.symbol_info(quote.symbol_id)
             s.symbol_name = info.name
             s.min_acceptable_quote_value = info.min_acceptable_quote_value
-            await self._record_quote(quote)
-            if not self._is_ours(quote):
-                accepted = await self._decide(quote, now, info)
-                if not accepted:
-                    return await self._finish(HedgeStatus.REJECTED, "rejected")
-        while True:
-            if self._abandoned:
-                return await self._finish(HedgeStatus.FAILED, "abandoned by operator")
-            if workflow.info().get_current_history_length() > HISTORY_LIMIT:
-                workflow.continue_as_new(IntentInput(params.chain_id, params.quote_id, asdict(s)))
-            try:
-                quote, now = await self._refresh_chain()
-                await self._refresh_broker()
-                action = next_open_action(self._situation(quote, now))
-                if isinstance(action, Done):
-                    return await self._done(action, quote)
-                await self._perform(action, quote, now)
-            except StepFailed as exc:
-                await self._park_stuck(str(exc))  # `unwind` already cleared want_open
+            self._record_quote(quote)
+            if not self._is_ours(quote) and not await self._decide(quote, now, info):
+                s.decided = True
+                return await self._finish(HedgeStatus.REJECTED, "rejected")
+            s.decided = True
+        action = await self._next_action(quote, now)
+        if isinstance(action, Done):
+            return await self._done(action, quote)
+        await self._perform(action, quote, now)
+        return None
+
+    async def _next_action(self, quote: Quote, now: int) -> OpenAction:
+        s = self._state
+        assert s is not None
+        await broker_legs.refresh(s.legs, self._record_leg)
+        return next_open_action(self._situation(quote, now))
+
+    async def _settled(self) -> bool:
+        quote, now = await self._refresh_chain()
+        return isinstance(await self._next_action(quote, now), Done)
 
     # ------------------------------------------------------------------ facts
 
@@ -156,11 +178,6 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s.chain_time = now
         return quote, now
 
-    async def _refresh_broker(self) -> None:
-        s = self._state
-        assert s is not None
-        await broker_legs.refresh(s.legs)
-
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None
         return same_address(quote.party_b, self._state.our_address)
@@ -175,12 +192,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
     def _situation(self, quote: Quote, now: int) -> OpenSituation:
         s = self._state
         assert s is not None
-        chain_open = (
-            quote.quantity
-            if quote.status
-            in (QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
-            else ZERO
-        )
+        chain_open = quote.quantity if quote.status in OPEN_STATUSES else ZERO
         return OpenSituation(
             chain_status=quote.status,
             ours=self._is_ours(quote),
@@ -197,6 +209,11 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             chain_open_quantity=chain_open,
             total_for_party_a=quote.locked_values.total_for_party_a,
             min_acceptable_quote_value=Decimal(s.min_acceptable_quote_value),
+            # the contract's exact "quote value is low" checks for a partial LIMIT open
+            locked_values=quote.locked_values,
+            expected_open_price=self._open_price(quote),
+            requested_open_price=quote.requested_open_price,
+            step_size=Decimal(s.step_size) if s.step_size else None,
         )
 
     # ------------------------------------------------------------------ policy
@@ -215,12 +232,26 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         context = await calls.open_context(quote, now, s.our_address, info, rules, limits)
         decision = decide_open(quote, context)
         if isinstance(decision, AcceptOpen):
+            # Reserve the notional atomically: every quote in flight counts against the caps.
+            grant = await calls.reserve_exposure(
+                ExposureRequest(
+                    s.quote_id, s.symbol_name, str(quote.quantity * quote.requested_open_price),
+                    limits.max_open_interest, limits.max_notional_per_symbol,
+                )
+            )  # fmt: skip
+            if not grant.granted:
+                decision = Reject.of(_cap_code(grant), grant.reason)
+        if isinstance(decision, AcceptOpen):
+            s.reserved = True
             s.decision = "accepted"
             s.broker_market = decision.broker_market
-            s.allocate_before_lock = str(decision.allocate_before_lock)
+            # The lock activity tops the allocation up from fresh chain state inside the pair
+            # lock (other quotes of this PartyA may lock first): cap it by what PartyB has free.
+            s.allocate_before_lock = str(context.allocatable_balance)
             s.tick_size = str(context.symbol.tick_size if context.symbol else "0.01")
-            await calls.record_decision(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
-            await calls.notify(
+            s.step_size = str(context.symbol.step_size) if context.symbol else None
+            self._write(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
+            self._write(
                 NotificationRow(
                     s.quote_id, quote.party_a, "SendQuote", "seen", order_type=int(quote.order_type)
                 )
@@ -228,7 +259,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             return True
         s.decision = decision.message
         s.decision_code = int(decision.code)
-        await calls.record_decision(
+        self._write(
             DecisionRow(s.chain_id, s.quote_id, False, decision.message, int(decision.code))
         )
         return False
@@ -249,12 +280,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             await self._set_status(HedgeStatus.HEDGING)
             await self._place(quote, action.quantity, purpose="open")
         elif isinstance(action, WaitForFills):
-            await self._wait(self._poll_interval(), clear_first=True)
+            await self._wait_for_fills(quote.deadline - DEADLINE_MARGIN_SECONDS - now)
         elif isinstance(action, CancelBrokerOrder):
             await broker_legs.cancel_working(s.legs, self._record_leg)
         elif isinstance(action, OpenOnChain):
             await self._set_status(HedgeStatus.OPENING)
             price = self._open_price(quote)
+            assert price is not None
             try:
                 await calls.open_position(s.quote_id, action.amount, price)
             except ActionImpossible as exc:
@@ -286,32 +318,26 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         side = open_side if purpose == "open" else open_side.opposite
         cid = open_order_client_id(s.quote_id, len(s.legs) + 1)
         market = s.broker_market or s.symbol_name
+        amount = format(quantity, "f")
         if purpose == "open":
             price = open_limit_price(
                 quote.position_type, quote.requested_open_price, Decimal(s.tick_size)
             )
             tif = "IOC" if quote.order_type == OrderType.MARKET else "GTC"
             request = OrderRequest(
-                cid,
-                market,
-                side.value,
-                "limit",
-                format(quantity, "f"),
-                format(price, "f"),
-                False,
-                tif,
+                cid, market, side.value, "limit", amount, format(price, "f"), False, tif
             )
         else:
             # A plain order, not reduce-only: the broker account nets every quote's hedge.
-            request = OrderRequest(cid, market, side.value, "market", format(quantity, "f"), None)
-        leg = BrokerLeg(cid, purpose, market, side.value, format(quantity, "f"))
+            request = OrderRequest(cid, market, side.value, "market", amount, None)
+        leg = BrokerLeg(cid, purpose, market, side.value, amount)
         refused = await broker_legs.place(s.legs, leg, request, self._record_leg)
+        await self._record_leg(leg)
         if refused is not None:
             s.last_error = str(refused)
-            if purpose != "open":
-                raise StepFailed("unwind", str(refused)) from refused  # an operator decides
+            if purpose != "open":  # the exposure must go: a person decides
+                raise NeedsOperator(f"unwind refused by the broker: {refused}") from refused
             s.broker_rejected = True
-        await self._record_leg(leg)
         if (
             purpose == "open"
             and quote.order_type == OrderType.MARKET
@@ -320,7 +346,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         ):
             await self._wait(1)  # an IOC that found no liquidity: breathe before the next try
 
-    def _open_price(self, quote: Quote) -> Decimal:
+    def _open_price(self, quote: Quote) -> Decimal | None:
         s = self._state
         assert s is not None
         fills = [
@@ -328,20 +354,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             for leg in s.legs
             if leg.purpose == "open" and leg.filled > 0 and (avg := leg.average) is not None
         ]
+        if not fills:
+            return None
         return open_price_to_report(quote.position_type, fills, quote.requested_open_price)
 
-    # ------------------------------------------------------------------ waiting, status, ending
+    # ------------------------------------------------------------------ recording, ending
 
-    def _poll_interval(self) -> float:
-        s = self._state
-        assert s is not None
-        return (
-            1.0
-            if any(leg.purpose == "open" for leg in s.legs) and len(s.events_applied) < 50
-            else 3.0
-        )
-
-    async def _record_quote(self, quote: Quote) -> None:
+    def _record_quote(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
         workflow.upsert_search_attributes(
@@ -352,29 +371,46 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 SearchAttributes.HEDGE_STATUS.value_set(s.hedge_status),
             ]
         )
-        await calls.upsert_quote(quote_row(s.chain_id, quote, s.hedge_status, s.symbol_name))
+        row = quote_row(s.chain_id, quote, s.hedge_status, s.symbol_name)
+        self._write(_with_seq(row, self._seq()))
 
     async def _record_leg(self, leg: BrokerLeg) -> None:
         s = self._state
         assert s is not None
         default_type = "limit" if leg.purpose == "open" else "market"
-        await calls.upsert_order(
-            broker_legs.order_row(leg, s.chain_id, s.quote_id, default_type=default_type)
+        row = broker_legs.order_row(
+            leg, s.chain_id, s.quote_id, default_type=default_type, seq=self._seq()
         )
+        self._write(row)
 
     async def _done(self, action: Done, quote: Quote) -> str:
         s = self._state
         assert s is not None
         if action.outcome == Outcome.HEDGED_OPEN:
+            self._hold_exposure(quote.quantity * quote.opened_price)  # the position's from now
             await self._start_position(quote)
             return await self._finish(HedgeStatus.OPEN, "opened")
-        status = {
-            QuoteStatus.CANCELED: HedgeStatus.CANCELLED,
-            QuoteStatus.EXPIRED: HedgeStatus.EXPIRED,
-        }.get(
-            quote.status, HedgeStatus.CLOSED if s.decision == "accepted" else HedgeStatus.REJECTED
-        )
+        self._hold_exposure(ZERO)
+        if s.decision != "accepted" and not self._is_ours(quote):
+            status = HedgeStatus.REJECTED
+        elif quote.status == QuoteStatus.CANCELED:
+            status = HedgeStatus.CANCELLED
+        elif quote.status == QuoteStatus.EXPIRED:
+            status = HedgeStatus.EXPIRED
+        elif quote.status == QuoteStatus.PENDING:
+            status = HedgeStatus.RELEASED  # we let it go; it never opened with us
+        elif not self._is_ours(quote):
+            status = HedgeStatus.LOST  # another PartyB took it
+        else:
+            status = HedgeStatus.CLOSED  # opened and already over (closed, liquidated)
         return await self._finish(status, f"flat ({quote.status.name})")
+
+    def _hold_exposure(self, notional: Decimal) -> None:
+        s = self._state
+        assert s is not None
+        if s.reserved:
+            change = ExposureResize(s.quote_id, s.symbol_name, str(notional))
+            self._write(change)
 
     async def _start_position(self, quote: Quote) -> None:
         s = self._state
@@ -382,7 +418,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         try:
             await workflow.start_child_workflow(
                 POSITION_WORKFLOW,
-                PositionInput(s.chain_id, s.quote_id, broker_quantity=str(self._broker_filled())),
+                PositionInput(s.chain_id, s.quote_id, broker_quantity=str(self._broker_filled()),
+                              history_limit=s.history_limit),
                 id=position_workflow_id(s.chain_id, s.quote_id),
                 task_queue=TaskQueues.WORKFLOWS,
                 parent_close_policy=ParentClosePolicy.ABANDON,
@@ -394,8 +431,20 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                         SearchAttributePair(SearchAttributes.HEDGE_STATUS, HedgeStatus.OPEN.value),
                     ]
                 ),
-            )
-        except (
-            WorkflowAlreadyStartedError
-        ) as exc:  # a listener started it (a close request raced us): fine
-            workflow.logger.info("position workflow for %s not started here: %s", s.quote_id, exc)
+            )  # fmt: skip
+        except WorkflowAlreadyStartedError:  # a listener started it (a close raced us): hand over
+            await workflow.get_external_workflow_handle(
+                position_workflow_id(s.chain_id, s.quote_id)
+            ).signal(SIGNAL_HANDOVER, str(self._broker_filled()))
+
+
+def _cap_code(grant: ExposureGrant) -> SolverErrorCode:
+    if grant.trading_state != TradingState.ACTIVE.value:
+        return SolverErrorCode.TRADING_NOT_ACTIVE
+    if "open interest" in grant.reason:
+        return SolverErrorCode.PARTY_B_SOLVENCY_OR_MAX_OPEN_INTEREST
+    return SolverErrorCode.OVER_MAX_CAPACITY
+
+
+def _with_seq(row: Any, seq: int) -> Any:
+    return replace(row, seq=seq)

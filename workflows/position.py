@@ -2,19 +2,26 @@
 
 Like the intent workflow it is a reconciliation loop over a pure decision
 (`domain.position_path.next_position_action`): close requests (MARKET / LIMIT, partial) are
-hedged on the broker first (reduce-only) and only then filled on chain; cancel-close, expiry,
+hedged on the broker first and only then filled on chain; cancel-close, expiry,
 force-cancel-close, force-close, emergency close and liquidation all reduce to "make the broker
 side equal what is open on chain". Long-lived: it continues-as-new before its history grows
 large, carrying what it knows (`PositionState`).
 
 It starts hedged: the intent workflow opens on chain only after the broker filled, and starts
 this workflow once both sides agree, so the broker quantity starts at the chain's open quantity.
+
+A close request is identified by its requested price and deadline. Its closeId comes from the
+RequestToClosePosition event; when the chain shows CLOSE_PENDING first (the listeners lag the
+chain), the request is numbered locally and renumbered when its event lands, its broker orders
+kept. What was already filled on chain for it is the chain's closedAmount minus the amount when
+the request was first seen, never a count of our own.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +32,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.enums import HedgeStatus, OrderType, QuoteStatus
+    from domain.fixed import to_wei18
     from domain.hedge_actions import (
         OPEN_STATUSES,
         AcceptCancelClose,
@@ -34,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Idle,
         IncreaseBroker,
         PlaceBrokerClose,
+        PositionAction,
         ReduceBroker,
         WaitForFills,
     )
@@ -45,100 +54,170 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.broker import OrderRequest
     from interfaces.chain import quote_summary
     from interfaces.ledger import NotificationRow, PositionRow
-    from interfaces.workflows import ChainLog, PositionInput
-    from workflows import broker_legs, calls
-    from workflows.broker_legs import BrokerLeg
-    from workflows.calls import ActionImpossible, StepFailed
-    from workflows.hedge_base import HedgeWorkflow
+    from interfaces.risk import ExposureResize
+    from interfaces.workflows import SIGNAL_HANDOVER, ChainLog, PositionInput
+
+# Other workflow modules are imported by the sandbox like this one (never passed
+# through), so every class in them, exceptions included, is one object per workflow.
+from workflows import broker_legs, calls
+from workflows.broker_legs import BrokerLeg
+from workflows.calls import ActionImpossible
+from workflows.hedge_base import HedgeState, HedgeWorkflow, NeedsOperator
 
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
 IDLE_RECHECK_SECONDS = 30.0
-HISTORY_LIMIT = 8_000
 MAX_CLOSE_ORDERS_PER_REQUEST = 12
 LOCAL_CLOSE_ID_BASE = 1_000_000_000
+CLOSE_IDS_KEPT = 20
+HANDOVER_WAIT_SECONDS = 600.0  # a position started by a listener waits this long for its intent  # closeIds seen in events, by request, remembered
+MAX_FILL_BACKOFF_SECONDS = 30.0
 # The broker account is one netted (one-way) position per symbol across every quote we hedge:
 # closing one quote's hedge is a plain order the other way. A reduce-only order would be
 # rejected whenever other quotes' hedges leave the net position flat or on the other side.
 NETTED = False
+CLOSING = (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
 
 
 @dataclass
-class PositionState:
-    chain_id: int
-    quote_id: int
+class PositionState(HedgeState):
     hedge_status: str = HedgeStatus.OPEN.value
     broker_quantity: str | None = None  # None until the first chain read
+    started: bool = False
     symbol_name: str = ""
     broker_market: str = ""
     tick_size: str = "0.01"
+    min_acceptable_quote_value: str = "0"
     quote: dict[str, Any] | None = None
-    chain_status: str | None = None
-    close_id: int = (
-        0  # the close request being worked (from RequestToClosePosition, else a local count)
-    )
-    close_seen_status: str | None = None
-    legs: list[BrokerLeg] = field(default_factory=list)
+    close_id: int = 0  # the close request being worked (from its event, else a local number)
+    close_key: str | None = None  # "<requested close price, wei>:<deadline>" of that request
+    close_ids_seen: dict[str, int] = field(default_factory=dict)  # close key -> closeId (events)
+    close_baseline: dict[str, str] = field(
+        default_factory=dict
+    )  # close id -> closedAmount at start
     leg_close_ids: dict[str, int] = field(default_factory=dict)  # client order id -> close id
-    reported: dict[str, str] = field(default_factory=dict)  # close id -> amount filled on chain
-    close_failed: bool = False
+    reported: dict[str, str] = field(default_factory=dict)  # close id -> filled on chain (display)
+    close_failed: bool = False  # the last fillCloseRequest for this request was refused
+    close_failures: int = 0
+    given_up_close_key: str | None = None  # operator `unwind`: stop working this request
     broker_rejected: bool = False
-    events_applied: list[str] = field(default_factory=list)
-    last_error: str | None = None
-    operator_log: list[str] = field(default_factory=list)
-    outcome: str | None = None
+    book_notional: str | None = None  # what the exposure book holds for this quote
+
+
+def _close_key(price_wei: int, deadline: int) -> str:
+    return f"{price_wei}:{deadline}"
 
 
 @workflow.defn(name="PositionWorkflow")
 class PositionWorkflow(HedgeWorkflow[PositionState]):
     KIND = "position"
+    SEQ_BASE = 10**12  # a position's ledger writes are newer than its intent's
+    UNWIND_MEANS = "stop working the current close request; the broker goes back to the chain"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handover: str | None = None
 
     def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
         s = self._state
         assert s is not None
         if isinstance(event, ev.RequestToClosePosition) and event.close_id is not None:
-            if event.close_id != s.close_id:
-                s.close_id = event.close_id
-                s.close_seen_status = "event"
+            s.close_ids_seen[_close_key(event.close_price, event.deadline)] = event.close_id
+            while len(s.close_ids_seen) > CLOSE_IDS_KEPT:
+                del s.close_ids_seen[next(iter(s.close_ids_seen))]
+
+    @workflow.signal(name=SIGNAL_HANDOVER)
+    def handover(self, broker_quantity: str) -> None:
+        """The intent's hand-over: the broker quantity it built (when a listener started this
+        workflow first, the intent tells it this way)."""
+        s = self._state
+        if s is not None and s.broker_quantity is None:
+            s.broker_quantity = broker_quantity
+        elif s is None:
+            self._handover = broker_quantity
+        self._wake.set()
+
+    def _unapply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
+        s = self._state
+        assert s is not None
+        if isinstance(event, ev.RequestToClosePosition) and event.close_id is not None:
+            key = _close_key(event.close_price, event.deadline)
+            if s.close_ids_seen.get(key) == event.close_id:
+                del s.close_ids_seen[key]  # reorged away: the chain read decides what is left
+
+    def _on_unwind(self) -> None:
+        s = self._state
+        if s is not None and s.close_key is not None:
+            s.given_up_close_key = s.close_key  # the broker goes back to what the chain holds
+
+    def _resume_input(self) -> PositionInput:
+        s = self._state
+        assert s is not None
+        return PositionInput(s.chain_id, s.quote_id, asdict(s), history_limit=s.history_limit)
 
     @workflow.run
     async def run(self, params: PositionInput) -> str:
         carried = value_to_type(PositionState, params.resume, []) if params.resume else None
-        self._state = carried or PositionState(params.chain_id, params.quote_id)
-        s = self._state
+        state = carried or PositionState(params.chain_id, params.quote_id)
+        state.history_limit = params.history_limit or state.history_limit
         if carried is None:
-            quote = await calls.read_quote(s.quote_id)
-            info = await calls.symbol_info(quote.symbol_id)
-            s.symbol_name = info.name
+            state.broker_quantity = params.broker_quantity or self._handover
+        self._begin(state)
+        return await self._loop()
+
+    async def _start(self, quote: Quote) -> None:
+        s = self._state
+        assert s is not None
+        info = await calls.symbol_info(quote.symbol_id)
+        s.symbol_name = info.name
+        s.min_acceptable_quote_value = info.min_acceptable_quote_value
+        try:
+            rules = await calls.market_rules(info.name)
+            s.broker_market, s.tick_size = rules.symbol, rules.tick_size
+        except ActionImpossible as exc:
+            s.last_error = str(exc)
+            s.broker_market = info.name
+        # What the intent hedged, not what the chain shows now: a liquidation or force-close
+        # may land before this workflow starts, and the broker side must still follow it.
+        # Started by a listener (a close request raced the hand-over): wait for the intent.
+        if s.broker_quantity is None:
             try:
-                rules = await calls.market_rules(info.name)
-                s.broker_market, s.tick_size = rules.symbol, rules.tick_size
-            except ActionImpossible as exc:
-                s.last_error = str(exc)
-                s.broker_market = info.name
-            # What the intent hedged, not what the chain shows now: a liquidation or force-close
-            # may land before this workflow starts, and the broker side must still follow it.
-            s.broker_quantity = params.broker_quantity or str(self._chain_open(quote))
-            await self._record(quote)
-        while True:
-            if self._abandoned:
-                return await self._finish(HedgeStatus.FAILED, "abandoned by operator")
-            if workflow.info().get_current_history_length() > HISTORY_LIMIT:
-                workflow.continue_as_new(PositionInput(params.chain_id, params.quote_id, asdict(s)))
-            try:
-                quote, now = await self._refresh()
-                action = next_position_action(self._situation(quote, now))
-                if isinstance(action, Done):
-                    outcome = f"flat ({quote.status.name})"
-                    if workflow.patched("record-position-after-finish"):
-                        await self._finish(HedgeStatus.CLOSED, outcome)
-                        await self._record(quote)  # the ledger's position row ends CLOSED too
-                        return outcome
-                    await self._record(quote)  # histories from before the patch
-                    return await self._finish(HedgeStatus.CLOSED, outcome)
-                await self._perform(action, quote)
-            except StepFailed as exc:
-                await self._park_stuck(str(exc))
+                await workflow.wait_condition(
+                    lambda: s.broker_quantity is not None,
+                    timeout=timedelta(seconds=HANDOVER_WAIT_SECONDS),
+                )
+            except TimeoutError:
+                s.last_error = (
+                    "no hand-over from the intent: the broker is assumed to match the chain"
+                )
+                s.broker_quantity = str(self._chain_open(quote))
+        s.started = True
+        self._record(quote)
+
+    async def _step(self) -> str | None:
+        quote, now = await self._refresh()
+        s = self._state
+        assert s is not None
+        if not s.started:
+            await self._start(quote)
+        action = await self._next_action(quote, now)
+        if isinstance(action, Done):
+            outcome = f"flat ({quote.status.name})"
+            await self._set_status(HedgeStatus.CLOSED)
+            self._record(quote)  # the ledger's position row ends CLOSED too
+            return await self._finish(HedgeStatus.CLOSED, outcome)
+        await self._perform(action, quote, now)
+        return None
+
+    async def _next_action(self, quote: Quote, now: int) -> PositionAction:
+        s = self._state
+        assert s is not None
+        await broker_legs.refresh(s.legs, self._record_leg)
+        return next_position_action(self._situation(quote, now))
+
+    async def _settled(self) -> bool:
+        quote, now = await self._refresh()
+        return isinstance(await self._next_action(quote, now), Done)
 
     # ------------------------------------------------------------------ facts
 
@@ -154,21 +233,33 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         previous = s.chain_status
         s.chain_status = quote.status.name
         s.quote = quote_summary(quote)
-        if quote.status == QuoteStatus.CLOSE_PENDING and previous not in (
-            QuoteStatus.CLOSE_PENDING.name,
-            QuoteStatus.CANCEL_CLOSE_PENDING.name,
-        ):
-            if s.close_seen_status != "event":
-                # No RequestToClosePosition event seen (yet): number it locally, in a range that can
-                # never collide with a real closeId (client order ids derive from it).
-                s.close_id = max(s.close_id + 1, LOCAL_CLOSE_ID_BASE)
-            s.close_seen_status = None
-            s.close_failed = False
-            s.broker_rejected = False
-        await broker_legs.refresh(s.legs)
-        if previous != s.chain_status:
-            await self._record(quote)
+        if quote.status in CLOSING:
+            self._track_close_request(quote)
+        if previous != s.chain_status and s.started:
+            self._record(quote)
         return quote, now
+
+    def _track_close_request(self, quote: Quote) -> None:
+        """Which close request the chain shows, and under which close id it is worked."""
+        s = self._state
+        assert s is not None
+        key = _close_key(to_wei18(quote.requested_close_price), quote.deadline)
+        real = s.close_ids_seen.get(key)
+        if key != s.close_key:  # a new request
+            s.close_key = key
+            # without its event yet: a local number that can never collide with a real closeId
+            s.close_id = real if real is not None else max(s.close_id + 1, LOCAL_CLOSE_ID_BASE)
+            s.close_baseline[str(s.close_id)] = str(quote.closed_amount)
+            s.close_failed, s.close_failures, s.broker_rejected = False, 0, False
+        elif real is not None and s.close_id != real and s.close_id >= LOCAL_CLOSE_ID_BASE:
+            # its event landed: renumber the request, keeping its broker orders and fills
+            local, s.close_id = s.close_id, real
+            for cid, close_id in s.leg_close_ids.items():
+                if close_id == local:
+                    s.leg_close_ids[cid] = real
+            s.close_baseline[str(real)] = s.close_baseline.pop(str(local), str(quote.closed_amount))
+            if str(local) in s.reported:
+                s.reported[str(real)] = s.reported.pop(str(local))
 
     def _close_fills(self, close_id: int) -> Decimal:
         s = self._state
@@ -182,14 +273,19 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             ZERO,
         )
 
+    def _reported_on_chain(self, quote: Quote) -> Decimal:
+        """What the chain already closed of the current request (closedAmount since it began)."""
+        s = self._state
+        assert s is not None
+        baseline = Decimal(s.close_baseline.get(str(s.close_id), str(quote.closed_amount)))
+        return max(ZERO, quote.closed_amount - baseline)
+
     def _situation(self, quote: Quote, now: int) -> PositionSituation:
         s = self._state
         assert s is not None
-        closing = quote.status in (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
+        closing = quote.status in CLOSING
         unreported = (
-            self._close_fills(s.close_id) - Decimal(s.reported.get(str(s.close_id), "0"))
-            if closing
-            else ZERO
+            self._close_fills(s.close_id) - self._reported_on_chain(quote) if closing else ZERO
         )
         return PositionSituation(
             chain_status=quote.status,
@@ -202,7 +298,11 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             deadline_near=closing and quote.deadline - now < DEADLINE_MARGIN_SECONDS,
             deadline_passed=closing and now > quote.deadline,
             close_failed=s.close_failed,
+            close_given_up=closing and s.given_up_close_key == s.close_key,
             broker_rejected=s.broker_rejected,
+            # the contract's "remaining quote value is low" guard on partial close fills
+            locked_values=quote.locked_values,
+            min_acceptable_quote_value=Decimal(s.min_acceptable_quote_value),
         )
 
     def _broker_quantity(self) -> Decimal:
@@ -218,37 +318,19 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
 
     # ------------------------------------------------------------------ actions
 
-    async def _perform(self, action: Any, quote: Quote) -> None:
+    async def _perform(self, action: Any, quote: Quote, now: int) -> None:
         s = self._state
         assert s is not None
         if isinstance(action, PlaceBrokerClose):
             await self._set_status(HedgeStatus.CLOSING)
             await self._place(quote, action.quantity, purpose="close")
         elif isinstance(action, WaitForFills):
-            await self._wait(1.0, clear_first=True)
+            until = quote.deadline - DEADLINE_MARGIN_SECONDS - now if quote.status in CLOSING else 0
+            await self._wait_for_fills(until)
         elif isinstance(action, CancelBrokerOrder):
             await broker_legs.cancel_working(s.legs, self._record_leg)
         elif isinstance(action, FillCloseOnChain):
-            fills = [
-                Fill(leg.filled, avg)
-                for leg in s.legs
-                if leg.purpose == "close"
-                and s.leg_close_ids.get(leg.client_order_id) == s.close_id
-                and leg.filled > 0
-                and (avg := leg.average) is not None
-            ]
-            price = close_price_to_report(quote.position_type, fills, quote.requested_close_price)
-            try:
-                await calls.fill_close_request(s.quote_id, action.amount, price)
-                key = str(s.close_id)
-                s.reported[key] = str(Decimal(s.reported.get(key, "0")) + action.amount)
-                await calls.notify(
-                    NotificationRow(s.quote_id, quote.party_a, "FillLimitOrderClose" if quote.order_type == OrderType.LIMIT else "RequestToClosePosition",
-                                    "success", state_type="report", filled_amount_close=str(action.amount), avg_price_close=str(price))
-                )  # fmt: skip
-            except ActionImpossible as exc:
-                s.last_error = str(exc)
-                s.close_failed = True
+            await self._fill_close(quote, action.amount)
         elif isinstance(action, AcceptCancelClose):
             try:
                 await calls.accept_cancel_close_request(s.quote_id)
@@ -266,6 +348,43 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    async def _fill_close(self, quote: Quote, amount: Decimal) -> None:
+        s = self._state
+        assert s is not None
+        fills = [
+            Fill(leg.filled, avg)
+            for leg in s.legs
+            if leg.purpose == "close"
+            and s.leg_close_ids.get(leg.client_order_id) == s.close_id
+            and leg.filled > 0
+            and (avg := leg.average) is not None
+        ]
+        price = close_price_to_report(quote.position_type, fills, quote.requested_close_price)
+        try:
+            await calls.fill_close_request(s.quote_id, amount, price, quote.closed_amount)
+        except ActionImpossible as exc:
+            # Refused (a revert): keep working the request (it may pass later, e.g. once the
+            # allocation covers PartyA's profit); a cancel-close is answered meanwhile.
+            s.last_error = str(exc)
+            s.close_failed = True
+            s.close_failures += 1
+            await self._wait(min(MAX_FILL_BACKOFF_SECONDS, 2.0**s.close_failures), clear_first=True)
+            return
+        s.close_failed = False
+        key = str(s.close_id)
+        s.reported[key] = str(Decimal(s.reported.get(key, "0")) + amount)
+        action = (
+            "FillLimitOrderClose"
+            if quote.order_type == OrderType.LIMIT
+            else "RequestToClosePosition"
+        )
+        self._write(
+            NotificationRow(
+                s.quote_id, quote.party_a, action, "success", state_type="report",
+                filled_amount_close=str(amount), avg_price_close=str(price),
+            )
+        )  # fmt: skip
 
     async def _place(self, quote: Quote, quantity: Decimal, *, purpose: str) -> None:
         s = self._state
@@ -297,12 +416,12 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         leg = BrokerLeg(cid, purpose, market, side.value, amount)
         s.leg_close_ids[cid] = s.close_id
         refused = await broker_legs.place(s.legs, leg, request, self._record_leg)
+        await self._record_leg(leg)
         if refused is not None:
             s.last_error = str(refused)
-            if purpose != "close":  # exposure to fix: an operator decides
-                raise StepFailed(f"broker {purpose}", str(refused)) from refused
+            if purpose != "close":  # exposure to fix: a person decides
+                raise NeedsOperator(f"broker {purpose} refused: {refused}") from refused
             s.broker_rejected = True
-        await self._record_leg(leg)
         if (
             purpose == "close"
             and quote.order_type == OrderType.MARKET
@@ -311,26 +430,30 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         ):
             await self._wait(1.0, clear_first=True)
 
-    # ------------------------------------------------------------------ plumbing
+    # ------------------------------------------------------------------ recording
 
-    async def _record(self, quote: Quote) -> None:
+    def _record(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
-        await calls.upsert_position(
-            PositionRow(
-                chain_id=s.chain_id, quote_id=s.quote_id, party_a=quote.party_a, symbol=s.symbol_name,
-                position_type=int(quote.position_type), open_quantity=str(self._chain_open(quote)),
-                opened_price=str(quote.opened_price), broker_quantity=str(self._broker_quantity()),
-                chain_status=quote.status.name, hedge_status=s.hedge_status,
-            )
+        row = PositionRow(
+            chain_id=s.chain_id, quote_id=s.quote_id, party_a=quote.party_a, symbol=s.symbol_name,
+            position_type=int(quote.position_type), open_quantity=str(self._chain_open(quote)),
+            opened_price=str(quote.opened_price), broker_quantity=str(self._broker_quantity()),
+            chain_status=quote.status.name, hedge_status=s.hedge_status, seq=self._seq(),
         )  # fmt: skip
+        self._write(row)
+        # what the position holds in the exposure book (released once nothing is open)
+        notional = self._chain_open(quote) * quote.opened_price
+        if s.book_notional is None or notional != Decimal(s.book_notional):
+            s.book_notional = str(notional)
+            change = ExposureResize(s.quote_id, s.symbol_name, str(notional))
+            self._write(change)
 
     async def _record_leg(self, leg: BrokerLeg) -> None:
         s = self._state
         assert s is not None
         close_id = s.leg_close_ids.get(leg.client_order_id)
-        await calls.upsert_order(
-            broker_legs.order_row(
-                leg, s.chain_id, s.quote_id, default_type="limit", close_id=close_id
-            )
+        row = broker_legs.order_row(
+            leg, s.chain_id, s.quote_id, default_type="limit", seq=self._seq(), close_id=close_id
         )
+        self._write(row)

@@ -24,6 +24,11 @@ from interfaces.broker import BalanceSnapshot, Fill, OrderRequest, OrderSnapshot
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Look-ups (spaced lookup_delay × 1, 2, ... : about 5.6 s in all) before an id that may have
+# been sent already is sent again: one miss is read lag, not proof.
+SETTLED_LOOKUPS = 8
+SENT_IDS_KEPT = 10_000
+
 
 def _s(value: Any) -> str | None:
     """A ccxt number as an exact-enough decimal string (ccxt hands out floats)."""
@@ -94,6 +99,12 @@ class BrokerAdapter:
         self._load_lock = asyncio.Lock()
         self.lookup_retries = lookup_retries
         self.lookup_delay = lookup_delay
+        self._sent: dict[str, None] = {}  # client ids sent by this process (oldest first)
+
+    def _remember_sent(self, client_order_id: str) -> None:
+        self._sent[client_order_id] = None
+        while len(self._sent) > SENT_IDS_KEPT:
+            del self._sent[next(iter(self._sent))]
 
     @classmethod
     def from_config(
@@ -190,8 +201,13 @@ class BrokerAdapter:
                 await asyncio.sleep(self.lookup_delay * (i + 1))
         return None
 
-    async def create_order(self, req: OrderRequest) -> OrderSnapshot:
-        """Place `req` once: safe to call again with the same client order id after any failure."""
+    async def create_order(self, req: OrderRequest, lookups: int = 1) -> OrderSnapshot:
+        """Place `req` once: safe to call again with the same client order id after any failure.
+
+        The broker enforces client-id uniqueness only among open orders (Binance: a filled or
+        cancelled order's id can be placed again), so the look-up before sending is what makes
+        this idempotent, and one look-up miss is not proof (read lag): a caller that may have
+        sent this id before passes `lookups` > 1, spaced out, before it sends again."""
         rules = await self.rules(req.symbol)
         side = req.side.lower()
         order_type = req.type.lower()
@@ -214,7 +230,9 @@ class BrokerAdapter:
         )
         rules.check(amount, reference, req.reduce_only)
 
-        existing = await self.fetch_order(rules.symbol, req.client_order_id)
+        if req.client_order_id in self._sent:  # this process sent it before: its answer was lost
+            lookups = max(lookups, SETTLED_LOOKUPS)
+        existing = await self._lookup_settled(rules, req.client_order_id, max(1, lookups))
         if existing is not None:
             log.info(
                 "order %s already on the broker (%s); not placing it again",
@@ -224,6 +242,7 @@ class BrokerAdapter:
             return existing
 
         params: dict[str, Any] = {"clientOrderId": req.client_order_id}
+        self._remember_sent(req.client_order_id)
         if req.reduce_only:
             params["reduceOnly"] = True
         if order_type == "limit":

@@ -1,10 +1,15 @@
 """Read access to the SYMMIO diamond over several HTTP RPC endpoints, with fallback.
 
-`ChainClient` holds one `AsyncWeb3` per URL. Every call goes to the first endpoint that is
-not resting; a connection error, timeout, HTTP error or unparseable answer marks that endpoint
-as resting for `rest_seconds` and the next URL is tried. When every endpoint failed,
-`RpcUnavailable` is raised (retryable). JSON-RPC errors the node *answered* with (a revert, a
-bad argument, "nonce too low") are not transport failures: they propagate unchanged.
+`ChainClient` holds one `AsyncWeb3` per URL and scores their health (`adapters.chain.health`):
+every call goes to the best-ranked endpoint — healthy ones in the configured order, then slow,
+then lagging (its head more than `max_lag_blocks` behind the best head seen), then resting
+ones. A connection error, timeout, HTTP error or unparseable answer makes that endpoint rest
+(`rest_seconds`, doubling per consecutive failure up to a minute) and the next one is tried.
+With more than one URL, every `probe_seconds` a background probe asks each endpoint for its
+head (`eth_blockNumber`), so a lagging or revived endpoint is noticed without a real call
+paying for it. When every endpoint failed, `RpcUnavailable` is raised (retryable). JSON-RPC
+errors the node *answered* with (a revert, a bad argument, "nonce too low") are not transport
+failures: they propagate unchanged.
 
 View helpers return domain types (`domain.quote.Quote`) or plain frozen dataclasses whose
 money fields are `Decimal` (18-decimal fixed point converted exactly).
@@ -33,6 +38,7 @@ from web3.exceptions import (
 
 from adapters.chain.abi import AbiEntry, error_selectors, symmio_abi
 from adapters.chain.errors import RpcUnavailable
+from adapters.chain.health import EndpointHealth, HealthBook, HealthPolicy
 from domain.fixed import from_wei18
 from domain.quote import LockedValues, Quote
 
@@ -118,9 +124,19 @@ class Endpoint:
     url: str
     w3: AsyncWeb3[Any]
     contract: AsyncContract | None
-    resting_until: float = 0.0
-    failures: int = 0
-    last_error: str | None = None
+    health: EndpointHealth
+
+    @property
+    def resting_until(self) -> float:
+        return self.health.resting_until
+
+    @property
+    def failures(self) -> int:
+        return self.health.failures
+
+    @property
+    def last_error(self) -> str | None:
+        return self.health.last_error
 
 
 def redact_url(url: str) -> str:
@@ -159,6 +175,10 @@ class ChainClient:
     timeout: float = 10.0
     rest_seconds: float = 5.0
     custom_errors: dict[bytes, AbiEntry] = field(default_factory=dict)
+    health: HealthBook | None = None
+    probe_seconds: float = 15.0
+    _last_probe: float = 0.0
+    _probe: asyncio.Task[None] | None = None
 
     @classmethod
     def create(
@@ -169,6 +189,8 @@ class ChainClient:
         abi: Iterable[AbiEntry] | None = None,
         timeout: float = 10.0,
         rest_seconds: float = 5.0,
+        max_lag_blocks: int = 5,
+        probe_seconds: float = 15.0,
     ) -> ChainClient:
         if not rpc_urls:
             raise ValueError("at least one RPC URL is required")
@@ -176,8 +198,13 @@ class ChainClient:
             tuple(abi) if abi is not None else (symmio_abi() if symmio_address else ())
         )
         address = to_checksum_address(symmio_address) if symmio_address else None
+        book = HealthBook(
+            list(rpc_urls),
+            client="chain",
+            policy=HealthPolicy(rest_seconds=rest_seconds, max_lag_blocks=max_lag_blocks),
+        )
         endpoints = []
-        for url in rpc_urls:
+        for url, health in zip(rpc_urls, book.entries, strict=True):
             provider = AsyncHTTPProvider(
                 url,
                 request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout)},
@@ -185,7 +212,7 @@ class ChainClient:
             )
             w3 = AsyncWeb3(provider)
             contract = w3.eth.contract(address=address, abi=list(entries)) if address else None
-            endpoints.append(Endpoint(url, w3, contract))
+            endpoints.append(Endpoint(url, w3, contract, health))
         return cls(
             endpoints=endpoints,
             symmio_address=address,
@@ -193,13 +220,22 @@ class ChainClient:
             timeout=timeout,
             rest_seconds=rest_seconds,
             custom_errors=error_selectors(entries),
+            health=book,
+            probe_seconds=probe_seconds,
+            _last_probe=time.monotonic(),
         )
 
     @classmethod
     def from_settings(cls, settings: Any) -> ChainClient:
-        return cls.create(settings.rpc_http_urls, settings.require_symmio_address())
+        return cls.create(
+            settings.rpc_http_urls,
+            settings.require_symmio_address(),
+            max_lag_blocks=getattr(settings, "rpc_max_lag_blocks", 5),
+        )
 
     async def close(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
         for ep in self.endpoints:
             disconnect = getattr(ep.w3.provider, "disconnect", None)
             if disconnect is not None:
@@ -209,42 +245,95 @@ class ChainClient:
                     pass
 
     # ------------------------------------------------------------------ fallback core
+    def _book(self) -> HealthBook:
+        if self.health is None:  # constructed directly (tests): score what it was given
+            self.health = HealthBook(
+                [ep.url for ep in self.endpoints],
+                client="chain",
+                policy=HealthPolicy(rest_seconds=self.rest_seconds),
+                entries=[ep.health for ep in self.endpoints],
+            )
+        return self.health
+
     def _ordered(self) -> list[Endpoint]:
+        return [self.endpoints[i] for i in self._book().order()]
+
+    def _maybe_probe(self) -> None:
+        """Every `probe_seconds`, ask each endpoint for its head in the background."""
+        if len(self.endpoints) < 2 or self.probe_seconds <= 0:
+            return
         now = time.monotonic()
-        awake = [ep for ep in self.endpoints if ep.resting_until <= now]
-        resting = sorted(
-            (ep for ep in self.endpoints if ep.resting_until > now), key=lambda e: e.resting_until
-        )
-        return awake + resting
+        if now - self._last_probe < self.probe_seconds:
+            return
+        if self._probe is not None and not self._probe.done():
+            return
+        self._last_probe = now
+        self._probe = asyncio.get_running_loop().create_task(self.probe())
+
+    async def probe(self) -> None:
+        """Ask every endpoint for its head (scores lag; a failure makes it rest)."""
+        book = self._book()
+
+        async def one(index: int, ep: Endpoint) -> None:
+            started = time.monotonic()
+            try:
+                response = await asyncio.wait_for(
+                    ep.w3.provider.make_request("eth_blockNumber", []), self.timeout
+                )
+                head = int(str(response["result"]), 16)
+            except TRANSPORT_ERRORS as exc:
+                book.failure(index, f"{type(exc).__name__}: {scrub(str(exc), ep.url)}")
+                return
+            except (KeyError, TypeError, ValueError) as exc:
+                book.failure(index, f"bad eth_blockNumber answer: {exc}")
+                return
+            book.success(index, time.monotonic() - started)
+            book.saw_head(index, head)
+
+        await asyncio.gather(*(one(i, ep) for i, ep in enumerate(self.endpoints)))
 
     async def with_fallback(self, what: str, op: Callable[[Endpoint], Awaitable[T]]) -> T:
-        """Run `op` against the endpoints in order until one answers (transport-wise)."""
+        """Run `op` against the endpoints, best first, until one answers (transport-wise)."""
+        book = self._book()
+        self._maybe_probe()
         errors: list[str] = []
-        for ep in self._ordered():
+        order = book.order()
+        for index in order:
+            ep = self.endpoints[index]
+            started = time.monotonic()
             try:
                 result = await asyncio.wait_for(op(ep), self.timeout)
             except TRANSPORT_ERRORS as exc:
-                ep.failures += 1
                 safe = redact_url(ep.url)
-                ep.last_error = f"{type(exc).__name__}: {scrub(str(exc), ep.url)}"
-                ep.resting_until = time.monotonic() + self.rest_seconds
-                errors.append(f"{safe}: {ep.last_error}")
+                error = f"{type(exc).__name__}: {scrub(str(exc), ep.url)}"
+                book.failure(index, error)
+                errors.append(f"{safe}: {error}")
                 continue
-            ep.resting_until = 0.0
+            book.success(index, time.monotonic() - started)
+            book.answered(index, order[0])
             return result
         raise RpcUnavailable(f"{what}: no RPC endpoint answered ({'; '.join(errors)})")
+
+    async def _head_request(self, method: str, params: list[Any]) -> Any:
+        """A raw call whose answer is a block (number) — the endpoint's head is noted."""
+
+        async def op(ep: Endpoint) -> Any:
+            result = await _result(ep, method, params)
+            try:
+                head = int(str(result["number"] if isinstance(result, dict) else result), 16)
+            except (KeyError, TypeError, ValueError):
+                return result
+            index = next(i for i, e in enumerate(self.endpoints) if e is ep)
+            self._book().saw_head(index, head)
+            return result
+
+        return await self.with_fallback(method, op)
 
     async def request(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call; returns `result` or raises `JsonRpcError` with the node's error."""
 
         async def op(ep: Endpoint) -> Any:
-            response = await ep.w3.provider.make_request(method, params)
-            error = response.get("error")
-            if error:
-                raise JsonRpcError(error)
-            if "result" not in response:
-                raise BadResponseFormat(f"{method}: answer without result")
-            return response["result"]
+            return await _result(ep, method, params)
 
         return await self.with_fallback(method, op)
 
@@ -278,11 +367,11 @@ class ChainClient:
         return int(await self.request("eth_chainId", []), 16)
 
     async def latest_block(self) -> BlockInfo:
-        block = await self.request("eth_getBlockByNumber", ["latest", False])
+        block = await self._head_request("eth_getBlockByNumber", ["latest", False])
         return BlockInfo(int(block["number"], 16), int(block["timestamp"], 16))
 
     async def block_number(self) -> int:
-        return int(await self.request("eth_blockNumber", []), 16)
+        return int(await self._head_request("eth_blockNumber", []), 16)
 
     async def get_logs(
         self,
@@ -386,6 +475,16 @@ class ChainClient:
 
     async def is_party_b(self, address: str) -> bool:
         return bool(await self.view("isPartyB", to_checksum_address(address)))
+
+
+async def _result(ep: Endpoint, method: str, params: list[Any]) -> Any:
+    response = await ep.w3.provider.make_request(method, params)
+    error = response.get("error")
+    if error:
+        raise JsonRpcError(error)
+    if "result" not in response:
+        raise BadResponseFormat(f"{method}: answer without result")
+    return response["result"]
 
 
 class JsonRpcError(Exception):

@@ -6,8 +6,11 @@
   N+1 is handed out, and a broadcast that surely failed gives N back (no gaps). "nonce too low"
   (someone — a previous process — used it) resyncs and retries with a fresh nonce; an ambiguous
   broadcast (timeout) marks the sequence for a resync before the next allocation.
-* **Journal before broadcast**: ``journal(signer, nonce, tx_hash, action, quote_id)`` is awaited
-  before the raw transaction leaves the process (DESIGN §3); if it fails nothing is sent.
+* **Journal before broadcast**: ``journal.sent(signer, nonce, tx_hash, action, quote_id, tag)`` —
+  the chain worker's local journal (`adapters.chain.journal`), committed and fsync'd — is
+  awaited before the raw transaction leaves the process (DESIGN §3); if it fails nothing is
+  sent. Status changes (``journal.status``) are written to the same journal, retried, never
+  dropped silently; a pre-flight revert is recorded too (``journal.preflight_reverted``).
 * **EIP-1559 fees**: ``maxFeePerGas = 2 × baseFee + tip`` with a configurable tip and cap.
 * **Receipts**: polled until mined and `confirmations` deep; a transaction still pending after
   `stuck_after` seconds is **replaced with the same nonce and the same call** at higher fees
@@ -15,8 +18,8 @@
   those same-call hashes can satisfy the wait; if the nonce is consumed by none of them,
   `TxDropped`.
 * **Reverts**: a status-0 receipt is replayed with ``eth_call`` at its block to get the reason
-  (`TxReverted(reason, tx_hash)`); a pre-flight ``eth_estimateGas`` that reverts raises
-  `TxReverted(reason, None)` before anything is signed.
+  (`TxReverted(reason, tx_hash)`); a pre-flight ``eth_estimateGas`` that reverts is journaled
+  (``reverted_preflight``, no nonce) and raises `TxReverted(reason, None)`; nothing is signed.
 """
 
 from __future__ import annotations
@@ -24,9 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -41,16 +43,35 @@ from adapters.chain.errors import (
     decode_revert_data,
     reason_from_message,
 )
+from adapters.chain.journal import NO_TAG, TxTag
 
 log = logging.getLogger("adapters.chain.sender")
 
 GWEI = 10**9
 
-# journal(signer, nonce, tx_hash, action, quote_id) — awaited before the broadcast
-JournalCallback = Callable[[str, int, str, str, int | None], Awaitable[None]]
-# on_status(tx_hash, status, revert_reason, gas_used, block_number)
-#   status: mined | reverted | replaced | dropped
-StatusCallback = Callable[[str, str, str | None, int | None, int | None], Awaitable[None]]
+
+class SendJournal(Protocol):
+    """Where the sender records its transactions (`adapters.chain.journal.LocalJournal`)."""
+
+    async def sent(
+        self, signer: str, nonce: int, tx_hash: str, action: str, quote_id: int | None,
+        tag: TxTag = ...,
+    ) -> None:  # fmt: skip
+        """Durably record a signed transaction; awaited before its broadcast."""
+
+    async def status(
+        self, tx_hash: str, status: str, reason: str | None = ..., gas_used: int | None = ...,
+        block_number: int | None = ...,
+    ) -> object:  # fmt: skip
+        """status: mined | reverted | replaced | dropped."""
+
+    async def preflight_reverted(
+        self, signer: str, action: str, quote_id: int | None, reason: str, tag: TxTag = ...
+    ) -> object:
+        """A send the gas-estimate pre-flight refused (nothing signed, no nonce)."""
+
+
+STATUS_WRITE_ATTEMPTS = 3
 
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used")
 _KNOWN = ("already known", "known transaction", "already imported", "alreadyknown")
@@ -92,9 +113,11 @@ class PendingTx:
     gas: int
     max_fee: int
     priority_fee: int
+    tag: TxTag = NO_TAG
     hashes: list[str] = field(default_factory=list)
     raws: dict[str, bytes] = field(default_factory=dict)
     sent_at: float = field(default_factory=time.monotonic)
+    waiters: int = 0  # coroutines in `wait()` for it right now
 
     @property
     def latest_hash(self) -> str:
@@ -112,8 +135,7 @@ class TransactionSender:
         private_key: str,
         *,
         chain_id: int,
-        journal: JournalCallback | None = None,
-        on_status: StatusCallback | None = None,
+        journal: SendJournal | None = None,
         fees: FeePolicy | None = None,
         confirmations: int = 1,
         receipt_timeout: float = 120.0,
@@ -126,7 +148,6 @@ class TransactionSender:
         self.account: LocalAccount = Account.from_key(private_key)
         self.chain_id = chain_id
         self.journal = journal
-        self.on_status = on_status
         self.fees = fees or FeePolicy()
         self.confirmations = max(confirmations, 1)
         self.receipt_timeout = receipt_timeout
@@ -158,10 +179,11 @@ class TransactionSender:
         value: int = 0,
         gas: int | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - receipt timeout, enforced inside
+        tag: TxTag | None = None,
     ) -> TxOutcome:
         """Simulate, sign, journal, broadcast, then wait for the receipt (see module doc)."""
         pending = await self.broadcast(
-            to=to, data=data, action=action, quote_id=quote_id, value=value, gas=gas
+            to=to, data=data, action=action, quote_id=quote_id, value=value, gas=gas, tag=tag
         )
         return await self.wait(pending, timeout=timeout)
 
@@ -183,10 +205,16 @@ class TransactionSender:
         quote_id: int | None = None,
         value: int = 0,
         gas: int | None = None,
+        tag: TxTag | None = None,
     ) -> PendingTx:
         to = to_checksum_address(to)
+        tag = tag or NO_TAG
         if gas is None:
-            estimate = await self.simulate(to=to, data=data, value=value)
+            try:
+                estimate = await self.simulate(to=to, data=data, value=value)
+            except TxReverted as exc:
+                await self._preflight_reverted(action, quote_id, exc.reason, tag)
+                raise
             gas = estimate * self.fees.gas_limit_percent // 100
         max_fee, tip = await self._fees()
         for _attempt in range(3):
@@ -204,10 +232,13 @@ class TransactionSender:
                     gas=gas,
                     max_fee=max_fee,
                     priority_fee=tip,
+                    tag=tag,
                 )
                 tx_hash, raw = self._sign(pending)
                 if self.journal is not None:
-                    await self.journal(self.address, pending.nonce, tx_hash, action, quote_id)
+                    await self.journal.sent(
+                        self.address, pending.nonce, tx_hash, action, quote_id, tag
+                    )
                 try:
                     await self._send_raw(raw)
                 except _NonceTooLow:
@@ -221,8 +252,9 @@ class TransactionSender:
                     await self._status(tx_hash, "dropped", "nonce occupied at broadcast")
                     self._next_nonce = max(self._next_nonce + 1, await self._pending_count())
                     continue
-                except RpcUnavailable:
+                except (RpcUnavailable, asyncio.CancelledError):
                     # may or may not have reached a node: resync before the next allocation
+                    # (the journal row stays pending until a receipt or the chain settles it)
                     self._resync_needed = True
                     raise
                 except JsonRpcError as exc:
@@ -240,12 +272,19 @@ class TransactionSender:
                 return pending
         raise RpcUnavailable(f"{action}: could not find a free nonce after resyncing")
 
-    def inflight(self, action: str, quote_id: int | None) -> PendingTx | None:
-        """A transaction of this process for (action, quote) still awaiting its outcome."""
+    def inflight(
+        self, action: str, quote_id: int | None, key: str | None = None
+    ) -> PendingTx | None:
+        """A transaction of this process for (action, quote[, key]) still awaiting its outcome."""
         for pending in self._inflight.values():
             if pending.action == action and pending.quote_id == quote_id:
-                return pending
+                if key is None or pending.tag.key == key:
+                    return pending
         return None
+
+    def tracking(self, tx_hash: str) -> PendingTx | None:
+        """The in-flight transaction of this process that `tx_hash` is a version of."""
+        return self._inflight.get(tx_hash.lower()) or self._inflight.get(tx_hash)
 
     async def wait(
         self,
@@ -254,6 +293,7 @@ class TransactionSender:
         timeout: float | None = None,  # noqa: ASYNC109 - receipt timeout, enforced inside
     ) -> TxOutcome:
         """Wait for one of `pending`'s hashes to be mined and confirmed; replace when stuck."""
+        pending.waiters += 1
         try:
             outcome = await self._wait(pending, timeout or self.receipt_timeout)
         except TxTimeout:
@@ -261,8 +301,16 @@ class TransactionSender:
         except BaseException:
             self._forget(pending)
             raise
+        finally:
+            pending.waiters -= 1
         self._forget(pending)
         return outcome
+
+    def forget(self, tx_hash: str) -> None:
+        """Stop tracking the transaction `tx_hash` belongs to (settled by someone else)."""
+        pending = self.tracking(tx_hash)
+        if pending is not None and pending.waiters == 0:
+            self._forget(pending)
 
     def _forget(self, pending: PendingTx) -> None:
         for h in pending.hashes:
@@ -356,12 +404,32 @@ class TransactionSender:
         gas_used: int | None = None,
         block: int | None = None,
     ) -> None:
-        if self.on_status is None:
+        """Record a status in the journal, retried; a journal that stays unwritable is logged
+        and the row, still pending, is settled later from its receipt (never silently)."""
+        if self.journal is None:
+            return
+        for attempt in range(1, STATUS_WRITE_ATTEMPTS + 1):
+            try:
+                await self.journal.status(tx_hash, status, reason, gas_used, block)
+                return
+            except Exception:  # noqa: BLE001 - the journal update must not hide the outcome
+                if attempt == STATUS_WRITE_ATTEMPTS:
+                    log.exception(
+                        "journal status %s for %s not written after %s attempts; it stays "
+                        "pending until settled from its receipt", status, tx_hash, attempt,
+                    )  # fmt: skip
+                    return
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _preflight_reverted(
+        self, action: str, quote_id: int | None, reason: str, tag: TxTag
+    ) -> None:
+        if self.journal is None:
             return
         try:
-            await self.on_status(tx_hash, status, reason, gas_used, block)
-        except Exception:  # noqa: BLE001 - the journal update must not hide the outcome
-            log.exception("chain tx status callback failed for %s (%s)", tx_hash, status)
+            await self.journal.preflight_reverted(self.address, action, quote_id, reason, tag)
+        except Exception:  # noqa: BLE001 - the revert itself is what the caller must see
+            log.exception("pre-flight revert of %s quote=%s not journaled", action, quote_id)
 
     async def _find_receipt(self, pending: PendingTx) -> tuple[str, dict[str, Any]] | None:
         for h in reversed(pending.hashes):
@@ -460,12 +528,14 @@ class TransactionSender:
             gas=pending.gas,
             max_fee=max_fee,
             priority_fee=tip,
+            tag=pending.tag,
         )
         tx_hash, raw = self._sign(candidate)
         if self.journal is not None:
-            await self.journal(
-                self.address, pending.nonce, tx_hash, pending.action, pending.quote_id
-            )
+            await self.journal.sent(
+                self.address, pending.nonce, tx_hash, pending.action, pending.quote_id,
+                pending.tag,
+            )  # fmt: skip
         try:
             await self._send_raw(raw)
         except _NonceTooLow:

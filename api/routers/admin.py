@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from adapters.risk_control import RiskControl
 from api.deps import AdminDep, EngineDep, SettingsDep, TemporalDep
 from api.operator import (
     Action,
@@ -23,8 +24,8 @@ from api.operator import (
 )
 from api.serialize import dec_str
 from domain.enums import TradingState
+from interfaces.risk import TradingStateChange
 from ledger import queries as repo
-from ledger import trading_state_store as trading_state
 from ledger.models import Alert, PositionRecord, QuoteRecord
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -132,18 +133,32 @@ class TradingStateRequest(BaseModel):
 
 
 @router.get("/trading-state")
-async def get_trading_state(_: AdminDep, engine: EngineDep) -> dict[str, Any]:
-    current = await trading_state.read_trading_state(engine)
-    history = await trading_state.trading_state_history(engine, limit=10)
-    return {**current.as_json(), "history": [h.as_json() for h in history]}
+async def get_trading_state(
+    _: AdminDep, client: TemporalDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The state in force (from the risk-control workflow, where every hedge reads it) and its
+    last changes."""
+    risk = RiskControl(client, settings.chain_id)
+    current = await risk.trading_state()
+    history = await risk.changes()
+    return {**current.as_json(), "history": [h.as_json() for h in reversed(history[-10:])]}
 
 
 @router.post("/trading-state")
 async def post_trading_state(
-    operator: AdminDep, engine: EngineDep, body: Annotated[TradingStateRequest, Body()]
+    operator: AdminDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    body: Annotated[TradingStateRequest, Body()],
 ) -> dict[str, Any]:
+    change = TradingStateChange(body.state.value, body.reason.strip(), operator)
+    if not change.reason:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "a reason is required to change the trading state",
+        )
     try:
-        view = await trading_state.set_trading_state(engine, body.state, body.reason, operator)
+        view = await RiskControl(client, settings.chain_id).set_trading_state(change)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return view.as_json()

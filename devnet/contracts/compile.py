@@ -35,6 +35,9 @@ FACETS = (
     "ControlFacet",
     "ViewFacet",
     "LiquidationFacet",
+    "FundingRateFacet",
+    "SettlementFacet",
+    "ForceActionsFacet",
 )
 CODE_SIZE_LIMIT = 24_576
 # Functions a facet serves through its fallback (their ABI comes from an interface).

@@ -63,7 +63,11 @@ COOLDOWNS = {
     "setLiquidatorShare": (5 * 10**16,),
     "setPendingQuotesValidLength": (100,),
     "setBalanceLimitPerUser": (10**9 * E18,),
+    "setSettlementCooldown": (300,),
+    "setForceClosePricePenalty": (10**15,),  # 0.1% against PartyB
+    "setForceCloseMinSigPeriod": (60,),
 }
+FORCE_CLOSE_GAP_RATIO = 10**15  # per symbol: the window must cross the requested price by 0.1%
 UPNL_VALID_TIME = 300
 PRICE_VALID_TIME = 60
 PARTY_B_FUNDING = 1_000_000 * E18
@@ -203,6 +207,8 @@ def deploy_and_initialise(
         admin.call(symmio, "addSymbol", *sym)
     for fn, args in COOLDOWNS.items():
         admin.call(symmio, fn, *args)
+    for symbol_id in range(1, len(SYMBOLS) + 1):
+        admin.call(symmio, "setForceCloseGapRatio", symbol_id, FORCE_CLOSE_GAP_RATIO)
     admin.call(
         symmio,
         "setMuonIds",

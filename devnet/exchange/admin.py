@@ -35,7 +35,10 @@ class ExchangeAdmin:
         retry_after: int = 1,
         code: int | None = None,
         msg: str | None = None,
+        duration: float | None = None,
     ) -> dict[str, Any]:
+        """Open a fault window: `count` matching requests (None = any number) and/or for
+        `duration` seconds."""
         result: dict[str, Any] = await self._post(
             "/admin/faults",
             {
@@ -50,6 +53,7 @@ class ExchangeAdmin:
                 "retry_after": retry_after,
                 "code": code,
                 "msg": msg,
+                "duration": duration,
             },
         )
         return result
@@ -77,15 +81,80 @@ class ExchangeAdmin:
     async def credit(self, amount: Decimal | str) -> None:
         await self._post("/admin/balance/credit", {"amount": str(amount)})
 
-    async def set_fill_delay(self, seconds: float) -> None:
-        await self._post("/admin/fills/delay", {"seconds": seconds})
+    async def set_fill_delay(self, seconds: float, duration: float | None = None) -> None:
+        await self._post("/admin/fills/delay", {"seconds": seconds, "duration": duration})
 
-    async def set_event_delay(self, seconds: float) -> None:
-        await self._post("/admin/events/delay", {"seconds": seconds})
+    async def set_event_delay(self, seconds: float, duration: float | None = None) -> None:
+        await self._post("/admin/events/delay", {"seconds": seconds, "duration": duration})
 
-    async def disconnect_websockets(self, refuse: int = 0) -> int:
-        result = await self._post("/admin/ws/disconnect", {"refuse": refuse})
+    async def disconnect_websockets(self, refuse: int = 0, duration: float | None = None) -> int:
+        result = await self._post("/admin/ws/disconnect", {"refuse": refuse, "duration": duration})
         return int(result["closed"])
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        r = await self._http.get(path, params={k: v for k, v in params.items() if v is not None})
+        r.raise_for_status()
+        return r.json()
+
+    async def orders(
+        self, *, client_order_id: str | None = None, prefix: str | None = None,
+        quote: int | None = None, symbol: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Every order the simulator accepted (oldest first), optionally filtered."""
+        result: list[dict[str, Any]] = await self._get(
+            "/admin/orders",
+            clientOrderId=client_order_id,
+            prefix=prefix,
+            quote=quote,
+            symbol=symbol,
+        )
+        return result
+
+    async def trades(
+        self, *, client_order_id: str | None = None, prefix: str | None = None,
+        quote: int | None = None, symbol: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Every fill, with the client order id of its order."""
+        result: list[dict[str, Any]] = await self._get(
+            "/admin/trades",
+            clientOrderId=client_order_id,
+            prefix=prefix,
+            quote=quote,
+            symbol=symbol,
+        )
+        return result
+
+    async def placements(
+        self, *, client_order_id: str | None = None, prefix: str | None = None,
+        quote: int | None = None, symbol: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Every placement attempt that reached the engine, accepted or refused."""
+        result: list[dict[str, Any]] = await self._get(
+            "/admin/placements",
+            clientOrderId=client_order_id,
+            prefix=prefix,
+            quote=quote,
+            symbol=symbol,
+        )
+        return result
+
+    async def audit(
+        self, *, prefix: str | None = None, quote: int | None = None, symbol: str | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get(
+            "/admin/audit", prefix=prefix, quote=quote, symbol=symbol
+        )
+        return result
+
+    async def set_funding_rate(self, symbol: str, rate: Decimal | str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._post(
+            "/admin/funding", {"symbol": symbol, "rate": str(rate)}
+        )
+        return result
+
+    async def funding(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._get("/admin/funding")
+        return result
 
     async def reset(self) -> None:
         await self._post("/admin/reset")

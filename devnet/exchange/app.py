@@ -30,6 +30,7 @@ class Simulator:
         self.config = config
         self.engine = Engine(config)
         self.faults = FaultBook(seed=config.seed)
+        self.engine.fault_delay = self.fault_delay
         self.listen_key: str | None = None
         self.streams: set[WebSocket] = set()
         self.refuse_streams = 0  # refuse this many new user-stream connections
@@ -39,6 +40,18 @@ class Simulator:
         self.engine.reset()
         self.faults.clear()
         self.refuse_streams = 0
+
+    def fault_delay(self, kind: str) -> float:
+        """Delay of an open fill_delay / event_delay window (one use counted), else 0."""
+        fault = self.faults.active(kind, consume=True)
+        return fault.delay if fault is not None else 0.0
+
+    def refuse_stream(self) -> bool:
+        """Whether a new user-stream connection is refused now (admin knob or ws_drop window)."""
+        if self.refuse_streams > 0:
+            self.refuse_streams -= 1
+            return True
+        return self.faults.active("ws_drop", consume=True) is not None
 
     async def disconnect_streams(self) -> int:
         closed = 0
@@ -96,9 +109,19 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
                 except Exception:  # keep ticking; a bug here must not freeze prices silently
                     log.exception("price tick failed")
 
-        task = asyncio.create_task(ticker()) if cfg.tick_interval > 0 else None
+        async def funding() -> None:
+            while True:  # wake at each funding time; settle every epoch that came due, once
+                await asyncio.sleep(max(0.01, (sim.engine.next_funding_ms - now_ms()) / 1000))
+                try:
+                    sim.engine.settle_funding_due()
+                except Exception:
+                    log.exception("funding settlement failed")
+
+        tasks = [asyncio.create_task(funding())]
+        if cfg.tick_interval > 0:
+            tasks.append(asyncio.create_task(ticker()))
         yield
-        if task:
+        for task in tasks:
             task.cancel()
         await sim.disconnect_streams()
 
@@ -389,15 +412,44 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
             "markPrice": fmt(eng.mark(m)),
             "indexPrice": fmt(m.path.mid),
             "estimatedSettlePrice": fmt(m.path.mid),
-            "lastFundingRate": "0.00010000",
+            "lastFundingRate": fmt(eng.funding_rates[m.spec.symbol], 8),
             "interestRate": "0.00010000",
-            "nextFundingTime": (t // 28_800_000 + 1) * 28_800_000,
+            "nextFundingTime": eng.next_funding_ms,
             "time": t,
         }
 
     @route("/fapi/v1/premiumIndex", ["GET"], private=False)
     def premium_index(params: dict[str, str]) -> Any:
         return many(params, premium)
+
+    def _window(
+        rows: list[dict[str, Any]], params: dict[str, str], key: str, default_limit: int
+    ) -> list[dict[str, Any]]:
+        """Binance's startTime/endTime/limit paging: oldest first; without a start, the newest."""
+        limit = min(int(params.get("limit", default_limit)), 1000)
+        if params.get("startTime"):
+            rows = [r for r in rows if r[key] >= int(params["startTime"])]
+        if params.get("endTime"):
+            rows = [r for r in rows if r[key] <= int(params["endTime"])]
+        return rows[:limit] if params.get("startTime") else rows[-limit:]
+
+    @route("/fapi/v1/fundingRate", ["GET"], private=False)
+    def funding_rate_history(params: dict[str, str]) -> list[dict[str, Any]]:
+        rows = eng.funding_history
+        if params.get("symbol"):
+            sym = eng.market(params["symbol"]).spec.symbol
+            rows = [r for r in rows if r["symbol"] == sym]
+        return _window(rows, params, "fundingTime", 100)
+
+    @route("/fapi/v1/income", ["GET"])
+    def income(params: dict[str, str]) -> list[dict[str, Any]]:
+        rows = eng.income
+        if params.get("symbol"):
+            sym = eng.market(params["symbol"]).spec.symbol
+            rows = [r for r in rows if r["symbol"] == sym]
+        if params.get("incomeType"):
+            rows = [r for r in rows if r["incomeType"] == params["incomeType"]]
+        return _window(rows, params, "time", 100)
 
     # ------------------------------------------------------------ account
     @route("/fapi/v1/leverage", ["POST"])
@@ -660,7 +712,11 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
             trades = [t for t in trades if t["time"] <= int(params["endTime"])]
         if params.get("fromId"):
             trades = [t for t in trades if t["id"] >= int(params["fromId"])]
-        return trades[: int(params.get("limit", "500"))]
+        # Binance's userTrades rows carry no client order id (the audit trail keeps it)
+        return [
+            {k: v for k, v in t.items() if k != "clientOrderId"}
+            for t in trades[: int(params.get("limit", "500"))]
+        ]
 
     # ------------------------------------------------------------ user data stream
     async def listen_key(request: Request) -> Response:
@@ -688,9 +744,7 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
     @app.websocket("/ws/{key}")
     async def user_stream(websocket: WebSocket, key: str | None = None) -> None:
         listen = key or websocket.query_params.get("listenKey")
-        if sim.refuse_streams > 0 or not listen or listen != sim.listen_key:
-            if sim.refuse_streams > 0:
-                sim.refuse_streams -= 1
+        if not listen or listen != sim.listen_key or sim.refuse_stream():
             await websocket.close(code=1008)
             return
         await websocket.accept()

@@ -32,6 +32,19 @@ def exchange_command(
         str,
         typer.Option(help="Largest notional a resting LIMIT fills per price step (partial fills)."),
     ] = "500000",
+    funding_interval: Annotated[
+        float, typer.Option(help="Seconds between funding events (Binance: 8 h).")
+    ] = 8 * 3600.0,
+    funding_rate: Annotated[
+        str, typer.Option(help="Every symbol's funding rate until an admin sets one.")
+    ] = "0.0001",
+    duplicate_client_id_code: Annotated[
+        int, typer.Option(help="Code for a client order id that is open already (-4116 or -4015).")
+    ] = -4116,
+    client_ids_unique_forever: Annotated[
+        bool,
+        typer.Option(help="Refuse every client order id ever seen (Binance: only open ones)."),
+    ] = False,
     prices_csv: Annotated[
         Path | None, typer.Option(help="Replay prices from this CSV instead of a random walk.")
     ] = None,
@@ -51,6 +64,10 @@ def exchange_command(
             tick_interval=tick,
             initial_balance=Decimal(balance),
             partial_fill_notional=Decimal(partial_fill_notional),
+            funding_interval=funding_interval,
+            funding_rate=Decimal(funding_rate),
+            duplicate_client_id_code=duplicate_client_id_code,
+            client_ids_unique_forever=client_ids_unique_forever,
         ),
         prices_csv,
     )

@@ -96,4 +96,9 @@ class ExchangeConfig:
     maker_fee: Decimal = Decimal("0.0002")
     max_recv_window: int = 60000
     duplicate_client_id_code: int = -4116  # Binance USD-M: "ClientOrderId is duplicated."
+    # Binance USD-M refuses a client order id only while an order under it is open; True refuses
+    # every id ever seen (stricter than Binance: it hides a hedger that would place twice).
+    client_ids_unique_forever: bool = False
+    funding_interval: float = 8 * 3600.0  # seconds between funding events (Binance: 8 h)
+    funding_rate: Decimal = Decimal("0.0001")  # every symbol's rate until an admin sets one
     extra: dict[str, str] = field(default_factory=dict)

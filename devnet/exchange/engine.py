@@ -150,12 +150,25 @@ class Engine:
             self.markets[spec.symbol] = Market(spec, path, cfg.default_leverage)
         self.wallet: Decimal = cfg.initial_balance
         self.orders: dict[int, Order] = {}
+        # client order id -> the newest order placed under it (what a query by id answers)
         self.by_client_id: dict[str, int] = {}
+        # every order ever placed under each client order id, oldest first (the audit trail)
+        self.client_id_orders: dict[str, list[int]] = {}
         self.trades: list[dict[str, Any]] = []
+        # every POST /fapi/v1/order that reached the matching engine: accepted or refused (audit)
+        self.placements: list[dict[str, Any]] = []
+        # funding: the rate each symbol pays at its next funding time, and what was paid
+        self.funding_rates: dict[str, Decimal] = {s: cfg.funding_rate for s in self.markets}
+        self.funding_history: list[dict[str, Any]] = []
+        self.income: list[dict[str, Any]] = []
+        self._next_tran_id = 9_000_000_000 + cfg.seed * 1_000_000
+        self.next_funding_ms = self.funding_time_after(now_ms())
         self._next_order_id = 4_000_000_000 + cfg.seed * 1_000_000
         self._next_trade_id = 1_000_000 + cfg.seed * 1_000
         self.fill_delay: float = 0.0  # seconds: fault "delayed fills"
         self.event_delay: float = 0.0  # seconds: user-stream events arrive late
+        # extra delays from open fault windows (set by the app: kinds fill_delay / event_delay)
+        self.fault_delay: Callable[[str], float] = getattr(self, "fault_delay", lambda _k: 0.0)
         self._listeners: list[Callable[[dict[str, Any]], None]] = getattr(self, "_listeners", [])
         self.update_time = now_ms()
 
@@ -166,10 +179,17 @@ class Engine:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def effective_fill_delay(self) -> float:
+        return max(self.fill_delay, self.fault_delay("fill_delay"))
+
+    def effective_event_delay(self) -> float:
+        return max(self.event_delay, self.fault_delay("event_delay"))
+
     def _emit(self, event: dict[str, Any]) -> None:
+        delay = self.effective_event_delay()
         for listener in list(self._listeners):
-            if self.event_delay > 0:
-                asyncio.get_running_loop().call_later(self.event_delay, listener, event)
+            if delay > 0:
+                asyncio.get_running_loop().call_later(delay, listener, event)
             else:
                 listener(event)
 
@@ -301,9 +321,15 @@ class Engine:
         return o
 
     def validate_client_id(self, client_id: str) -> None:
+        """Binance USD-M: a client order id is unique among *open* orders only; the id of a
+        filled, cancelled or expired order may be placed again (a new order). With
+        `client_ids_unique_forever` every id ever seen is refused (stricter than Binance)."""
         if not _CLIENT_ID_RE.match(client_id):
             raise ApiError(-4015, "Client order id is not valid.")
-        if client_id in self.by_client_id:
+        newest = self.by_client_id.get(client_id)
+        if newest is not None and (
+            self.config.client_ids_unique_forever or self.orders[newest].is_open
+        ):
             code = self.config.duplicate_client_id_code
             msg = (
                 "ClientOrderId is duplicated." if code == -4116 else "Client order id is not valid."
@@ -339,6 +365,41 @@ class Engine:
             )
 
     def place(
+        self,
+        symbol: str,
+        side: str,
+        type_: str,
+        qty: Decimal,
+        price: Decimal | None,
+        time_in_force: str | None,
+        reduce_only: bool,
+        client_id: str | None,
+    ) -> Order:
+        """Place one order; every attempt, accepted or refused, lands in `placements`."""
+        record: dict[str, Any] = {
+            "time": now_ms(),
+            "clientOrderId": client_id,
+            "symbol": symbol,
+            "side": side,
+            "type": type_,
+            "quantity": fmt(qty),
+            "price": fmt(price) if price is not None else None,
+            "reduceOnly": reduce_only,
+        }
+        try:
+            order = self._place(
+                symbol, side, type_, qty, price, time_in_force, reduce_only, client_id
+            )
+        except ApiError as exc:
+            self.placements.append(record | {"accepted": False, "code": exc.code, "msg": exc.msg})
+            raise
+        self.placements.append(
+            record
+            | {"accepted": True, "orderId": order.order_id, "clientOrderId": order.client_order_id}
+        )
+        return order
+
+    def _place(
         self,
         symbol: str,
         side: str,
@@ -392,11 +453,11 @@ class Engine:
         )
         self.orders[order.order_id] = order
         self.by_client_id[order.client_order_id] = order.order_id
+        self.client_id_orders.setdefault(order.client_order_id, []).append(order.order_id)
         self._emit_order(order, "NEW")
-        if self.fill_delay > 0 and self._marketable(m, order):
-            asyncio.get_running_loop().call_later(
-                self.fill_delay, self._try_fill_new, order.order_id
-            )
+        fill_delay = self.effective_fill_delay() if self._marketable(m, order) else 0.0
+        if fill_delay > 0:
+            asyncio.get_running_loop().call_later(fill_delay, self._try_fill_new, order.order_id)
         else:
             self._try_fill_new(order.order_id)
         return order
@@ -532,7 +593,11 @@ class Engine:
             "symbol": o.symbol,
             "time": t,
         }
-        self.trades.append(trade)
+        self.trades.append(trade | {"clientOrderId": o.client_order_id})
+        if realized != 0:
+            self._record_income(o.symbol, "REALIZED_PNL", realized, t, self._next_trade_id)
+        if fee != 0:
+            self._record_income(o.symbol, "COMMISSION", -fee, t, self._next_trade_id)
         self._emit_order(
             o,
             "TRADE",
@@ -544,6 +609,71 @@ class Engine:
             realized=realized,
         )
         self._emit_account_update("ORDER", m)
+
+    # ----------------------------------------------------------------- funding
+    @property
+    def funding_interval_ms(self) -> int:
+        return max(1, int(self.config.funding_interval * 1000))
+
+    def funding_time_after(self, t_ms: int) -> int:
+        """The first funding time after `t_ms` (epochs aligned to the Unix epoch, as 00/08/16 UTC)."""
+        interval = self.funding_interval_ms
+        return (t_ms // interval + 1) * interval
+
+    def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
+        self.market(symbol)
+        self.funding_rates[symbol] = rate
+
+    def settle_funding_due(self, t_ms: int | None = None) -> int:
+        """Apply every funding epoch that has come due, each exactly once; how many were applied."""
+        t = now_ms() if t_ms is None else t_ms
+        applied = 0
+        while t >= self.next_funding_ms:
+            self.settle_funding(self.next_funding_ms)
+            self.next_funding_ms += self.funding_interval_ms
+            applied += 1
+        return applied
+
+    def settle_funding(self, at_ms: int) -> None:
+        """One funding event: each open position pays (or receives) amount x mark x rate.
+
+        A positive rate makes longs pay shorts, as on Binance; the payment lands in the wallet
+        and in the income history as FUNDING_FEE."""
+        for symbol, m in self.markets.items():
+            rate = self.funding_rates[symbol]
+            mark = self.mark(m)
+            self.funding_history.append(
+                {
+                    "symbol": symbol,
+                    "fundingRate": fmt(rate, 8),
+                    "fundingTime": at_ms,
+                    "markPrice": fmt(mark, 8),
+                }
+            )
+            if m.position.amount == 0:
+                continue
+            payment = -(m.position.amount * mark * rate).quantize(Decimal("0.00000001"))
+            self.wallet += payment
+            self.update_time = at_ms
+            self._record_income(symbol, "FUNDING_FEE", payment, at_ms, None)
+            self._emit_account_update("FUNDING_FEE", m)
+
+    def _record_income(
+        self, symbol: str, kind: str, amount: Decimal, t_ms: int, trade_id: int | None
+    ) -> None:
+        self._next_tran_id += 1
+        self.income.append(
+            {
+                "symbol": symbol,
+                "incomeType": kind,
+                "income": fmt(amount.quantize(Decimal("0.00000001"))),
+                "asset": "USDT",
+                "info": kind,
+                "time": t_ms,
+                "tranId": self._next_tran_id,
+                "tradeId": "" if trade_id is None else str(trade_id),
+            }
+        )
 
     # ----------------------------------------------------------------- events
     def _emit_order(

@@ -2,8 +2,24 @@
 
 `GET /v1/?app=symmio&method=<m>&params[partyA]=..&params[partyB]=..&params[chainId]=..
 &params[symbolId]=..&params[symmio]=<diamond>&params[quoteIds]=[1,2]` (array params are JSON
-strings, as on the real gateways; SYMMIO.md §3.4). Methods: `uPnl_A`, `uPnl_B`,
-`uPnl_A_withSymbolPrice`, `uPnl`, `uPnlWithSymbolPrice`, `price`.
+strings, as on the real gateways; SYMMIO.md §3.4). Methods and the struct each one signs:
+
+| method | params | struct (contract call) |
+|---|---|---|
+| `uPnl_A` | partyA | SingleUpnlSig (deallocate) |
+| `uPnl_B` | partyB, partyA | SingleUpnlSig (lockQuote, deallocateForPartyB, liquidatePartyB) |
+| `uPnl_A_withSymbolPrice` | partyA, symbolId | SingleUpnlAndPriceSig (sendQuote) |
+| `uPnl` | partyB, partyA | PairUpnlSig (chargeFundingRate) |
+| `uPnlWithSymbolPrice` | partyB, partyA, symbolId | PairUpnlAndPriceSig (open, fillClose, emergencyClose) |
+| `price` | quoteIds | QuotePriceSig (liquidatePositionsPartyB) |
+| `priceRange` | partyA, partyB, symbolId, t0, t1 | HighLowPriceSig (forceClosePosition) |
+| `settle_upnl` | partyA, quoteIds | SettlementSig (settleUpnl) |
+
+`priceRange` answers `symbolId, startTime (t0), endTime (t1), highest, lowest, mean, price,
+uPnlA, uPnlB` (the struct's averagePrice is `mean`, currentPrice is `price`), from the prices this
+oracle observed (`devnet.oracle.history`). `settle_upnl` answers `quoteSettlementData`
+(`[[quoteId, currentPrice, partyBUpnlIndex], ...]`, PartyB indexes in order of first appearance),
+`partyBs`, `upnlPartyBs` (each PartyB's uPnL with PartyA) and `uPnlA`.
 
 Every answer is stamped with the chain's **latest block timestamp** and reads nonces and open
 positions at that block, so a signature stays valid (`block.timestamp <= timestamp +
@@ -35,7 +51,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from devnet.oracle.chain import ChainReader, OpenPosition, Web3ChainReader
+from devnet.oracle.chain import OPEN_STATUSES, ChainReader, OpenPosition, Web3ChainReader
+from devnet.oracle.hashes import QuoteSettlement, high_low_price_hash, settlement_hash
+from devnet.oracle.history import PriceHistory
 from devnet.oracle.prices import (
     DEFAULT_FIXED_PRICES,
     WAD,
@@ -62,6 +80,8 @@ log = logging.getLogger("devnet.oracle")
 APP_NAME = "symmio"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8546
+PRICE_RANGE = "priceRange"  # HighLowPriceSig (forceClosePosition)
+SETTLE_UPNL = "settle_upnl"  # SettlementSig (settleUpnl)
 METHODS = (
     MuonMethod.UPNL_A,
     MuonMethod.UPNL_B,
@@ -69,6 +89,8 @@ METHODS = (
     MuonMethod.UPNL,
     MuonMethod.UPNL_WITH_SYMBOL_PRICE,
     MuonMethod.PRICE,
+    PRICE_RANGE,
+    SETTLE_UPNL,
 )
 
 
@@ -155,8 +177,10 @@ class MuonOracle:
         chain_for: Callable[[str], ChainReader],
         allowed_symmio: str | None = None,
         req_id: Callable[[str, Mapping[str, str]], bytes] | None = None,
+        history: PriceHistory | None = None,
     ) -> None:
         self.signer = signer
+        self.history = history or PriceHistory()
         self._req_id = req_id
         self.app_id = app_id
         self.prices = prices
@@ -212,17 +236,29 @@ class MuonOracle:
 
     # ---------------------------------------------------------------- prices
     def _price_fn(
-        self, reader: ChainReader, block: int
+        self, reader: ChainReader, block: int, timestamp: int
     ) -> tuple[Callable[[int], int], dict[str, int]]:
+        """Mark prices by symbol id, read once per request and recorded in the history."""
         by_symbol: dict[str, int] = {}
 
         def price_of(symbol_id: int) -> int:
-            name = reader.symbol_name(symbol_id, block)
+            try:
+                name = reader.symbol_name(symbol_id, block)
+            except LookupError as exc:
+                raise OracleError(str(exc)) from None
             if name not in by_symbol:
                 by_symbol[name] = to_wad(self.prices.mark_price(name))
+                self.history.record(name, timestamp, by_symbol[name])
             return by_symbol[name]
 
         return price_of, by_symbol
+
+    def observe_price(self, symmio: str, symbol: str) -> int:
+        """Record `symbol`'s current mark price at the chain's latest block time; returns it."""
+        block = self._chain_for(to_checksum_address(symmio)).latest_block()
+        price = to_wad(self.prices.mark_price(symbol))
+        self.history.record(symbol, block.timestamp, price)
+        return price
 
     # ---------------------------------------------------------------- request
     def request(
@@ -235,7 +271,7 @@ class MuonOracle:
         symmio, chain_id, reader = self._chain(params)
         block = reader.latest_block()
         ts = block.timestamp
-        price_of, prices_map = self._price_fn(reader, block.number)
+        price_of, prices_map = self._price_fn(reader, block.number, ts)
         req_id = (
             self._req_id(method, params)
             if self._req_id
@@ -342,6 +378,12 @@ class MuonOracle:
                 hashed = muon.pair_upnl_and_price_hash(
                     **common, **pair, symbol_id=symbol_id, price=price
                 )
+        elif method == PRICE_RANGE:
+            extra, hashed = self._price_range(params, common, reader, block.number, price_of)
+            result.update(extra)
+        elif method == SETTLE_UPNL:
+            extra, hashed = self._settle_upnl(params, common, reader, block.number, price_of)
+            result.update(extra)
         else:  # price
             quote_ids = self._uint_list(params, "quoteIds")
             try:
@@ -358,6 +400,107 @@ class MuonOracle:
 
         result["markPrices"] = {"binance": {k: str(v) for k, v in prices_map.items()}}
         return self._envelope(method, dict(params), ts, result, req_id, hashed)
+
+    def _pair(
+        self, reader: ChainReader, party_b: str, party_a: str, block: int,
+        price_of: Callable[[int], int],
+    ) -> tuple[int, int, int, int, UpnlSummary]:  # fmt: skip
+        """(nonceB, nonceA, upnlPartyB, upnlPartyA, PartyA's summary) of a pair at `block`."""
+        nonce_a = reader.nonce_of_party_a(party_a, block)
+        nonce_b = reader.nonce_of_party_b(party_b, party_a, block)
+        sa = summarize(reader.party_a_open_positions(party_a, block), price_of)
+        sb = summarize(reader.party_b_open_positions(party_b, party_a, block), price_of)
+        return nonce_b, nonce_a, -sb.upnl, sa.upnl, sa
+
+    def _price_range(
+        self, params: Mapping[str, str], common: dict[str, Any], reader: ChainReader, block: int,
+        price_of: Callable[[int], int],
+    ) -> tuple[dict[str, Any], muon.MuonHash]:  # fmt: skip
+        """HighLowPriceSig over [t0, t1] for the pair, with the current price and upnls."""
+        party_b, party_a = self._address(params, "partyB"), self._address(params, "partyA")
+        symbol_id = self._uint(params, "symbolId")
+        t0, t1 = self._uint(params, "t0"), self._uint(params, "t1")
+        if t1 < t0:
+            raise OracleError('"t1" must not be before "t0"')
+        if t1 > common["timestamp"]:
+            raise OracleError(f'"t1" is after the latest block time {common["timestamp"]}')
+        price = price_of(symbol_id)
+        window = self.history.window(reader.symbol_name(symbol_id, block), t0, t1)
+        assert window is not None  # price_of just recorded one observation
+        nonce_b, nonce_a, upnl_b, upnl_a, _ = self._pair(reader, party_b, party_a, block, price_of)
+        hashed = high_low_price_hash(
+            **common, party_b=party_b, party_a=party_a, nonce_b=nonce_b, nonce_a=nonce_a,
+            upnl_party_b=upnl_b, upnl_party_a=upnl_a, symbol_id=symbol_id, current_price=price,
+            start_time=t0, end_time=t1, lowest=window.lowest, highest=window.highest,
+            average_price=window.mean,
+        )  # fmt: skip
+        result = {
+            "partyA": party_a,
+            "partyB": party_b,
+            "symbolId": str(symbol_id),
+            "startTime": str(t0),
+            "endTime": str(t1),
+            "highest": str(window.highest),
+            "lowest": str(window.lowest),
+            "mean": str(window.mean),
+            "price": str(price),
+            "uPnlA": str(upnl_a),
+            "uPnlB": str(upnl_b),
+            "nonceA": str(nonce_a),
+            "nonceB": str(nonce_b),
+        }
+        return result, hashed
+
+    def _settle_upnl(
+        self, params: Mapping[str, str], common: dict[str, Any], reader: ChainReader, block: int,
+        price_of: Callable[[int], int],
+    ) -> tuple[dict[str, Any], muon.MuonHash]:  # fmt: skip
+        """SettlementSig for PartyA's open `quoteIds` at the current prices."""
+        party_a = self._address(params, "partyA")
+        quote_ids = self._uint_list(params, "quoteIds")
+        if len(set(quote_ids)) != len(quote_ids):
+            raise OracleError('"quoteIds" must not repeat a quote')
+        try:
+            quotes = reader.quotes(quote_ids, block)
+        except LookupError as exc:
+            raise OracleError(str(exc)) from None
+        party_bs: list[str] = []
+        rows: list[QuoteSettlement] = []
+        for q in quotes:
+            if q.party_a.lower() != party_a.lower():
+                raise OracleError(f"quote {q.quote_id} is not a quote of {party_a}")
+            if q.status not in OPEN_STATUSES:
+                raise OracleError(f"quote {q.quote_id} is not an open position ({q.status.name})")
+            party_b = to_checksum_address(q.party_b)
+            if party_b not in party_bs:
+                party_bs.append(party_b)
+            rows.append(QuoteSettlement(q.quote_id, price_of(q.symbol_id), party_bs.index(party_b)))
+        nonce_a = reader.nonce_of_party_a(party_a, block)
+        nonce_of_b = {b: reader.nonce_of_party_b(b, party_a, block) for b in party_bs}
+        upnl_bs = [
+            -summarize(reader.party_b_open_positions(b, party_a, block), price_of).upnl
+            for b in party_bs
+        ]
+        sa = summarize(reader.party_a_open_positions(party_a, block), price_of)
+        nonces_b = [nonce_of_b[party_bs[row.party_b_upnl_index]] for row in rows]
+        hashed = settlement_hash(
+            **common, nonces_b=nonces_b, nonce_a=nonce_a, settlements=rows,
+            upnl_party_bs=upnl_bs, upnl_party_a=sa.upnl,
+        )  # fmt: skip
+        result = {
+            "partyA": party_a,
+            "quoteIds": [str(q) for q in quote_ids],
+            "partyBs": party_bs,
+            "quoteSettlementData": [
+                [str(r.quote_id), str(r.current_price), r.party_b_upnl_index] for r in rows
+            ],
+            "upnlPartyBs": [str(u) for u in upnl_bs],
+            "uPnlA": str(sa.upnl),
+            "notionalValueSumA": str(sa.notional),
+            "nonceA": str(nonce_a),
+            "noncesB": [str(n) for n in nonces_b],
+        }
+        return result, hashed
 
     def _envelope(
         self,
@@ -516,6 +659,11 @@ def create_app(
             return _error(
                 f'body must be {{"price": "<decimal>"}} with a positive price ({exc})', 400
             )
+        if config.symmio:  # stamp the change for priceRange windows (else: at the next request)
+            try:
+                await run_in_threadpool(oracle.observe_price, config.symmio, symbol)
+            except Exception:  # chain unreachable: the next request records the price
+                log.warning("could not stamp the price of %s with the chain time", symbol)
         return JSONResponse({"symbol": symbol, "price": str(price)})
 
     return app

@@ -14,9 +14,10 @@ from typing import Any, Protocol
 
 from web3 import Web3
 
+from devnet.contracts.compile import HEDGER_ABI
 from domain.enums import PositionType, QuoteStatus
 
-ABI_PATH = Path(__file__).resolve().parents[2] / "hedger" / "chain" / "abi" / "symmio.json"
+ABI_PATH = HEDGER_ABI  # the generated diamond ABI (one constant, in devnet.contracts.compile)
 OPEN_STATUSES = frozenset(
     {QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING}
 )
@@ -64,6 +65,10 @@ class ChainReader(Protocol):
     ) -> list[OpenPosition]: ...
 
     def quote_symbol_ids(self, quote_ids: Sequence[int], block: int) -> list[int]: ...
+
+    def quotes(self, quote_ids: Sequence[int], block: int) -> list[OpenPosition]:
+        """The quotes (any status; `status` tells), LookupError for an unknown id."""
+        ...
 
     def symbol_name(self, symbol_id: int, block: int) -> str: ...
 
@@ -246,12 +251,15 @@ class Web3ChainReader:
         return self._paged("getPartyBOpenPositions", args, block)
 
     def quote_symbol_ids(self, quote_ids: Sequence[int], block: int) -> list[int]:
+        return [q.symbol_id for q in self.quotes(quote_ids, block)]
+
+    def quotes(self, quote_ids: Sequence[int], block: int) -> list[OpenPosition]:
         out = []
         for quote_id in quote_ids:
-            q = self._quote(self.contract.functions.getQuote(quote_id).call(block_identifier=block))
-            if int(q["id"]) != quote_id:
+            raw = self.contract.functions.getQuote(quote_id).call(block_identifier=block)
+            if int(self._quote(raw)["id"]) != quote_id:
                 raise LookupError(f"quote {quote_id} does not exist")
-            out.append(int(q["symbolId"]))
+            out.append(self._position(raw))
         return out
 
     def symbol_name(self, symbol_id: int, block: int) -> str:

@@ -1,6 +1,8 @@
 """An in-memory `ChainReader`: run the oracle without a node (unit tests, quick demos).
 
 Set `block`, `nonces_a`, `nonces_b`, `positions`, `symbols` and `quote_symbols` directly.
+`positions` may hold quotes of any status: the open-position reads keep the open ones (as the
+web3 reader does), `quotes` returns them all.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from devnet.oracle.chain import BlockInfo, OpenPosition
+from devnet.oracle.chain import OPEN_STATUSES, BlockInfo, OpenPosition
 
 
 @dataclass
@@ -38,14 +40,26 @@ class InMemoryChain:
 
     def party_a_open_positions(self, party_a: str, block: int) -> list[OpenPosition]:
         self.reads.append(("positionsA", block))
-        return [p for p in self.positions if p.party_a == party_a]
+        return [p for p in self.positions if p.party_a == party_a and p.status in OPEN_STATUSES]
 
     def party_b_open_positions(self, party_b: str, party_a: str, block: int) -> list[OpenPosition]:
         self.reads.append(("positionsB", block))
-        return [p for p in self.positions if p.party_a == party_a and p.party_b == party_b]
+        return [
+            p
+            for p in self.positions
+            if p.party_a == party_a and p.party_b == party_b and p.status in OPEN_STATUSES
+        ]
 
     def quote_symbol_ids(self, quote_ids: Sequence[int], block: int) -> list[int]:
         known = {p.quote_id: p.symbol_id for p in self.positions} | self.quote_symbols
+        missing = [q for q in quote_ids if q not in known]
+        if missing:
+            raise LookupError(f"quote {missing[0]} does not exist")
+        return [known[q] for q in quote_ids]
+
+    def quotes(self, quote_ids: Sequence[int], block: int) -> list[OpenPosition]:
+        self.reads.append(("quotes", block))
+        known = {p.quote_id: p for p in self.positions}
         missing = [q for q in quote_ids if q not in known]
         if missing:
             raise LookupError(f"quote {missing[0]} does not exist")

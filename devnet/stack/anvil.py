@@ -53,9 +53,16 @@ def start_anvil(
     chain_id: int = DEFAULT_CHAIN_ID,
     persist: bool = True,
     block_time: float | None = None,
+    idle_block_time: float | None = None,
     timeout: float = 30.0,
 ) -> Anvil:
-    """Start anvil bound to `host:port`; with `persist`, chain state survives a restart."""
+    """Start anvil bound to `host:port`; with `persist`, chain state survives a restart.
+
+    anvil mines only when a transaction arrives, so on an idle chain `block.timestamp` stands
+    still and a deadline passes only with the next transaction. `idle_block_time` turns on
+    mixed mining: every transaction is still mined at once, and an empty block is mined every
+    `idle_block_time` seconds, so the chain clock follows the wall clock (`evm_increaseTime` +
+    `evm_mine` still warp it). `block_time` alone is interval-only mining (no automine)."""
     binary = require_binary(ANVIL_BIN, "anvil", "run `make deps` (npm install in devnet/)")
     ensure_port_free(host, port, "anvil")
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +70,9 @@ def start_anvil(
     if persist:
         # --state loads the file if present and dumps to it on exit; the interval bounds what a crash loses.
         argv += ["--state", str(state_dir / "anvil-state.json"), "--state-interval", "5"]
-    if block_time:
+    if idle_block_time:
+        argv += ["--block-time", str(idle_block_time), "--mixed-mining"]
+    elif block_time:
         argv += ["--block-time", str(block_time)]
     process = ManagedProcess("anvil", argv, state_dir / "anvil.log").start()
     node = Anvil(host, port, chain_id, process)

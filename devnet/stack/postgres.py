@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -104,14 +105,7 @@ def start_postgres(
         if result.returncode != 0:
             raise StackError(f"postgres: initdb failed: {result.stderr.strip().splitlines()[-1:]}")
 
-    pid_file = data_dir / "postmaster.pid"
-    if pid_file.exists():
-        from devnet.stack.process import pid_alive
-
-        pid = int(pid_file.read_text().split()[0])
-        if pid_alive(pid):
-            raise StackError(f"postgres: data dir {data_dir} is in use by running pid {pid}")
-        pid_file.unlink()  # stale lock left by a crash
+    clear_stale_locks(data_dir, socket_dir, port)
 
     argv = [
         str(bins / "postgres"), "-D", str(data_dir), "-p", str(port),
@@ -131,6 +125,45 @@ def start_postgres(
     wait_until(lambda: _ready(bins, host, port), timeout=timeout, what="postgres", proc=process)
     _ensure_database(bins, host, port, DATABASE)
     return server
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        first = lock.read_text().split("\n", 1)[0].strip()
+        return int(first) if first else None
+    except (OSError, ValueError):
+        return None
+
+
+def _is_live_postgres(pid: int) -> bool:
+    """A live (not zombie) process that is a postgres server: a reused pid is not an owner."""
+    from devnet.stack.process import pid_alive, process_cmdline
+
+    argv = process_cmdline(pid)
+    return pid_alive(pid) and bool(argv) and Path(argv[0]).name.startswith("postgres")
+
+
+def clear_stale_locks(data_dir: Path, socket_dir: Path, port: int) -> list[Path]:
+    """Remove Postgres' lock files whose owner is dead — `postmaster.pid` in the data directory
+    and the socket lock `.s.PGSQL.<port>.lock` (with its socket) — so a killed server can start
+    again. Postgres itself treats any pid that answers `kill(pid, 0)` as alive: a zombie
+    postmaster nobody reaped, or an unrelated process that got the pid, blocks every restart
+    ("lock file ... already exists"). A lock held by a live postgres is refused."""
+    removed: list[Path] = []
+    socket_lock = socket_dir / f".s.PGSQL.{port}.lock"
+    for lock in (data_dir / "postmaster.pid", socket_lock):
+        if not lock.exists():
+            continue
+        owner = _lock_owner(lock)
+        if owner is not None and _is_live_postgres(owner):
+            raise StackError(f"postgres: {lock} is held by running postgres pid {owner}")
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+            removed.append(lock)
+    if socket_lock in removed:
+        with contextlib.suppress(FileNotFoundError):
+            (socket_dir / f".s.PGSQL.{port}").unlink()
+    return removed
 
 
 def _ready(bins: Path, host: str, port: int) -> bool:

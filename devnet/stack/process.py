@@ -101,7 +101,7 @@ class ManagedProcess:
         return self
 
     def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        popen: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
             list(self.argv),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -112,6 +112,7 @@ class ManagedProcess:
             preexec_fn=_die_with_parent if self.die_with_parent else None,
             **run_as_kwargs(self.user),
         )
+        return popen
 
     @property
     def pid(self) -> int:
@@ -128,6 +129,20 @@ class ManagedProcess:
         if self._popen is None:
             return
         stop_process_group(self._popen.pid, timeout=timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout=1)
+
+    def kill_group(self, timeout: float = 10.0) -> None:
+        """SIGKILL whatever is left of this child's process group (after the leader died, its
+        children may live on: orphaned Postgres backends still attached to shared memory) and
+        reap the leader."""
+        if self._popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _group_alive(self._popen.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=1)
 
@@ -155,6 +170,15 @@ def run_as_kwargs(user: str | None) -> dict[str, object]:
 
     entry = pwd.getpwnam(user)
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def process_cmdline(pid: int) -> list[str]:
+    """argv of a live process ([] when it is gone or unreadable)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def pid_alive(pid: int) -> bool:

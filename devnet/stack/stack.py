@@ -24,6 +24,7 @@ from devnet.stack.anvil import start_anvil
 from devnet.stack.postgres import start_postgres
 from devnet.stack.process import StackError, ensure_port_free, pid_alive, stop_process_group
 from devnet.stack.services import start_exchange, start_oracle
+from devnet.stack.supervisor import Supervisor, Unit
 from devnet.stack.temporal import start_temporal
 
 HOST = "127.0.0.1"
@@ -62,6 +63,9 @@ class LocalStack:
     ports: StackPorts = field(default_factory=StackPorts)
     log: Callable[[str], None] = print
     exchange_args: list[str] = field(default_factory=list)  # extra `hedger devnet exchange` options
+    # anvil mines an empty block this often when idle (the chain clock keeps moving); None = only
+    # on transactions
+    anvil_idle_block_time: float | None = 1.0
     running: dict[str, Component] = field(default_factory=dict)
     info: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -98,7 +102,11 @@ class LocalStack:
             ),
             ComponentSpec(
                 "anvil",
-                lambda: start_anvil(port=p.anvil, state_dir=self.state_dir / "anvil"),
+                lambda: start_anvil(
+                    port=p.anvil,
+                    state_dir=self.state_dir / "anvil",
+                    idle_block_time=self.anvil_idle_block_time,
+                ),
                 lambda c: {"http": c.http_url, "ws": c.ws_url},  # type: ignore[attr-defined]
             ),
             ComponentSpec(
@@ -231,24 +239,43 @@ class LocalStack:
         }
         self.status_path.write_text(json.dumps(status, indent=2))
 
+    def restart_component(self, name: str) -> None:
+        """Start a dead part again: kill what is left of its process group (orphaned children),
+        reap it, then start it as `up()` did (Postgres clears lock files whose owner is dead)."""
+        spec = {s.name: s for s in self.specs()}[name]
+        old = self.running.get(name)
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.process.kill_group()
+        self._start(spec)
+        self.write_status(ready=True)
+
+    def supervisor_units(self) -> list[Unit]:
+        """The stack's parts as supervised units (see `devnet.stack.supervisor`)."""
+
+        def unit(name: str) -> Unit:
+            return Unit(
+                name=name,
+                kind="stack",
+                alive=lambda: self.running[name].process.alive(),
+                pid=lambda: self.running[name].process.pid,
+                exit_code=lambda: self.running[name].process.returncode(),
+                restart=lambda: self.restart_component(name),
+            )
+
+        return [unit(name) for name in self.running]
+
     def supervise(self, stop: Callable[[], bool], poll: float = 1.0) -> None:
-        """Restart any child that dies (with a small backoff) until `stop()` says so."""
-        specs = {spec.name: spec for spec in self.specs()}
-        while not stop():
-            for name, component in list(self.running.items()):
-                if not component.process.alive():
-                    code = component.process.returncode()
-                    self.log(
-                        f"stack: {name} exited with code {code}; restarting (log: {component.process.log_path})"
-                    )
-                    self.running.pop(name)
-                    time.sleep(1)
-                    try:
-                        self._start(specs[name])
-                    except StackError as exc:
-                        self.log(f"stack: {exc}")
-                    self.write_status(ready=True)
-            time.sleep(poll)
+        """Restart any part that dies (reaped, with backoff, logged) until `stop()` says so."""
+        supervisor = Supervisor(self.log, poll=poll)
+        for unit in self.supervisor_units():
+            supervisor.add(unit)
+        supervisor.start()
+        try:
+            while not stop():
+                time.sleep(0.2)
+        finally:
+            supervisor.stop()
 
     def run_foreground(self, on_ready: Callable[[LocalStack], None] | None = None) -> None:
         stopping = False

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.ledger import LedgerActivities
+from activities.ledger import MISSING_ROW_ATTEMPTS, LedgerActivities
 from activities.ops import OpsActivities
+from adapters.risk_control import RiskControl
 from interfaces.ledger import (
     AlertRow,
     DecisionRow,
@@ -22,7 +26,14 @@ from interfaces.ledger import (
     PositionRow,
     QuoteRow,
 )
-from ledger.models import Alert, BrokerOrder, Notification, QuoteDecision, QuoteRecord
+from ledger.models import (
+    Alert,
+    BrokerOrder,
+    Notification,
+    PositionRecord,
+    QuoteDecision,
+    QuoteRecord,
+)
 
 LIMITS = LimitsView("1000000", "250000", "2", 30)
 
@@ -74,11 +85,52 @@ async def test_quote_upsert_is_idempotent_and_exact(engine: AsyncEngine) -> None
     assert row == (Decimal("0.010000000000000001"), "LOCKED", "HEDGING")
 
 
-async def test_status_for_an_unknown_quote_changes_nothing(engine: AsyncEngine) -> None:
-    await ActivityEnvironment().run(
-        LedgerActivities(engine).set_hedge_status, HedgeStatusUpdate(1, 999, "STUCK")
-    )
+async def test_a_status_before_its_quote_row_is_retried_then_dropped(engine: AsyncEngine) -> None:
+    """Background writes may land out of order: the status waits (retryable) for the row."""
+    ledger = LedgerActivities(engine)
+    with pytest.raises(ApplicationError) as err:
+        await ActivityEnvironment().run(ledger.set_hedge_status, HedgeStatusUpdate(1, 999, "STUCK"))
+    assert err.value.type == "LedgerRowMissing" and not err.value.non_retryable
+    late = ActivityEnvironment()
+    late.info = dataclasses.replace(late.info, attempt=MISSING_ROW_ATTEMPTS)
+    await late.run(ledger.set_hedge_status, HedgeStatusUpdate(1, 999, "STUCK"))
     assert await _count(engine, QuoteRecord) == 0
+
+
+async def test_an_older_write_never_overwrites_a_newer_one(engine: AsyncEngine) -> None:
+    """A retried write of OPEN (seq 5) landing after CLOSED (seq 10^12 + 3) changes nothing."""
+    ledger = LedgerActivities(engine)
+    env = ActivityEnvironment()
+    await env.run(ledger.upsert_quote, _quote(seq=1))
+    await env.run(
+        ledger.set_hedge_status, HedgeStatusUpdate(31337, 7, "CLOSED", "CLOSED", seq=10**12 + 3)
+    )
+    await env.run(ledger.set_hedge_status, HedgeStatusUpdate(31337, 7, "OPEN", "OPENED", seq=5))
+    await env.run(ledger.upsert_quote, _quote(hedge_status="HEDGING", chain_status="LOCKED", seq=2))
+    order = OrderRow(
+        "h7o1", 31337, 7, "BTC/USDT:USDT", "buy", "limit", "0.01", "closed", filled="0.01", seq=9
+    )
+    await env.run(ledger.upsert_order, order)
+    await env.run(ledger.upsert_order, dataclasses.replace(order, status="open", filled="0", seq=4))
+    pos = PositionRow(
+        31337, 7, "0xA", "BTCUSDT", 0, "0", "60000", "0", "CLOSED", "CLOSED", seq=10**12 + 9
+    )
+    await env.run(ledger.upsert_position, pos)
+    await env.run(
+        ledger.upsert_position,
+        dataclasses.replace(pos, open_quantity="0.01", hedge_status="OPEN", seq=10**12 + 2),
+    )
+    async with engine.connect() as conn:
+        quote = (
+            await conn.execute(select(QuoteRecord.hedge_status, QuoteRecord.chain_status))
+        ).one()
+        status = (await conn.execute(select(BrokerOrder.status, BrokerOrder.filled))).one()
+        position = (
+            await conn.execute(select(PositionRecord.hedge_status, PositionRecord.open_quantity))
+        ).one()
+    assert quote == ("CLOSED", "CLOSED")
+    assert status == ("closed", Decimal("0.01"))
+    assert position == ("CLOSED", Decimal(0))
 
 
 async def test_decisions_and_orders_are_recorded_once(engine: AsyncEngine) -> None:
@@ -106,39 +158,17 @@ async def test_decisions_and_orders_are_recorded_once(engine: AsyncEngine) -> No
     assert (status, filled, price) == ("closed", Decimal("0.01"), Decimal("60100"))
 
 
-async def test_exposure_sums_open_notional_per_symbol(engine: AsyncEngine) -> None:
-    ledger, ops = LedgerActivities(engine), OpsActivities(engine, LIMITS)
-    env = ActivityEnvironment()
-    for quote_id, qty in ((1, "0.5"), (2, "0.25"), (3, "0")):
-        await env.run(
-            ledger.upsert_position,
-            PositionRow(31337, quote_id, "0xA", "BTCUSDT", 0, qty, "60000", qty, "OPENED", "OPEN"),
-        )
-    view = await env.run(ops.exposure)
-    assert Decimal(view.open_interest) == Decimal("45000")
-    assert Decimal(view.by_symbol["BTCUSDT"]) == Decimal("45000")
-
-
-async def test_trading_state_defaults_to_active_and_newest_row_rules(engine: AsyncEngine) -> None:
-    ops = OpsActivities(engine, LIMITS)
-    env = ActivityEnvironment()
-    assert await env.run(ops.trading_state) == "ACTIVE"
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("INSERT INTO trading_state (state, reason, changed_by, changed_at) VALUES "
-                 "('HALTED', 'test', 'pytest', now() - interval '1 minute'), ('REDUCE_ONLY', 'test', 'pytest', now())")
-        )  # fmt: skip
-    assert await env.run(ops.trading_state) == "REDUCE_ONLY"
-
-
-async def test_alerts_and_notifications_are_written(engine: AsyncEngine) -> None:
+async def test_alerts_and_notifications_are_written_once(
+    engine: AsyncEngine, temporal_client: Client
+) -> None:
     ledger = LedgerActivities(engine)
-    ops = OpsActivities(engine, LIMITS, alert_webhook_url="http://127.0.0.1:9/unreachable")
+    risk = RiskControl(temporal_client, 31337)
+    ops = OpsActivities(engine, LIMITS, risk, alert_webhook_url="http://127.0.0.1:9/unreachable")
     env = ActivityEnvironment()
-    await env.run(
-        ops.raise_alert,
-        AlertRow("hedge_stuck", "critical", "intent 7 is STUCK", {"quote_id": 7}),
-    )
+    alert = AlertRow("hedge_stuck", "critical", "intent 7 is STUCK", {"quote_id": 7},
+                     dedupe_key="intent-31337-7:stuck:1")  # fmt: skip
+    await env.run(ops.raise_alert, alert)
+    await env.run(ops.raise_alert, alert)  # a retry, or a replayed workflow: one alert
     note = NotificationRow(7, "0xA", "SendQuote", "seen")
     await env.run(ledger.notify, note)
     await env.run(ledger.notify, note)  # same activity attempt identity: written once

@@ -194,3 +194,19 @@ async def fake_worker(temporal_client: Client) -> AsyncIterator[Worker]:
     )
     async with worker:
         yield worker
+
+
+@pytest.fixture(scope="module")
+async def risk_control_worker(temporal_client: Client, engine: AsyncEngine) -> AsyncIterator[None]:
+    """The real risk-control workflow (where the trading state lives) and the ledger activity
+    that records its history, for the tests of one module."""
+    from activities.ledger import LedgerActivities
+    from interfaces.temporal import TaskQueues
+    from workflows.risk_control import RiskControlWorkflow
+
+    ledger = LedgerActivities(engine)
+    async with (
+        Worker(temporal_client, task_queue=TaskQueues.WORKFLOWS, workflows=[RiskControlWorkflow]),
+        Worker(temporal_client, task_queue=TaskQueues.OPS, activities=[ledger.record_trading_state]),
+    ):  # fmt: skip
+        yield

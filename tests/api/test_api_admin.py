@@ -15,11 +15,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
+from adapters.risk_control import RiskControl
+from config.settings import Settings
 from domain.enums import TradingState
 from domain.ids import intent_workflow_id, position_workflow_id
+from interfaces.risk import TradingStateChange
 from interfaces.temporal import SearchAttributes
 from interfaces.workflows import INTENT_WORKFLOW, POSITION_WORKFLOW, QUERY_STATE
-from ledger import trading_state_store as trading_state
 
 CHAIN = 31337
 ADMIN_GETS = [
@@ -219,8 +221,10 @@ async def test_stuck_lists_stuck_workflows_with_ui_links(
 
 
 async def test_trading_state_round_trip(
-    http: httpx.AsyncClient, engine: AsyncEngine, admin_headers: dict[str, str]
-) -> None:
+    http: httpx.AsyncClient, engine: AsyncEngine, admin_headers: dict[str, str],
+    risk_control_worker: None, api_settings: Settings, temporal_client: Client,
+) -> None:  # fmt: skip
+    risk = RiskControl(temporal_client, api_settings.chain_id)
     try:
         r = await http.post(
             "/admin/trading-state",
@@ -232,14 +236,14 @@ async def test_trading_state_round_trip(
         current = (await http.get("/admin/trading-state", headers=admin_headers)).json()
         assert current["state"] == "HALTED" and current["reason"] == "exchange outage"
         assert current["history"][0]["state"] == "HALTED"
-        # what the workflows' activity reads: the newest row
-        assert (await trading_state.read_trading_state(engine)).state is TradingState.HALTED
+        # what the workflows' activity reads: the risk-control workflow
+        assert (await risk.trading_state()).state == TradingState.HALTED.value
         r = await http.post(
             "/admin/trading-state",
             json={"state": "REDUCE_ONLY", "reason": "calmer"},
             headers=admin_headers,
         )
-        assert (await trading_state.read_trading_state(engine)).state is TradingState.REDUCE_ONLY
+        assert (await risk.trading_state()).state == TradingState.REDUCE_ONLY.value
         bad = await http.post(
             "/admin/trading-state", json={"state": "PANIC", "reason": "x"}, headers=admin_headers
         )
@@ -248,9 +252,23 @@ async def test_trading_state_round_trip(
             "/admin/trading-state", json={"state": "HALTED"}, headers=admin_headers
         )
         assert no_reason.status_code == 422
-        assert (await trading_state.read_trading_state(engine)).state is TradingState.REDUCE_ONLY
+        assert (await risk.trading_state()).state == TradingState.REDUCE_ONLY.value
+        # and its history reaches the ledger, for people to read
+        for _ in range(50):
+            rows = await _rows(engine, "SELECT state FROM trading_state WHERE reason = 'calmer'")
+            if rows:
+                break
+            await asyncio.sleep(0.2)
+        assert rows == [("REDUCE_ONLY",)]
     finally:
-        await trading_state.set_trading_state(engine, TradingState.ACTIVE, "test cleanup", "tests")
+        await risk.set_trading_state(TradingStateChange("ACTIVE", "test cleanup", "tests"))
     assert (await http.get("/admin/trading-state", headers=admin_headers)).json()[
         "state"
     ] == "ACTIVE"
+
+
+async def _rows(engine: AsyncEngine, sql: str) -> list[Any]:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(sql))).all())

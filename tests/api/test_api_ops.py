@@ -8,7 +8,7 @@ import json
 import os
 import random
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -18,13 +18,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
+from adapters.risk_control import RiskControl
 from api.app import create_app
 from config.settings import Settings, load_settings
-from domain.enums import TradingState
 from domain.ids import intent_workflow_id
+from hedger import ops_commands
 from hedger.ops_commands import ops_app
+from interfaces.risk import TradingStateChange
 from interfaces.workflows import INTENT_WORKFLOW, QUERY_STATE
-from ledger import trading_state_store as trading_state
 
 
 async def test_healthz_ok(http: httpx.AsyncClient) -> None:
@@ -77,47 +78,57 @@ def cli_env(api_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str
     return env
 
 
-def test_cli_trading_state_round_trip(
-    cli_env: dict[str, str], api_settings: Settings, engine: AsyncEngine
-) -> None:
+def _exit_in_process(code: int) -> NoReturn:
+    raise SystemExit(code)  # CliRunner reports it as the exit code; os._exit would end pytest
+
+
+async def test_cli_trading_state_round_trip(
+    cli_env: dict[str, str], api_settings: Settings, risk_control_worker: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(ops_commands, "exit_process", _exit_in_process)
     runner = CliRunner()
+
+    async def invoke(*args: str) -> Any:
+        # in a thread: the risk-control worker runs on this test's event loop
+        return await asyncio.to_thread(runner.invoke, ops_app, list(args))
+
     try:
-        r = runner.invoke(ops_app, ["halt", "--reason", "exchange outage", "--by", "alice"])
+        r = await invoke("halt", "--reason", "exchange outage", "--by", "alice")
         assert r.exit_code == 0, r.output
         assert "HALTED" in r.output
-        r = runner.invoke(ops_app, ["state", "--json"])
+        r = await invoke("state", "--json")
         assert r.exit_code == 0, r.output
         state = json.loads(r.output)
         assert state["state"] == "HALTED" and state["reason"] == "exchange outage"
         assert state["changed_by"] == "alice"
-        r = runner.invoke(ops_app, ["reduce-only", "--reason", "winding down"])
+        r = await invoke("reduce-only", "--reason", "winding down")
         assert r.exit_code == 0 and "REDUCE_ONLY" in r.output
-        assert (
-            json.loads(runner.invoke(ops_app, ["state", "--json"]).output)["state"] == "REDUCE_ONLY"
-        )
-        r = runner.invoke(ops_app, ["halt"])  # --reason is required
+        assert json.loads((await invoke("state", "--json")).output)["state"] == "REDUCE_ONLY"
+        r = await invoke("halt")  # --reason is required
         assert r.exit_code == 2
-        r = runner.invoke(ops_app, ["halt", "--reason", "  "])
+        r = await invoke("halt", "--reason", "  ")
         assert r.exit_code == 2 and "reason" in r.output
-        r = runner.invoke(ops_app, ["resume", "--reason", "exchange back"])
+        r = await invoke("resume", "--reason", "exchange back")
         assert r.exit_code == 0 and "ACTIVE" in r.output
-        assert json.loads(runner.invoke(ops_app, ["state", "--json"]).output)["state"] == "ACTIVE"
+        assert json.loads((await invoke("state", "--json")).output)["state"] == "ACTIVE"
     finally:
-        runner.invoke(ops_app, ["resume", "--reason", "test cleanup"])
+        (await invoke("resume", "--reason", "test cleanup"))
 
 
 async def test_cli_and_api_see_the_same_state(
-    cli_env: dict[str, str],
-    http: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    engine: AsyncEngine,
-) -> None:
+    cli_env: dict[str, str], http: httpx.AsyncClient, admin_headers: dict[str, str],
+    risk_control_worker: None, api_settings: Settings, temporal_client: Client,
+) -> None:  # fmt: skip
     try:
-        await asyncio.to_thread(CliRunner().invoke, ops_app, ["halt", "--reason", "from the cli"])
+        code, out, err = await _ops(cli_env, "halt", "--reason", "from the cli")
+        assert code == 0, out + err
         body = (await http.get("/admin/trading-state", headers=admin_headers)).json()
         assert body["state"] == "HALTED" and body["reason"] == "from the cli"
     finally:
-        await trading_state.set_trading_state(engine, TradingState.ACTIVE, "test cleanup", "tests")
+        await RiskControl(temporal_client, api_settings.chain_id).set_trading_state(
+            TradingStateChange("ACTIVE", "test cleanup", "tests")
+        )
 
 
 async def _ops(env: dict[str, str], *args: str) -> tuple[int, str, str]:

@@ -200,3 +200,18 @@ async def test_stale_timestamp_is_rejected(adapter: BrokerAdapter) -> None:
     with pytest.raises(BrokerError) as err:
         await adapter.fetch_balance()
     assert err.value.kind == "BrokerClockSkew" and err.value.retryable and err.value.code == "-1021"
+
+
+async def test_create_idempotent_when_a_filled_order_meets_read_lag(
+    adapter: BrokerAdapter, admin: ExchangeAdmin
+) -> None:
+    cid = new_cid()
+    await adapter.symbols()
+    # the MARKET order fills, its response is lost, and the next two look-ups miss (read lag)
+    await admin.add_fault("ack_then_timeout", path=ORDER, method="POST", delay=2.5)
+    await admin.add_fault("lookup_miss", path=ORDER, method="GET", count=None, duration=3.0)
+    try:
+        await retrying(lambda: adapter.create_order(market("BTCUSDT", "buy", "0.01", cid)))
+    except BrokerError:
+        pass  # giving up is safe; placing twice is not
+    assert len(await orders_with(admin, cid)) == 1, "the hedge was placed twice"

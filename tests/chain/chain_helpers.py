@@ -1,10 +1,13 @@
-"""Helpers for the chain tests: funded throw-away keys, a hand-assembled reverting contract."""
+"""Helpers for the chain tests: funded throw-away keys, a hand-assembled reverting contract, a
+TCP proxy that can take a server down, transactions counted from the blocks themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
@@ -60,3 +63,100 @@ def wait_receipt(anvil: Anvil, tx_hash: str, timeout: float = 10.0) -> dict[str,
             return dict(receipt)
         time.sleep(0.05)
     raise TimeoutError(f"no receipt for {tx_hash}")
+
+
+class TcpProxy:
+    """A TCP forwarder to `target` on a fixed local port that can be taken down (connections
+    refused, open ones cut) and brought back on the same port — an outage of the server behind."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        from devnet.stack.process import free_port
+
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def url_for(self, url: str) -> str:
+        """`url` (which points at the target) pointed at this proxy instead."""
+        parts = urlsplit(url)
+        netloc = parts.netloc.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{self.port}")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    async def up(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self._writers.difference_update((writer, up_writer))
+
+
+def chain_calls(symmio: Any, sender: str, fn_name: str, from_block: int) -> list[dict[str, Any]]:
+    """Every transaction `sender` got mined on the contract calling `fn_name` since `from_block`,
+    read from the blocks themselves (not from any journal): [{hash, args, status}]."""
+    w3 = symmio.w3
+    found = []
+    for number in range(from_block, w3.eth.block_number + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            if tx["from"].lower() != sender.lower() or (tx["to"] or "").lower() != (
+                symmio.address.lower()
+            ):
+                continue
+            fn, args = symmio.contract.decode_function_input(tx["input"])
+            if fn.fn_name == fn_name:
+                receipt = w3.eth.get_transaction_receipt(tx["hash"])
+                found.append(
+                    {"hash": "0x" + bytes(tx["hash"]).hex(), "args": args,
+                     "status": int(receipt["status"])}
+                )  # fmt: skip
+    return found
+
+
+class Blackhole:
+    """An HTTP endpoint that accepts connections and never answers (a hung gateway)."""
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._released = asyncio.Event()
+        self.url = ""
+
+    async def __aenter__(self) -> Blackhole:
+        async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._released.wait()
+            writer.transport.abort()
+
+        self._server = await asyncio.start_server(hold, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1/"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._released.set()
+        if self._server is not None:
+            self._server.close()

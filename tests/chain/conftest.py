@@ -154,6 +154,7 @@ def chain_settings(
     hedger_key: tuple[str, str],
     oracle: BackgroundOracle,
     database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return load_settings(
         temporal_address=settings.temporal_address,
@@ -163,6 +164,7 @@ def chain_settings(
         muon_urls=[oracle.url],
         database_url=database_url,
         chain_id=31337,
+        chain_journal_dir=str(tmp_path_factory.mktemp("chain-journal")),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -45,16 +46,41 @@ def ok(answer: dict[str, Any]) -> Any:
     return answer["result"]
 
 
-async def journal_rows(database_url: str, quote_id: int | None = None) -> list[ChainTransaction]:
+async def journal_rows(
+    database_url: str, quote_id: int | None = None, signer: str | None = None
+) -> list[ChainTransaction]:
+    """The Postgres mirror's rows (of `quote_id` / `signer`: each test module has its own
+    contract, so quote ids repeat across modules, and its own hedger key)."""
     engine = create_async_engine(database_url)
     try:
         async with async_sessionmaker(engine)() as session:
             query = select(ChainTransaction).order_by(ChainTransaction.id)  # type: ignore[arg-type]
             if quote_id is not None:
                 query = query.where(ChainTransaction.quote_id == quote_id)  # type: ignore[arg-type]
+            if signer is not None:
+                query = query.where(ChainTransaction.signer == signer)  # type: ignore[arg-type]
             return list((await session.scalars(query)).all())
     finally:
         await engine.dispose()
+
+
+async def wait_rows(
+    database_url: str, quote_id: int | None, signer: str,
+    ready: Callable[[list[ChainTransaction]], bool],
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> list[ChainTransaction]:  # fmt: skip
+    """The mirror's rows once `ready(rows)` holds: the mirror is caught up in the background."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await journal_rows(database_url, quote_id, signer)
+        if ready(rows) or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.1)
+
+
+def tx_rows(rows: list[ChainTransaction]) -> list[tuple[str, str]]:
+    """(action, status) of the rows, allocations left out."""
+    return [(r.action, r.status) for r in rows if not r.action.startswith("alloc:")]
 
 
 def status_of(symmio: SymmioUnderTest, quote_id: int) -> QuoteStatus:
@@ -116,14 +142,21 @@ async def test_lifecycle_lock_open_close(
                            {"quote_id": quote_id, "filled_amount": "0.01", "closed_price": "59990"}))  # fmt: skip
     assert filled["tx_hash"] and status_of(symmio, quote_id) == QuoteStatus.CLOSED
     # the ledger: every transaction journaled under its action and quote, then marked mined
-    rows = await journal_rows(database_url, quote_id)
-    assert [(r.action, r.status) for r in rows] == [
+    # (the allocation the lock made first too, under the quote)
+    expected = [
         ("lock_quote", "mined"), ("open_position", "mined"), ("fill_close_request", "mined"),
     ]  # fmt: skip
-    assert {r.tx_hash for r in rows} == {locked["tx_hash"], opened["tx_hash"], filled["tx_hash"]}
+    rows = await wait_rows(database_url, quote_id, hedger_key[1],
+                           lambda rows: tx_rows(rows) == expected)  # fmt: skip
+    assert tx_rows(rows) == expected
+    txs = [r for r in rows if not r.action.startswith("alloc:")]
+    assert {r.tx_hash for r in txs} == {locked["tx_hash"], opened["tx_hash"], filled["tx_hash"]}
     assert all(r.signer == agent.sender.address and r.block_number and r.gas_used for r in rows)
-    allocations = [r for r in await journal_rows(database_url) if r.action.startswith("alloc:")]
-    assert len(allocations) == 1 and allocations[0].status == "mined"
+    allocations = [
+        r for r in await journal_rows(database_url, signer=hedger_key[1])
+        if r.action.startswith("alloc:")
+    ]  # fmt: skip
+    assert [(a.quote_id, a.status) for a in allocations] == [(quote_id, "mined")]
 
 
 async def test_cancelled_quote_is_invalid_state(
@@ -249,7 +282,8 @@ async def test_retry_after_timeout_resumes_the_journaled_tx(
             )  # fmt: skip
         )
         await asyncio.sleep(3.0)  # attempt 1 timed out, attempt 2 is running
-        pending = [r for r in await journal_rows(database_url, q) if r.action == "lock_quote"]
+        rows = await journal_rows(database_url, q, hedger_key[1])
+        pending = [r for r in rows if r.action == "lock_quote"]
         assert len(pending) == 1 and pending[0].status == "pending"
         symmio.anvil.rpc("evm_mine")
     finally:
@@ -258,7 +292,8 @@ async def test_retry_after_timeout_resumes_the_journaled_tx(
     assert answer["already_done"] and answer["tx_hash"] == pending[0].tx_hash
     assert status_of(symmio, q) == QuoteStatus.LOCKED
     assert symmio.w3.eth.get_transaction_count(hedger_key[1]) == before + 1
-    rows = [r for r in await journal_rows(database_url, q) if r.action == "lock_quote"]
+    rows = await wait_rows(database_url, q, hedger_key[1],
+                           lambda rows: tx_rows(rows) == [("lock_quote", "mined")])  # fmt: skip
     assert [(r.tx_hash, r.status) for r in rows] == [(pending[0].tx_hash, "mined")]
 
 
@@ -281,7 +316,8 @@ async def test_transactions_for_one_pair_are_serialised(
     assert all(ok(a)["tx_hash"] for a in answers)
     assert symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call() == nonce_b + 3
     rows = sorted(
-        [r for q in quotes for r in await journal_rows(database_url, q) if r.action == "open_position"],
+        [r for q in quotes for r in await wait_rows(database_url, q, hedger_key[1],
+         lambda rows: ("open_position", "mined") in tx_rows(rows)) if r.action == "open_position"],
         key=lambda r: r.created_at,
     )  # fmt: skip
     assert len(rows) == 3 and len({r.block_number for r in rows}) == 3

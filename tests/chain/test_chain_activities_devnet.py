@@ -16,7 +16,7 @@ import pytest
 from chain_helpers import funded_key
 from conftest import PRICE, SymmioUnderTest, d18
 from temporalio.client import Client
-from test_chain_activities import call, journal_rows, ok, status_of
+from test_chain_activities import call, ok, status_of, tx_rows, wait_rows
 from web3 import Web3
 
 from adapters.chain.abi import load_abi
@@ -144,10 +144,12 @@ async def test_lifecycle_on_the_devnet_diamond(
     filled = ok(await call(temporal_client, chain_worker, "chain_fill_close_request",
                            {"quote_id": quote_id, "filled_amount": "0.01", "closed_price": "60000"}))  # fmt: skip
     assert filled["tx_hash"] and status_of(symmio, quote_id) == QuoteStatus.CLOSED
-    rows = await journal_rows(database_url, quote_id)
-    assert [(r.action, r.status) for r in rows] == [
+    expected = [
         ("lock_quote", "mined"), ("open_position", "mined"), ("fill_close_request", "mined"),
     ]  # fmt: skip
+    rows = await wait_rows(database_url, quote_id, hedger_key[1],
+                           lambda rows: tx_rows(rows) == expected)  # fmt: skip
+    assert tx_rows(rows) == expected
 
 
 async def test_invalid_state_and_real_revert(

@@ -19,6 +19,7 @@ from eth_account import Account
 
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted
+from adapters.chain.journal import NO_TAG, TxTag
 from adapters.chain.sender import TransactionSender
 from devnet.stack.anvil import Anvil
 from devnet.stack.process import free_port
@@ -32,17 +33,25 @@ class Journal:
         self.entries: list[tuple[str, int, str, str, int | None]] = []
         self.known_at_journal: list[bool] = []
         self.statuses: dict[str, list[str]] = {}
+        self.preflight: list[tuple[str, int | None, str]] = []
 
-    async def write(
-        self, signer: str, nonce: int, tx_hash: str, action: str, quote_id: int | None
-    ) -> None:
+    async def sent(
+        self, signer: str, nonce: int, tx_hash: str, action: str, quote_id: int | None,
+        tag: TxTag = NO_TAG,
+    ) -> None:  # fmt: skip
         self.known_at_journal.append(await self.client.get_transaction(tx_hash) is not None)
         self.entries.append((signer, nonce, tx_hash, action, quote_id))
 
     async def status(
-        self, tx_hash: str, status: str, reason: str | None, gas: int | None, block: int | None
-    ) -> None:
+        self, tx_hash: str, status: str, reason: str | None = None, gas: int | None = None,
+        block: int | None = None,
+    ) -> None:  # fmt: skip
         self.statuses.setdefault(tx_hash, []).append(status)
+
+    async def preflight_reverted(
+        self, signer: str, action: str, quote_id: int | None, reason: str, tag: TxTag = NO_TAG
+    ) -> None:
+        self.preflight.append((action, quote_id, reason))
 
 
 @pytest.fixture
@@ -53,10 +62,7 @@ async def client(anvil: Anvil) -> AsyncIterator[ChainClient]:
 
 
 def make_sender(client: ChainClient, key: str, journal: Journal, **kw: Any) -> TransactionSender:
-    return TransactionSender(
-        client, key, chain_id=31337, journal=journal.write, on_status=journal.status,
-        poll_interval=0.05, **kw,
-    )  # fmt: skip
+    return TransactionSender(client, key, chain_id=31337, journal=journal, poll_interval=0.05, **kw)
 
 
 def sink() -> str:
@@ -121,11 +127,12 @@ async def test_revert_reason_before_and_after_broadcast(anvil: Anvil, client: Ch
     journal = Journal(client)
     sender = make_sender(client, key, journal)
     reverter = deploy_raw(anvil, error_string_revert_code(REVERT_MESSAGE))
-    # pre-flight simulation: nothing is signed, journaled or sent
+    # pre-flight simulation: nothing is signed or sent; the refusal itself is journaled
     with pytest.raises(TxReverted) as pre:
         await sender.send(to=reverter, data="0x12345678", action="lock_quote", quote_id=7)
     assert pre.value.reason == REVERT_MESSAGE and pre.value.tx_hash is None
     assert journal.entries == []
+    assert journal.preflight == [("lock_quote", 7, REVERT_MESSAGE)]
     # forced broadcast (gas given): mined with status 0, reason replayed at the block
     with pytest.raises(TxReverted) as mined:
         await sender.send(

@@ -13,6 +13,7 @@ from devnet.contracts.deploy import deploy_and_initialise
 from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.stack.anvil import Anvil, start_anvil
 from tests.contract.helpers import HEDGER, PARTY_A, PARTY_A2, Chain, addr
+from tests.contract.muon import DevnetMuon
 
 
 def _free_port() -> int:
@@ -54,3 +55,9 @@ def chain(session_chain: Chain) -> Iterator[Chain]:
     snap = session_chain.snapshot()
     yield session_chain
     session_chain.revert_to(snap)
+
+
+@pytest.fixture
+def muon(chain: Chain, contract_anvil: Anvil) -> DevnetMuon:
+    """The devnet oracle reading the test chain (fixed prices, BTC 60000, settable)."""
+    return DevnetMuon(chain, contract_anvil.http_url)

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode
 from eth_abi.packed import encode_packed
 from eth_account import Account
 from eth_utils.crypto import keccak
@@ -98,6 +99,26 @@ class Chain:
                 types = ",".join(_canon(dict(i)) for i in e["inputs"])
                 by_topic[keccak(text=f"{e['name']}({types})")] = f"{e['name']}/{len(e['inputs'])}"
         return [by_topic[bytes(log["topics"][0])] for log in receipt["logs"]]
+
+    def decoded(self, receipt: Any) -> list[tuple[str, dict[str, Any]]]:
+        """(name/arity, args) of each log, the ABI entry chosen by topic0 (overloads differ)."""
+        entries: dict[bytes, dict[str, Any]] = {}
+        for e in self.symmio.abi:
+            if e["type"] == "event":
+                types = ",".join(_canon(dict(i)) for i in e["inputs"])
+                entries[keccak(text=f"{e['name']}({types})")] = dict(e)
+        out = []
+        for log in receipt["logs"]:
+            entry = entries[bytes(log["topics"][0])]
+            plain = [i for i in entry["inputs"] if not i.get("indexed")]
+            values = decode([_canon(dict(i)) for i in plain], bytes(log["data"]))
+            args = dict(zip([i["name"] for i in plain], values, strict=True))
+            for i, topic in zip(
+                [i for i in entry["inputs"] if i.get("indexed")], log["topics"][1:], strict=True
+            ):
+                args[i["name"]] = decode([_canon(dict(i))], bytes(topic))[0]
+            out.append((f"{entry['name']}/{len(entry['inputs'])}", _checksummed(args)))
+        return out
 
     # --- funding ---------------------------------------------------------------------------
     def fund_party_a(self, key: str, amount: int = 10_000 * E18) -> None:
@@ -290,7 +311,11 @@ class Chain:
         qty: int = QTY,
         whitelist: list[str] | None = None,
         deadline: int | None = None,
+        locked: tuple[int, int, int, int] = (10 * E18, 5 * E18, 20 * E18, 10 * E18),
+        market: int = PRICE,
+        max_funding_rate: int = 10**16,
     ) -> int:
+        """sendQuote; `locked` = (cva, lf, partyAmm, partyBmm), `market` = the signed price."""
         if price is None:
             price = PRICE + 100 * E18 if side == LONG else PRICE - 100 * E18
         deadline = self.now() + 600 if deadline is None else deadline
@@ -303,13 +328,10 @@ class Chain:
             order,
             price,
             qty,
-            10 * E18,
-            5 * E18,
-            20 * E18,
-            10 * E18,
-            10**16,
+            *locked,
+            max_funding_rate,
             deadline,
-            self.single_a_price(addr(key)),
+            self.single_a_price(addr(key), market),
         )
         return int(self.view("getNextQuoteId"))
 
@@ -327,6 +349,17 @@ class Chain:
 
     def status(self, qid: int) -> int:
         return int(self.view("getQuote", qid)[16])
+
+
+def _checksummed(value: Any) -> Any:
+    """Addresses checksummed, arrays and structs as lists (comparable to literals)."""
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return Web3.to_checksum_address(value)
+    if isinstance(value, dict):
+        return {k: _checksummed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_checksummed(v) for v in value]  # arrays and tuples as lists
+    return value
 
 
 def _canon(t: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_utils.crypto import keccak
 
-from devnet.contracts.compile import HEDGER_ABI, combined_abi, load_artifacts, source_hash
+from devnet.contracts.compile import FACETS, HEDGER_ABI, combined_abi, load_artifacts, source_hash
 from tests.contract.helpers import _canon
 
 SYMMIO_MD = Path("/work/shared/SYMMIO.md")
@@ -135,16 +135,49 @@ def test_committed_artifacts_are_current() -> None:
 def test_no_selector_clash_between_facets() -> None:
     arts = load_artifacts()["contracts"]
     seen: dict[str, str] = {}
-    for name in (
-        "AccountFacet",
-        "PartyAFacet",
-        "PartyBFacet",
-        "ControlFacet",
-        "ViewFacet",
-        "LiquidationFacet",
-    ):
+    for name in FACETS:
         fns, _ = _ids([e for e in arts[name]["abi"] if e["type"] == "function"])
         for f in fns:
             assert f not in seen, f"{f} in {seen.get(f)} and {name}"
             seen[f] = name
         assert arts[name]["runtime_size"] <= 24_576
+
+
+REAL_SIGNATURES = Path(__file__).with_name("symmio_084_signatures.txt")
+
+
+def _real() -> dict[str, tuple[str, str]]:
+    out = {}
+    for line in REAL_SIGNATURES.read_text().splitlines():
+        if line and not line.startswith("#"):
+            kind, ident, sig = line.split(" ", 2)
+            out[sig] = (kind, ident)
+    return out
+
+
+def test_every_function_and_event_is_protocol_core_084s() -> None:
+    """Same name, argument types (struct layouts), selector and topic0 as the real diamond."""
+    real = _real()
+    for sig, (kind, ident) in real.items():  # the table itself is consistent
+        digest = keccak(text=sig).hex()
+        assert ident == (digest[:8] if kind == "fu" else digest), sig
+    abi = json.loads(HEDGER_ABI.read_text())
+    ours = {f"{e['name']}({','.join(_canon(i) for i in e['inputs'])})": e["type"] for e in abi}
+    unknown = {sig for sig in ours if sig not in real}
+    assert unknown == set()
+    for sig in (
+        "chargeFundingRate(address,uint256[],int256[],(bytes,uint256,int256,int256,bytes,(uint256,address,address)))",
+        "settleUpnl((bytes,uint256,(uint256,uint256,uint8)[],int256[],int256,bytes,(uint256,address,address)),uint256[],address)",
+        "forceClosePosition(uint256,(bytes,uint256,uint256,uint256,uint256,uint256,uint256,uint256,int256,int256,uint256,bytes,(uint256,address,address)))",
+        "liquidatePartyB(address,address,(bytes,uint256,int256,bytes,(uint256,address,address)))",
+        "liquidatePositionsPartyB(address,address,(bytes,uint256,uint256[],uint256[],bytes,(uint256,address,address)))",
+        "ChargeFundingRate(address,address,uint256[],int256[])",
+        "SettleUpnl((uint256,uint256,uint8)[],uint256[],address,uint256,uint256[])",
+        "ForceClosePosition(uint256,address,address,uint256,uint256,uint8,uint256)",
+        "ForceClosePosition(uint256,address,address,uint256,uint256,uint8)",
+        "LiquidatePartyB(address,address,address,uint256,int256)",
+        "LiquidatePositionsPartyB(address,address,address,uint256[],uint256[],uint256[])",
+        "LiquidatePositionsPartyB(address,address,address,uint256[])",
+        "FullyLiquidatedPartyB(address,address)",
+    ):
+        assert sig in ours, sig

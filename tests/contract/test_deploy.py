@@ -56,7 +56,7 @@ def test_pause_and_symbol_validity(chain: Chain) -> None:
     chain.send(ADMIN, "setSymbolValidationState", 1, True)
     chain.send(ADMIN, "activeEmergencyMode")
     assert chain.view("pauseState")[6] is True
-    assert "It paused" in chain.reverts(
+    assert "PartyBFacet: System is in emergency mode" in chain.reverts(
         HEDGER,
         "openPosition",
         qid,
@@ -65,9 +65,13 @@ def test_pause_and_symbol_validity(chain: Chain) -> None:
         chain.pair_price(addr(HEDGER), addr(PARTY_A)),
     )
     chain.send(ADMIN, "deactiveEmergencyMode")
-    chain.send(ADMIN, "setSuspendedAddress", addr(PARTY_A), True)
-    assert "Suspended" in chain.reverts(PARTY_A, "requestToCancelQuote", qid)
-    assert "Must has role" in chain.reverts(PARTY_A, "setSuspendedAddress", addr(PARTY_A), False)
+    chain.send(ADMIN, "suspendedAddress", addr(PARTY_A))
+    assert chain.view("isSuspended", addr(PARTY_A)) is True
+    assert "Accessibility: Sender is Suspended" in chain.reverts(
+        PARTY_A, "sendQuote", [], 1, 0, 1, 60_100 * E18, 10**16, 10 * E18, 5 * E18, 20 * E18,
+        10 * E18, 10**16, chain.now() + 600, chain.single_a_price(addr(PARTY_A)),
+    )  # fmt: skip
+    assert "Must has role" in chain.reverts(PARTY_A, "unsuspendedAddress", addr(PARTY_A))
 
 
 def test_cli_functions(capsys: pytest.CaptureFixture[str]) -> None:

@@ -137,9 +137,18 @@ def test_close_cancel_paths(chain: Chain) -> None:
     chain.warp(301)
     r = chain.send(OTHER, "forceCancelCloseRequest", qid)
     assert chain.events(r) == ["ForceCancelCloseRequest/3", "ForceCancelCloseRequest/2"]
-    # fill while CANCEL_CLOSE_PENDING → OPENED
+    # a MARKET close is filled whole
     chain.send(
         PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, MARKET, chain.now() + 600
+    )
+    assert "PartyBFacet: Invalid filledAmount" in chain.reverts(
+        HEDGER, "fillCloseRequest", qid, QTY // 2, PRICE, chain.pair_price(B, A)
+    )
+    chain.send(PARTY_A, "requestToCancelCloseRequest", qid)
+    chain.send(HEDGER, "acceptCancelCloseRequest", qid)
+    # a partial LIMIT fill while CANCEL_CLOSE_PENDING → OPENED
+    chain.send(
+        PARTY_A, "requestToClosePosition", qid, PRICE - 100 * E18, QTY, LIMIT, chain.now() + 600
     )
     chain.send(PARTY_A, "requestToCancelCloseRequest", qid)
     chain.send(HEDGER, "fillCloseRequest", qid, QTY // 2, PRICE, chain.pair_price(B, A))

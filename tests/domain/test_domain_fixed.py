@@ -163,8 +163,8 @@ def test_chain_precision_and_mul_div() -> None:
 def test_domain_arithmetic_is_exact_for_large_values() -> None:
     """The default decimal context (28 digits) would round these; the domain must not."""
     from domain.enums import OrderType, PositionType, QuoteStatus
-    from domain.hedge_actions import UnwindBroker, is_hedged
-    from domain.open_path import OpenSituation, next_open_action
+    from domain.hedge_actions import ReduceBroker, is_hedged
+    from domain.position_path import PositionSituation, next_position_action
     from domain.pricing import upnl_party_a
     from domain.quote import LockedValues, Quote
 
@@ -186,13 +186,10 @@ def test_domain_arithmetic_is_exact_for_large_values() -> None:
     )
     assert q.open_quantity == D("123456789012")
     assert not is_hedged(big, D("123456789012"))
-    s = OpenSituation(
+    s = PositionSituation(
         chain_status=QuoteStatus.OPENED,
-        ours=True,
-        order_type=OrderType.LIMIT,
-        quantity=big,
-        broker_filled=big,
         chain_open_quantity=D("123456789012"),
+        broker_quantity=big,
     )
-    assert next_open_action(s) == UnwindBroker(tiny)
+    assert next_position_action(s) == ReduceBroker(tiny)
     assert upnl_party_a(PositionType.LONG, big, D(1), D(2)) == big

@@ -122,13 +122,18 @@ def osit(**over: Any) -> OpenSituation:
             {"chain_status": QS.OPENED, "chain_open_quantity": D(1), "broker_filled": D(1)},
             Done(Outcome.HEDGED_OPEN),
         ),
+        # a difference is handed over: the position workflow alone trades from here
         (
             {"chain_status": QS.OPENED, "chain_open_quantity": D(1), "broker_filled": D("1.2")},
-            UnwindBroker(D("0.2")),
+            Done(Outcome.HEDGED_OPEN),
         ),
         (
             {"chain_status": QS.OPENED, "chain_open_quantity": D(1), "broker_filled": D("0.9")},
-            PlaceBrokerOrder(D("0.1")),
+            Done(Outcome.HEDGED_OPEN),
+        ),
+        (
+            {"chain_status": QS.CLOSED, "chain_open_quantity": D(0), "broker_filled": D(1)},
+            Done(Outcome.HEDGED_OPEN),  # closed before the hand-over: not unwound twice
         ),
         (
             {
@@ -233,6 +238,7 @@ CCLOSE = {"chain_status": QS.CANCEL_CLOSE_PENDING, "quantity_to_close": D("0.4")
             },
             IncreaseBroker(D("0.3")),
         ),
+        # a refused fill is tried again ...
         (
             {
                 **CLOSE,
@@ -240,8 +246,34 @@ CCLOSE = {"chain_status": QS.CANCEL_CLOSE_PENDING, "quantity_to_close": D("0.4")
                 "broker_quantity": D("0.6"),
                 "unreported_close_fill": D("0.4"),
             },
+            FillCloseOnChain(D("0.4")),
+        ),
+        # ... unless the trader asks to cancel the close: re-hedge, then accept the cancel
+        (
+            {
+                **CLOSE,
+                "chain_status": QS.CANCEL_CLOSE_PENDING,
+                "close_failed": True,
+                "broker_quantity": D("0.6"),
+                "unreported_close_fill": D("0.4"),
+            },
             IncreaseBroker(D("0.4")),
         ),
+        (
+            {**CLOSE, "chain_status": QS.CANCEL_CLOSE_PENDING, "close_failed": True},
+            AcceptCancelClose(),
+        ),
+        # an operator gave the request up: the broker goes back to what the chain holds
+        (
+            {
+                **CLOSE,
+                "close_given_up": True,
+                "broker_quantity": D("0.6"),
+                "unreported_close_fill": D("0.4"),
+            },
+            IncreaseBroker(D("0.4")),
+        ),
+        ({**CLOSE, "close_given_up": True}, Idle()),
         # force close / emergency close / liquidation: match the chain
         ({"chain_open_quantity": D("0.5")}, ReduceBroker(D("0.5"))),
         ({"chain_status": QS.CLOSED, "chain_open_quantity": D(0)}, ReduceBroker(D(1))),
@@ -377,7 +409,18 @@ def test_open_simulation_always_ends_hedged_or_flat(seed: int) -> None:
             assert not w.order_open
             if action.outcome is Outcome.HEDGED_OPEN:
                 assert w.status == QS.OPENED and w.ours
-                assert is_hedged(w.chain_open, w.filled)
+                # the position workflow's first step makes the broker equal the chain
+                fix = next_position_action(
+                    PositionSituation(
+                        QS.OPENED, chain_open_quantity=w.chain_open, broker_quantity=w.filled
+                    )
+                )
+                broker = w.filled
+                if isinstance(fix, ReduceBroker):
+                    broker -= fix.quantity
+                elif isinstance(fix, IncreaseBroker):
+                    broker += fix.quantity
+                assert is_hedged(w.chain_open, broker)
             else:
                 assert w.filled == 0
                 assert not (w.ours and w.status in (QS.LOCKED, QS.CANCEL_PENDING, QS.OPENED))
@@ -403,6 +446,7 @@ class PosWorld:
     deadline_near: bool = False
     deadline_passed: bool = False
     close_failed: bool = False
+    given_up: bool = False
     broker_rejected: bool = False
 
     def situation(self) -> PositionSituation:
@@ -417,6 +461,7 @@ class PosWorld:
             deadline_near=self.deadline_near,
             deadline_passed=self.deadline_passed,
             close_failed=self.close_failed,
+            close_given_up=self.given_up,
             broker_rejected=self.broker_rejected,
         )
 
@@ -426,7 +471,7 @@ class PosWorld:
         self.close_type = rng.choice([MKT, LMT])
         self.unreported = D(0)
         self.deadline_near = self.deadline_passed = False
-        self.close_failed = self.broker_rejected = False
+        self.close_failed = self.broker_rejected = self.given_up = False
 
 
 def _pos_exogenous(w: PosWorld, rng: random.Random) -> None:
@@ -443,6 +488,8 @@ def _pos_exogenous(w: PosWorld, rng: random.Random) -> None:
         w.deadline_near = True
     elif live and r < 0.17:
         w.broker_rejected = True
+    elif live and r < 0.175:  # an operator unwinds the request
+        w.given_up = True
     elif live and r < 0.19:  # force close of the LIMIT request at the requested price
         q = w.qtc
         w.chain_open -= q

@@ -282,26 +282,126 @@ class Hedger:
         async with self.engine.connect() as conn:
             return list((await conn.execute(text(sql), params)).all())
 
+    @property
+    def our_party_b(self) -> str:
+        from eth_account import Account
+
+        key = self.processes.env.get("HEDGER_PRIVATE_KEY") or (
+            load_settings().private_key.get_secret_value()
+        )
+        return str(Account.from_key(key).address)
+
+    def contract(self) -> Any:
+        from web3 import Web3
+
+        from adapters.chain.abi import symmio_abi
+
+        w3 = Web3(Web3.HTTPProvider(self.rpc_url))
+        return w3.eth.contract(
+            address=Web3.to_checksum_address(self.symmio), abi=list(symmio_abi())
+        )
+
+    def chain_quotes(self) -> list[dict[str, Any]]:
+        """Every quote on chain whose PartyB is us (the chain's views, not the ledger)."""
+        symmio = self.contract()
+        last = int(symmio.functions.getNextQuoteId().call())
+        ours = []
+        for quote_id in range(1, last + 1):
+            q = symmio.functions.getQuote(quote_id).call()
+            if str(q[15]).lower() == self.our_party_b.lower():
+                ours.append({"id": int(q[0]), "symbol_id": int(q[2]), "side": PositionType(q[3]),
+                             "quantity": int(q[9]), "closed": int(q[10]), "status": QuoteStatus(q[16])})  # fmt: skip
+        return ours
+
     async def chain_net(self, symbol_id: int = 1) -> Decimal:
         """Signed quantity open on chain against us for `symbol_id` (trader LONG = +)."""
-        rows = await self.ledger(
-            "SELECT quote_id FROM positions WHERE chain_id = :c", c=self.chain_id
-        )
         total = Decimal(0)
-        for (quote_id,) in rows:
-            for account in self._traders:
-                view = await asyncio.to_thread(self.quote, quote_id, account)
-                if view.symbol_id != symbol_id or view.quantity == 0:
-                    continue
-                if view.status in (
-                    QuoteStatus.OPENED,
-                    QuoteStatus.CLOSE_PENDING,
-                    QuoteStatus.CANCEL_CLOSE_PENDING,
-                ):
-                    qty = Decimal(view.quantity - view.closed_amount) / WAD
-                    total += qty if view.position_type == PositionType.LONG else -qty
-                break
+        for q in await asyncio.to_thread(self.chain_quotes):
+            if q["symbol_id"] != symbol_id or q["status"] not in (
+                QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING,
+            ):  # fmt: skip
+                continue
+            qty = Decimal(q["quantity"] - q["closed"]) / WAD
+            total += qty if q["side"] == PositionType.LONG else -qty
         return total
+
+    def our_transactions(self, quote_id: int) -> dict[str, int]:
+        """Per function, how many transactions our PartyB signer sent for `quote_id` (mined or
+        reverted), read from the chain's blocks: the hedger's journal is not asked."""
+        symmio = self.contract()
+        w3 = symmio.w3
+        us = self.our_party_b.lower()
+        counts: dict[str, int] = {}
+        for number in range(w3.eth.block_number + 1):
+            for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                if str(tx["from"]).lower() != us or str(tx["to"]).lower() != self.symmio.lower():
+                    continue
+                try:
+                    fn, args = symmio.decode_function_input(tx["input"])
+                except ValueError:
+                    continue
+                if args.get("quoteId") == quote_id:
+                    counts[fn.fn_name] = counts.get(fn.fn_name, 0) + 1
+        return counts
+
+    def stop_postgres(self) -> None:
+        """Take the ledger away (the hedger must keep hedging without it)."""
+        self.stack.running.pop("postgres").stop()
+
+    def start_postgres(self) -> None:
+        spec = next(spec for spec in self.stack.specs() if spec.name == "postgres")
+        self.stack._start(spec)
+
+    def admin_send(self, fn: str, *args: Any) -> None:
+        """A transaction of the contract's admin (the deployer: every role on the devnet)."""
+        from devnet.contracts.deploy import DEFAULT_ADMIN_KEY
+
+        symmio = self.contract()
+        w3 = symmio.w3
+        admin = w3.eth.account.from_key(DEFAULT_ADMIN_KEY)
+        tx = getattr(symmio.functions, fn)(*args).build_transaction(
+            {"from": admin.address, "nonce": w3.eth.get_transaction_count(admin.address), "gas": 5_000_000}
+        )  # fmt: skip
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
+        )
+        assert receipt["status"] == 1, fn
+
+    async def exchange(self, method: str, path: str, body: Any = None) -> Any:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            reply = await client.request(method, f"{self.exchange_url}{path}", json=body)
+            reply.raise_for_status()
+            return reply.json()
+
+    async def add_fault(self, **spec: Any) -> None:
+        await self.exchange("POST", "/admin/faults", spec)
+
+    async def clear_faults(self) -> None:
+        await self.exchange("DELETE", "/admin/faults")
+
+    async def broker_traded(self, quote_id: int) -> Decimal:
+        """Signed base quantity the broker executed under this quote's client ids (buy = +)."""
+        state = await self.exchange("GET", "/admin/state")
+        prefix = f"h{quote_id}"
+        total = Decimal(0)
+        for o in state.get("orders", []):
+            cid = str(o.get("clientOrderId", ""))
+            if cid.startswith(prefix) and cid[len(prefix) : len(prefix) + 1] in ("o", "c"):
+                qty = Decimal(str(o.get("executedQty", "0")))
+                total += qty if o.get("side") == "BUY" else -qty
+        return total
+
+    async def wait_orders(
+        self, quote_id: int, n: int = 1, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            orders = await self.broker_orders(quote_id)
+            if len(orders) >= n or time.monotonic() > deadline:
+                return orders
+            await asyncio.sleep(0.3)
 
 
 @pytest.fixture(scope="session")
@@ -330,6 +430,9 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
         env["HEDGER_API_PORT"] = str(free_port())
         # Wide enough that the tests' deliberately passive LIMIT intents pass the price band.
         env["HEDGER_PRICE_BAND_PCT"] = "10"
+        # Continue-as-new often: every e2e lifecycle crosses runs, so state carried over
+        # continue-as-new is exercised everywhere.
+        env["HEDGER_WORKFLOW_HISTORY_LIMIT"] = "80"
         processes = HedgerProcesses(state, env, log=lambda _: None)
         processes.start()
         yield stack, symmio, processes

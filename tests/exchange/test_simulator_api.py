@@ -98,6 +98,14 @@ async def test_order_errors_use_binance_codes(sim: BackgroundExchange) -> None:
             sim, "DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "h99o1"}
         )
     ).json()["code"] == -2011
+    # Binance USD-M: the id of a cancelled order may be placed again; that is a new order.
+    again = await call(sim, "POST", "/fapi/v1/order", ok)
+    assert again.status_code == 200 and again.json()["status"] == "NEW"
+    assert (
+        await call(
+            sim, "DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "h99o1"}
+        )
+    ).json()["status"] == "CANCELED"
     assert (await call(sim, "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": "1"})).json()[
         "code"
     ] == -2013

@@ -222,3 +222,29 @@ def test_each_activity_keeps_its_contracts_name_and_signature(
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _passed_through_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With) and "imports_passed_through" in ast.unparse(node.items[0]):
+            for child in ast.walk(node):
+                if isinstance(child, ast.ImportFrom) and child.module:
+                    names.append(child.module)
+                elif isinstance(child, ast.Import):
+                    names.extend(alias.name for alias in child.names)
+    return names
+
+
+def test_workflow_modules_are_never_passed_through() -> None:
+    """A workflow module imported through `imports_passed_through` can exist twice in the
+    sandbox: an exception class caught in one copy and raised from the other escapes its
+    `except` and fails the workflow task for ever (a broker outage did exactly that)."""
+    offenders = [
+        f"{path.relative_to(ROOT)} passes {name} through"
+        for path in _sources("workflows")
+        for name in _passed_through_imports(path)
+        if name.split(".")[0] == "workflows"
+    ]
+    assert offenders == []

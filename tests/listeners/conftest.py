@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from listener_helpers import HERE, OUR_PARTY_B, Chain, make_chain
+from listener_helpers import HERE, OUR_PARTY_B, Chain, Subgraph, make_chain, start_subgraph
 from listener_workflows import RecordingIntentWorkflow, RecordingPositionWorkflow
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
@@ -41,6 +41,16 @@ def chain(
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture(scope="module")
+def subgraph(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Subgraph]:
+    """`hedger devnet subgraph` (a separate process) indexing the module's chain."""
+    node = start_subgraph(chain, tmp_path_factory.mktemp("subgraph"))
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,21 @@ SYMMIO logs of symmio-vectors/logs.json, and small async utilities."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
-from collections.abc import Awaitable, Callable
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from web3 import Web3
 
@@ -19,7 +26,12 @@ from config.settings import DEVNET_HEDGER_KEY
 from devnet.stack.anvil import Anvil, start_anvil
 from devnet.stack.process import free_port
 from interfaces.workflows import ChainLog
-from workers.listeners.delivery import party_b_address
+from workers.listeners.cursor import CursorStore
+from workers.listeners.delivery import Delivery, party_b_address
+from workers.listeners.poller import LogPoller, PollerConfig
+from workers.listeners.rpc import HttpRpc
+from workers.listeners.subgraph import SubgraphClient, SubgraphConfig, SubgraphListener
+from workers.listeners.ws import WsConfig, WsListener
 
 HERE = Path(__file__).resolve().parent
 VECTORS = Path(__file__).resolve().parents[1] / "muon" / "vectors" / "logs.json"  # in-repo copy
@@ -97,6 +109,76 @@ class Chain:
     def restart(self) -> None:
         self.node.stop()
         self.node = start_anvil(port=self.port, state_dir=self.state_dir, persist=True)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Subgraph:
+    """The local indexer (`hedger devnet subgraph`) as its own process."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/subgraphs/name/symmio-events"
+
+    def admin(self, path: str, method: str = "POST") -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/admin/{path}",
+            method=method,
+            data=b"" if method == "POST" else None,
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.admin("state", "GET")
+        return state
+
+    def wait_head(self, block: int, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while self.state()["head"] < block:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"subgraph stuck at {self.state()['head']} < {block}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_subgraph(chain: Chain, work: Path) -> Subgraph:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGER_")}
+    env["PYTHONPATH"] = str(REPO)
+    log_path = work / "subgraph.log"
+    argv = [
+        sys.executable, "-m", "hedger", "devnet", "subgraph", "--rpc-url", chain.http_url,
+        "--address", chain.emitter, "--start-block", "0", "--interval", "0.2",
+        "--url", f"http://127.0.0.1:{port}/subgraphs/name/symmio-events",
+    ]  # fmt: skip
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    node = Subgraph(process, port, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            node.state()
+            return node
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                node.stop()
+                raise RuntimeError(f"subgraph did not start: {log_path.read_text()}") from None
+            time.sleep(0.2)
 
 
 def make_chain(state_dir: Path, build: dict[str, Any]) -> Chain:
@@ -208,3 +290,98 @@ def expect_replayed(
     """`expected_targets` for the logs of `logs` that `mapping` says were replayed."""
     replayed = [x for x in logs if (x["transactionHash"].lower(), x["logIndex"]) in mapping]
     return expected_targets(replayed, chain_id, key_mapper(mapping))
+
+
+def emit_request(chain: Chain, logs: list[dict[str, Any]], nonce: int) -> dict[str, Any]:
+    """A transaction request (for `anvil_reorg`) that emits `logs` from the emitter."""
+    w3 = chain.w3()
+    contract = w3.eth.contract(address=Web3.to_checksum_address(chain.emitter), abi=chain.abi)
+    topics = [[bytes.fromhex(t[2:]) for t in log["topics"]] for log in logs]
+    data = [bytes.fromhex(log["data"][2:]) for log in logs]
+    calldata = contract.encode_abi("emitLogs", args=[topics, data])
+    return {
+        "from": w3.eth.accounts[0],
+        "to": chain.emitter,
+        "data": calldata,
+        "nonce": hex(nonce),
+        "gas": hex(3_000_000),
+    }
+
+
+async def applied_keys(client: Client, workflow_id: str) -> set[tuple[str, int]]:
+    """What the recording workflow holds as applied (removal-aware), as (txHash, logIndex)."""
+    keys: list[str] = await client.get_workflow_handle(workflow_id).query(
+        "applied", result_type=list[str]
+    )
+    return {(k.split(":")[1], int(k.split(":")[2])) for k in keys}
+
+
+async def applications(client: Client, workflow_id: str) -> dict[str, int]:
+    counts: dict[str, int] = await client.get_workflow_handle(workflow_id).query(
+        "applications", result_type=dict[str, int]
+    )
+    return counts
+
+
+SOURCES = ("poll", "ws", "subgraph")
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    sources: tuple[str, ...],
+    chain: Chain,
+    subgraph: Subgraph,
+    make_delivery: Callable[..., Delivery],
+    engine: AsyncEngine,
+    chain_id: int,
+    start_block: int,
+    start_counter: int,
+) -> AsyncIterator[dict[str, Any]]:
+    """The chosen listeners running as tasks, each with its own delivery (as processes)."""
+    stop = asyncio.Event()
+    running: dict[str, Any] = {}
+    closers: list[Any] = []
+    for source in sources:
+        delivery = make_delivery(chain_id)
+        cursors = CursorStore(engine)
+        if source == "poll":
+            rpc = HttpRpc([chain.http_url], probe_seconds=0)
+            closers.append(rpc.close)
+            running[source] = LogPoller(
+                rpc, delivery, cursors,
+                PollerConfig(chain_id=chain_id, address=chain.emitter, confirmations=0,
+                             start_block=start_block, interval=0.2, reorg_window=16),
+            )  # fmt: skip
+        elif source == "ws":
+            running[source] = WsListener(
+                delivery, cursors,
+                WsConfig(chain_id=chain_id, address=chain.emitter, url=chain.ws_url,
+                         start_block=start_block, reorg_window=16, idle_check=2),
+            )  # fmt: skip
+        else:
+            client = SubgraphClient([subgraph.url])
+            closers.append(client.close)
+            running[source] = SubgraphListener(
+                client, delivery, cursors,
+                SubgraphConfig(chain_id=chain_id, address=chain.emitter, confirmations=0,
+                               interval=0.2, reorg_window=16, start_counter=start_counter),
+            )  # fmt: skip
+        running[source].delivery_ = delivery
+    tasks = [asyncio.create_task(x.run(stop)) for x in running.values()]
+    try:
+        yield running
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for close in closers:
+            await close()
+
+
+async def consistent(client: Client, expected: dict[str, list[tuple[str, int]]]) -> bool:
+    for wid, keys in expected.items():
+        try:
+            if await applied_keys(client, wid) != set(keys):
+                return False
+        except Exception:  # noqa: BLE001 - not started yet
+            return False
+    return True

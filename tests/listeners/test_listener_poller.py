@@ -27,7 +27,7 @@ from temporalio.client import Client
 
 from devnet.stack.process import free_port
 from workers.listeners.cursor import CursorStore
-from workers.listeners.delivery import Delivery, DeliveryError, listened_topic0s
+from workers.listeners.delivery import Delivery, listened_topic0s
 from workers.listeners.poller import LogPoller, PollerConfig
 from workers.listeners.rpc import HttpRpc, RpcError, find_deployment_block, redact_url
 
@@ -80,7 +80,7 @@ async def test_poller_cursor_survives_a_restart(
     await eventually(lambda: all_received(temporal_client, expected), what="first half")
     assert REGISTRY.get_sample_value(
         "hedger_listener_rpc_errors_total",
-        {"url": redact_url(rpc1.urls[0]), "method": "eth_blockNumber"},
+        {"url": redact_url(rpc1.urls[0]), "method": "eth_getBlockByNumber"},
     )
     await rpc1.close()
     async with engine.connect() as conn:
@@ -132,7 +132,7 @@ async def test_poller_cursor_survives_a_restart(
         assert await received_keys(temporal_client, wid) == keys, wid  # no gap, no repeat
 
 
-async def test_cursor_waits_for_every_delivery_and_malformed_logs_do_not_stop_it(
+async def test_postgres_away_never_holds_a_delivery_and_malformed_logs_do_not_stop_it(
     chain: Chain,
     make_delivery: Callable[..., Delivery],
     engine: AsyncEngine,
@@ -157,8 +157,11 @@ async def test_cursor_waits_for_every_delivery_and_malformed_logs_do_not_stop_it
     )
     chain.mine()
 
-    # a delivery that cannot reach its database fails: the cursor must not move
+    # Postgres away: every valid log still reaches its workflow and the cursor moves on; the
+    # chain_events rows wait in memory until the database is back.
     broken_engine = create_async_engine(database_url.rsplit("/", 1)[0] + "/no_such_database")
+    wid = f"intent-{chain_id}-1"
+    want = [(tx1, 0), (tx1, 2), (tx2, 0)]
     try:
         broken = Delivery(
             make_delivery(chain_id).client,
@@ -168,12 +171,16 @@ async def test_cursor_waits_for_every_delivery_and_malformed_logs_do_not_stop_it
             task_queue=make_delivery(chain_id).task_queue,
         )
         p0, rpc0 = poller(chain, broken, engine, chain_id, start_block=start)
-        with pytest.raises(DeliveryError):
-            await p0.poll_once()
+        await p0.poll_once()
         await rpc0.close()
+        await eventually(lambda: all_received(temporal_client, {wid: want}), what="valid logs")
+        assert p0.cursor == chain.head() - 1
+        assert broken._unrecorded, "nothing was kept for the ledger"
+        broken.engine, broken._retry_at = engine, 0.0  # the database is back
+        await broken._flush_unrecorded()
+        assert not broken._unrecorded
     finally:
         await broken_engine.dispose()
-    assert await CursorStore(engine).get(f"poll-{chain_id}") is None
 
     delivery = make_delivery(chain_id)
     p, rpc = poller(chain, delivery, engine, chain_id, start_block=start)
@@ -181,8 +188,6 @@ async def test_cursor_waits_for_every_delivery_and_malformed_logs_do_not_stop_it
     await rpc.close()
     assert p.cursor == chain.head() - 1
     assert delivery.stats.counts["undecodable"] == 1
-    wid = f"intent-{chain_id}-1"
-    want = [(tx1, 0), (tx1, 2), (tx2, 0)]
     await eventually(lambda: all_received(temporal_client, {wid: want}), what="valid logs")
     # the SendQuote started it; with the skipped malformed log in between, nothing is lost
     got = await received_keys(temporal_client, wid)

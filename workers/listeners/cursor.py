@@ -6,6 +6,8 @@ second instance of the same listener never moves it back.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -13,10 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ledger.columns import utcnow
 from ledger.models import ListenerCursor
 
+log = logging.getLogger(__name__)
+
 
 class CursorStore:
+    """`advance` never fails for want of Postgres: the cursor is kept in memory and written
+    when the database is back (a restart meanwhile re-scans from the last stored block;
+    deliveries are idempotent)."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._latest: dict[str, tuple[int, int]] = {}  # name -> (chain id, block) not stored yet
 
     async def get(self, name: str) -> int | None:
         async with AsyncSession(self.engine) as session:
@@ -25,6 +34,18 @@ class CursorStore:
 
     async def advance(self, name: str, chain_id: int, block_number: int) -> int:
         """Set the cursor to `block_number` unless it is already further; returns the cursor."""
+        kept = self._latest.get(name)
+        block_number = max(block_number, kept[1] if kept else block_number)
+        try:
+            stored = await self._store(name, chain_id, block_number)
+        except Exception as exc:  # noqa: BLE001 - asyncpg, SQLAlchemy: kept in memory
+            log.warning("cursor %s not stored (%s); kept at %d", name, exc, block_number)
+            self._latest[name] = (chain_id, block_number)
+            return block_number
+        self._latest.pop(name, None)
+        return stored
+
+    async def _store(self, name: str, chain_id: int, block_number: int) -> int:
         table = ListenerCursor.__table__  # type: ignore[attr-defined]
         base = insert(table).values(
             name=name, chain_id=chain_id, block_number=block_number, updated_at=utcnow()

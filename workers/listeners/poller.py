@@ -9,6 +9,14 @@ behind the cursor (deliveries are idempotent). With no cursor it starts at the c
 block, else at the contract's deployment block (found with `eth_getCode`), else at 0.
 
 A range the node refuses (too many results, too wide) is split in halves down to one block.
+
+**Reorgs** (`reorg`): every round first compares the hash of the newest block it delivered
+with the chain's; when it changed, the affected blocks are replayed — each log the chain no
+longer has is delivered with ``removed: true`` and the range's current logs are delivered as
+usual. The logs of a range within `reorg_window` blocks of the head are checked against their
+block headers before any is delivered (a reorg in the middle of a round retries the round).
+On start, the logs `chain_events` holds in the re-scan window seed the window, so a reorg that
+happened while the poller was down is detected too.
 """
 
 from __future__ import annotations
@@ -23,7 +31,16 @@ from typing import Any
 from prometheus_client import Counter
 
 from workers.listeners.cursor import CursorStore
-from workers.listeners.delivery import Delivery, DeliveryError, listened_topic0s, observe_lag
+from workers.listeners.delivery import (
+    RECONNECTS,
+    REORG_DEPTH,
+    REORGS,
+    Delivery,
+    DeliveryError,
+    listened_topic0s,
+    observe_lag,
+)
+from workers.listeners.reorg import ChainWindow, find_fork, vanished
 from workers.listeners.rpc import RpcError, RpcMethods, find_deployment_block
 
 log = logging.getLogger(__name__)
@@ -58,6 +75,7 @@ class PollerConfig:
     batch_blocks: int = 2000
     rescan_blocks: int = 10
     interval: float = 2.0
+    reorg_window: int = 64  # blocks whose hashes are remembered for reorg detection
     name: str | None = None  # cursor name; default poll-<chainId>
     source: str = "poll"
 
@@ -91,6 +109,59 @@ async def initial_cursor(
     return start_block - 1, start_block - 1
 
 
+async def initial_or_live(
+    rpc: RpcMethods,
+    cursors: CursorStore,
+    name: str,
+    address: str,
+    start_block: int | None,
+    rescan_blocks: int,
+    confirmations: int,
+) -> tuple[int, int | None]:
+    """`initial_cursor`, or — when the ledger cannot give the cursor (Postgres away while the
+    listener starts) — a live start `rescan_blocks` behind the confirmed head, with no cursor:
+    the caller scans from the stored cursor once the ledger is back (`backfill`) and writes no
+    cursor until then. Postgres never holds a delivery up, not even at start."""
+    try:
+        return await initial_cursor(rpc, cursors, name, address, start_block, rescan_blocks)
+    except RpcError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - asyncpg, SQLAlchemy: the ledger is away
+        head = await rpc.block_number()
+        position = max(-1, head - confirmations - rescan_blocks)
+        if start_block is not None:
+            position = max(position, start_block - 1)
+        log.warning(
+            "%s: the ledger cannot give the cursor (%s): starting live from block %d; what lies "
+            "between the stored cursor and there is scanned once the ledger is back",
+            name,
+            exc,
+            position + 1,
+        )
+        return position, None
+
+
+class ReorgInFlight(RpcError):
+    """A log's block hash differs from the header's: the chain is reorganising; retry."""
+
+
+async def seed_window(
+    window: ChainWindow, delivery: Delivery, low: int, high: int, name: str
+) -> int:
+    """Put the logs `chain_events` holds as delivered in [low, high] into `window`."""
+    if high < low:
+        return 0
+    try:
+        recorded = await delivery.recorded_logs(low, high)
+    except Exception as exc:  # noqa: BLE001 - the ledger is away: no seed (logged)
+        log.warning("%s: cannot read chain_events to check for reorgs (%s)", name, exc)
+        return 0
+    for raw in recorded:
+        if raw.get("blockHash"):
+            window.note_log(raw)
+    return len(recorded)
+
+
 class LogPoller:
     def __init__(
         self,
@@ -109,17 +180,48 @@ class LogPoller:
         self.position: int | None = None  # last block scanned in this run (may trail the cursor)
         self.cursor: int | None = None  # persisted cursor
         self.head: int | None = None
+        self.window = ChainWindow(config.reorg_window)
+        self.live_start: int | None = None  # started without the ledger: backfill pending
         self._warned_ahead = False
 
     async def start(self) -> None:
         """Load the cursor and set the scan position (with the re-scan window)."""
         c = self.config
-        self.position, self.cursor = await initial_cursor(
-            self.rpc, self.cursors, c.cursor_name, c.address, c.start_block, c.rescan_blocks
-        )
-        log.info(
-            "%s: cursor %s, scanning from block %s", c.cursor_name, self.cursor, self.position + 1
-        )
+        position, cursor = await initial_or_live(
+            self.rpc, self.cursors, c.cursor_name, c.address, c.start_block, c.rescan_blocks,
+            c.confirmations,
+        )  # fmt: skip
+        self.position = position
+        if cursor is None:
+            self.live_start = position + 1
+            return
+        self.cursor = cursor
+        low = max(position + 1, cursor - c.reorg_window)
+        await seed_window(self.window, self.delivery, low, cursor, c.cursor_name)
+        log.info("%s: cursor %s, scanning from block %s", c.cursor_name, cursor, position + 1)
+
+    async def backfill(self) -> None:
+        """Started without the ledger: once it answers, scan again from the stored cursor (what
+        was delivered meanwhile comes back as duplicates), and write the cursor from then on."""
+        c = self.config
+        try:
+            position, cursor = await initial_cursor(
+                self.rpc, self.cursors, c.cursor_name, c.address, c.start_block, c.rescan_blocks
+            )
+        except RpcError:
+            raise
+        except Exception:  # noqa: BLE001 - still away
+            return
+        if self.position is not None and position < self.position:
+            log.info(
+                "%s: the ledger is back (cursor %s): scanning again from block %s",
+                c.cursor_name,
+                cursor,
+                position + 1,
+            )
+            self.position = position
+        self.cursor = cursor
+        self.live_start = None
 
     async def poll_once(self) -> int:
         """Scan up to the confirmed head; returns the number of logs handed to delivery.
@@ -128,9 +230,14 @@ class LogPoller:
         last completed range left them."""
         if self.position is None:
             await self.start()
+        if self.live_start is not None:
+            await self.backfill()
         assert self.position is not None
         c = self.config
-        head = await self.rpc.block_number()
+        latest = await self.rpc.header("latest")
+        if latest is None:
+            raise RpcError("the node has no latest block")
+        head = latest.number
         self.head = head
         target = head - c.confirmations
         if self.cursor is not None and self.cursor > head and not self._warned_ahead:
@@ -144,20 +251,83 @@ class LogPoller:
                 head,
             )
         handled = 0
+        fork = await find_fork(self.window, self.rpc.block_hash)
+        if fork is not None:
+            handled += await self._replay(fork, head)
         while self.position < target:
             low = self.position + 1
             high = min(target, low + c.batch_blocks - 1)
             logs = await self._get_logs(low, high)
+            top = await self._checked(logs, high, head)
             for raw in sorted(logs, key=sort_key):
                 await self.delivery.deliver(raw, c.source)
+                self.window.note_log(raw)
                 handled += 1
+            self.window.note_block(high, top[0], top[1])
             self.position = high
-            self.cursor = await self.cursors.advance(c.cursor_name, c.chain_id, high)
+            if self.live_start is None:  # no cursor is written before the backfill
+                self.cursor = await self.cursors.advance(c.cursor_name, c.chain_id, high)
             RANGES.labels(c.source).inc()
-            observe_lag(c.source, head, self.cursor)
+            observe_lag(c.source, head, high, top[1])
         if self.cursor is not None:
-            observe_lag(c.source, head, self.cursor)
+            observe_lag(c.source, head, self.cursor, self.window.timestamp(self.cursor))
         return handled
+
+    async def _checked(
+        self, logs: list[dict[str, Any]], high: int, head: int
+    ) -> tuple[str, int | None]:
+        """(hash, timestamp) of block `high`; raises `ReorgInFlight` when a log of a recent
+        block carries another block hash than that block's header."""
+        top = await self.rpc.header(high)
+        if top is None:
+            raise RpcError(f"block {high} not found (a lagging node?)")
+        recent = head - self.config.reorg_window
+        hashes = {high: top.hash}
+        for raw in logs:
+            number = sort_key(raw)[0]
+            if number <= recent:
+                continue
+            if number not in hashes:
+                header = await self.rpc.header(number)
+                if header is None:
+                    raise ReorgInFlight(f"block {number} vanished while it was read")
+                hashes[number] = header.hash
+            if str(raw.get("blockHash", "")).lower() != hashes[number]:
+                raise ReorgInFlight(f"block {number} changed while it was read")
+        return top.hash, top.timestamp
+
+    async def _replay(self, fork: int, head: int) -> int:
+        """A known block hash changed: re-read [fork, newest delivered], tell the workflows
+        what vanished (``removed: true``) and deliver what is there now."""
+        c = self.config
+        newest = max(self.position or 0, self.window.newest() or 0)
+        high = min(newest, head - c.confirmations)
+        REORGS.labels(c.source).inc()
+        REORG_DEPTH.labels(c.source).set(max(0, newest - fork + 1))
+        delivered = [x for n, xs in self.window.logs.items() if n >= fork for x in xs]
+        current = await self._get_logs(fork, high) if high >= fork else []
+        top = await self._checked(current, high, head) if high >= fork else None
+        gone = vanished(delivered, current)
+        log.warning(
+            "%s: reorg from block %s (delivered up to %s): %d logs removed, %d re-read",
+            c.cursor_name,
+            fork,
+            newest,
+            len(gone),
+            len(current),
+        )
+        for raw in gone:
+            await self.delivery.deliver(raw, c.source)
+        for raw in sorted(current, key=sort_key):
+            await self.delivery.deliver(raw, c.source)
+        self.window.forget_from(fork)
+        for raw in current:
+            self.window.note_log(raw)
+        if top is not None:
+            self.window.note_block(high, top[0], top[1])
+        if self.position is not None and self.position > high:
+            self.position = high  # blocks above the confirmed head are scanned again
+        return len(gone) + len(current)
 
     async def _get_logs(self, low: int, high: int) -> list[dict[str, Any]]:
         try:
@@ -179,11 +349,19 @@ class LogPoller:
             try:
                 await self.poll_once()
             except (RpcError, DeliveryError) as exc:
-                kind = "rpc" if isinstance(exc, RpcError) else "delivery"
+                kind = (
+                    "reorg"
+                    if isinstance(exc, ReorgInFlight)
+                    else "rpc"
+                    if isinstance(exc, RpcError)
+                    else "delivery"
+                )
                 POLL_ERRORS.labels(c.source, kind).inc()
+                RECONNECTS.labels(c.source, kind).inc()
                 log.warning("%s: poll failed (%s), retrying: %s", c.cursor_name, kind, exc)
             except Exception as exc:  # noqa: BLE001 - e.g. Postgres down while saving the cursor
                 POLL_ERRORS.labels(c.source, "other").inc()
+                RECONNECTS.labels(c.source, "other").inc()
                 log.exception("%s: poll failed, retrying: %s", c.cursor_name, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), c.interval)

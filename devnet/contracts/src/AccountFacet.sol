@@ -4,6 +4,7 @@ pragma solidity ^0.8.20;
 import "./Events.sol";
 import "./LibCore.sol";
 import "./LibMuon.sol";
+import "./LibGuard.sol";
 
 interface IERC20Like {
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
@@ -12,8 +13,7 @@ interface IERC20Like {
 
 contract AccountFacet is Events {
     modifier accountingActive() {
-        S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.accountingPaused, "Pausable: Accounting paused");
+        LibGuard.accounting();
         _;
     }
 
@@ -92,9 +92,9 @@ contract AccountFacet is Events {
 
     function allocateForPartyB(uint256 amount, address partyA) external {
         S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.partyBActionsPaused, "Pausable: PartyB actions paused");
-        require(s.partyBStatus[msg.sender], "Accessibility: Should be partyB");
-        require(!s.partyBLiquidationStatus[msg.sender][partyA], "PartyBFacet: PartyB isn't solvent");
+        LibGuard.partyBActions();
+        LibGuard.notLiquidatedPartyB(msg.sender, partyA);
+        LibGuard.onlyPartyB();
         require(s.balances[msg.sender] >= amount, "PartyBFacet: Insufficient balance");
         s.balances[msg.sender] -= amount;
         s.partyBAllocatedBalances[msg.sender][partyA] += amount;
@@ -106,9 +106,11 @@ contract AccountFacet is Events {
 
     function deallocateForPartyB(uint256 amount, address partyA, SingleUpnlSig memory upnlSig) external {
         S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.partyBActionsPaused, "Pausable: PartyB actions paused");
-        require(s.partyBStatus[msg.sender], "Accessibility: Should be partyB");
-        require(!s.liquidationStatus[partyA], "Accessibility: PartyA isn't solvent");
+        LibGuard.partyBActions();
+        LibGuard.notLiquidatedPartyB(msg.sender, partyA);
+        LibGuard.notSuspended(msg.sender);
+        LibGuard.notLiquidatedPartyA(partyA);
+        LibGuard.onlyPartyB();
         require(s.partyBAllocatedBalances[msg.sender][partyA] >= amount, "PartyBFacet: Insufficient allocated balance");
         LibMuon.verifyPartyBUpnl(upnlSig, msg.sender, partyA);
         require(
@@ -122,5 +124,29 @@ contract AccountFacet is Events {
         emit DeallocateForPartyB(msg.sender, partyA, amount, nb);
         emit DeallocateForPartyB(msg.sender, partyA, amount);
         emit BalanceChangePartyB(msg.sender, partyA, amount, BalanceChangeType.DEALLOCATE);
+    }
+
+    /// PartyB's emergency reserve, drawn by a force close that would leave PartyB insolvent.
+    function depositToReserveVault(uint256 amount, address partyB) external {
+        LibGuard.partyBActions();
+        LibGuard.notSuspended(msg.sender);
+        LibGuard.notSuspended(partyB);
+        S.Layout storage s = S.l();
+        require(amount <= s.balances[msg.sender], "AccountFacet: Insufficient balance");
+        require(s.partyBStatus[partyB], "AccountFacet: Should be partyB");
+        s.balances[msg.sender] -= amount;
+        s.reserveVault[partyB] += amount;
+        emit DepositToReserveVault(msg.sender, partyB, amount);
+    }
+
+    function withdrawFromReserveVault(uint256 amount) external {
+        LibGuard.partyBActions();
+        LibGuard.notSuspended(msg.sender);
+        S.Layout storage s = S.l();
+        require(amount > 0 && amount <= s.reserveVault[msg.sender], "AccountFacet: Insufficient balance");
+        s.reserveVault[msg.sender] -= amount;
+        s.balances[msg.sender] += amount;
+        s.withdrawCooldown[msg.sender] = block.timestamp;
+        emit WithdrawFromReserveVault(msg.sender, amount);
     }
 }

@@ -86,17 +86,24 @@ abstract contract Events {
     event DeallocateForPartyB(address partyB, address partyA, uint256 amount);
     event BalanceChangePartyA(address indexed partyA, uint256 amount, BalanceChangeType _type);
     event BalanceChangePartyB(address indexed partyB, address indexed partyA, uint256 amount, BalanceChangeType _type);
-    // declared for listeners; these paths are not implemented by the devnet contract
+    // force close, PartyB liquidation, funding, settlement
     event ForceClosePosition(
         uint256 quoteId, address partyA, address partyB, uint256 filledAmount, uint256 closedPrice,
         QuoteStatus quoteStatus, uint256 closeId
+    );
+    event ForceClosePosition(
+        uint256 quoteId, address partyA, address partyB, uint256 filledAmount, uint256 closedPrice,
+        QuoteStatus quoteStatus
     );
     event LiquidatePartyB(address liquidator, address partyB, address partyA, uint256 partyBAllocatedBalance, int256 upnl);
     event LiquidatePositionsPartyB(
         address liquidator, address partyB, address partyA, uint256[] quoteIds, uint256[] liquidatedAmounts,
         uint256[] closeIds
     );
+    event LiquidatePositionsPartyB(address liquidator, address partyB, address partyA, uint256[] quoteIds);
     event FullyLiquidatedPartyB(address partyB, address partyA);
+    event DepositToReserveVault(address sender, address partyB, uint256 amount);
+    event WithdrawFromReserveVault(address partyB, uint256 amount);
     event TransferAllocation(
         uint256 amount, address origin, uint256 originNewAllocatedBalance, address recipient,
         uint256 recipientNewAllocatedBalance
@@ -108,7 +115,33 @@ abstract contract Events {
     );
     // control
     event RoleGranted(bytes32 role, address user);
-    event SetAdmin(address user);
+    event RoleRevoked(bytes32 role, address user);
+    event DeregisterPartyB(address partyB, uint256 index);
+    event SetDefaultFeeCollector(address oldDefaultFeeCollector, address newDefaultFeeCollector);
+    event SetSymbolFundingState(uint256 symbolId, uint256 fundingRateEpochDuration, uint256 fundingRateWindowTime);
+    event SetDeallocateCooldown(uint256 oldDeallocateCooldown, uint256 newDeallocateCooldown);
+    event SetForceCancelCooldown(uint256 oldForceCancelCooldown, uint256 newForceCancelCooldown);
+    event SetForceCancelCloseCooldown(uint256 oldForceCancelCloseCooldown, uint256 newForceCancelCloseCooldown);
+    event SetForceCloseCooldowns(
+        uint256 oldForceCloseFirstCooldown, uint256 newForceCloseFirstCooldown, uint256 oldForceCloseSecondCooldown,
+        uint256 newForceCloseSecondCooldown
+    );
+    event SetForceClosePricePenalty(uint256 oldPricePenalty, uint256 newPricePenalty);
+    event SetForceCloseMinSigPeriod(uint256 oldCloseMinSigPeriod, uint256 newCloseMinSigPeriod);
+    event SetForceCloseGapRatio(uint256 symbolId, uint256 oldForceCloseGapRatio, uint256 newForceCloseGapRatio);
+    event SetSettlementCooldown(uint256 oldSettlementCooldown, uint256 newSettlementCooldown);
+    event SetLiquidatorShare(uint256 oldLiquidatorShare, uint256 newLiquidatorShare);
+    event SetLiquidationTimeout(uint256 oldLiquidationTimeout, uint256 newLiquidationTimeout);
+    event SetPendingQuotesValidLength(uint256 oldPendingQuotesValidLength, uint256 newPendingQuotesValidLength);
+    event SetBalanceLimitPerUser(uint256 balanceLimitPerUser);
+    event PauseGlobal();
+    event UnpauseGlobal();
+    event PauseLiquidation();
+    event UnpauseLiquidation();
+    event PauseAccounting();
+    event UnpauseAccounting();
+    event PauseInternalTransfer();
+    event UnpauseInternalTransfer();
     event SetCollateral(address collateral);
     event RegisterPartyB(address partyB);
     event AddSymbol(

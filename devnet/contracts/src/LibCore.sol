@@ -52,6 +52,30 @@ library LibCore {
         return alloc - int256(lk.cva + lk.lf + totalB(pd)) - int256(mm);
     }
 
+    /// allocated − locked (cva + lf) + upnl: below zero the party can be liquidated.
+    function partyAAvailableBalanceForLiquidation(int256 upnl, uint256 allocated, address partyA)
+        internal
+        view
+        returns (int256)
+    {
+        LockedValues storage lk = S.l().lockedBalances[partyA];
+        return int256(allocated) - int256(lk.cva + lk.lf) + upnl;
+    }
+
+    function partyBAvailableBalanceForLiquidation(int256 upnl, address partyB, address partyA)
+        internal
+        view
+        returns (int256)
+    {
+        S.Layout storage s = S.l();
+        LockedValues storage lk = s.partyBLockedBalances[partyB][partyA];
+        return int256(s.partyBAllocatedBalances[partyB][partyA]) - int256(lk.cva + lk.lf) + upnl;
+    }
+
+    function openAmount(Quote storage q) internal view returns (uint256) {
+        return q.quantity - q.closedAmount;
+    }
+
     function removeId(uint256[] storage arr, uint256 id) internal {
         uint256 n = arr.length;
         for (uint256 i = 0; i < n; i++) {

@@ -102,6 +102,7 @@ library LibMuon {
 
     function verifyLiquidationSig(LiquidationSig memory sig, address partyA) internal view {
         S.Layout storage s = S.l();
+        require(sig.prices.length == sig.symbolIds.length, "LibMuon: Invalid length");
         bytes memory a = abi.encodePacked(
             s.muonAppId, sig.reqId, sig.liquidationId, address(this), "verifyLiquidationSig", partyA,
             s.partyANonces[partyA]
@@ -114,12 +115,70 @@ library LibMuon {
         verifyTSSAndGateway(h, sig.sigs, sig.gatewaySignature);
     }
 
+    /// QuotePriceSig (liquidatePositionsPartyB): no expiry check here; the caller bounds the
+    /// timestamp by the PartyB liquidation time and `liquidationTimeout`.
     function verifyQuotePrices(QuotePriceSig memory sig) internal view {
         S.Layout storage s = S.l();
+        require(sig.prices.length == sig.quoteIds.length, "LibMuon: Invalid length");
         bytes32 h = keccak256(
             abi.encodePacked(
                 s.muonAppId, sig.reqId, address(this), sig.quoteIds, sig.prices, sig.timestamp, block.chainid
             )
+        );
+        verifyTSSAndGateway(h, sig.sigs, sig.gatewaySignature);
+    }
+
+    /// PairUpnlSig (chargeFundingRate): upnlPartyB is packed before upnlPartyA.
+    function verifyPairUpnl(PairUpnlSig memory sig, address partyB, address partyA) internal view {
+        S.Layout storage s = S.l();
+        checkExpiry(sig.timestamp);
+        bytes32 h = keccak256(
+            abi.encodePacked(
+                s.muonAppId, sig.reqId, address(this), partyB, partyA, s.partyBNonces[partyB][partyA],
+                s.partyANonces[partyA], sig.upnlPartyB, sig.upnlPartyA, sig.timestamp, block.chainid
+            )
+        );
+        verifyTSSAndGateway(h, sig.sigs, sig.gatewaySignature);
+    }
+
+    /// HighLowPriceSig (forceClosePosition). The symbol packed is the quote's (`symbolId`
+    /// argument), not `sig.symbolId`; the window is packed start, end, lowest, highest, average.
+    function verifyHighLowPrice(HighLowPriceSig memory sig, address partyB, address partyA, uint256 symbolId)
+        internal
+        view
+    {
+        S.Layout storage s = S.l();
+        checkExpiry(sig.timestamp);
+        bytes memory a = abi.encodePacked(
+            s.muonAppId, sig.reqId, address(this), partyB, partyA, s.partyBNonces[partyB][partyA],
+            s.partyANonces[partyA], sig.upnlPartyB, sig.upnlPartyA
+        );
+        bytes memory b = abi.encodePacked(
+            symbolId, sig.currentPrice, sig.startTime, sig.endTime, sig.lowest, sig.highest, sig.averagePrice
+        );
+        bytes32 h = keccak256(abi.encodePacked(a, b, sig.timestamp, block.chainid));
+        verifyTSSAndGateway(h, sig.sigs, sig.gatewaySignature);
+    }
+
+    /// SettlementSig (settleUpnl, settleAndForceClosePosition): the literal "verifySettlement",
+    /// the current nonce of each quote's PartyB (one per quote, in order), PartyA's nonce, then
+    /// (quoteId, currentPrice, uint8 partyBUpnlIndex) per quote, the PartyB upnls and PartyA's.
+    function verifySettlement(SettlementSig memory sig, address partyA) internal view {
+        S.Layout storage s = S.l();
+        checkExpiry(sig.timestamp);
+        uint256 n = sig.quotesSettlementsData.length;
+        uint256[] memory nonces = new uint256[](n);
+        bytes memory rows;
+        for (uint256 i = 0; i < n; i++) {
+            QuoteSettlementData memory d = sig.quotesSettlementsData[i];
+            nonces[i] = s.partyBNonces[s.quotes[d.quoteId].partyB][partyA];
+            rows = abi.encodePacked(rows, d.quoteId, d.currentPrice, d.partyBUpnlIndex);
+        }
+        bytes memory a = abi.encodePacked(
+            s.muonAppId, sig.reqId, address(this), "verifySettlement", nonces, s.partyANonces[partyA]
+        );
+        bytes32 h = keccak256(
+            abi.encodePacked(a, rows, sig.upnlPartyBs, sig.upnlPartyA, sig.timestamp, block.chainid)
         );
         verifyTSSAndGateway(h, sig.sigs, sig.gatewaySignature);
     }

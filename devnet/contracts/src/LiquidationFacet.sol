@@ -4,14 +4,17 @@ pragma solidity ^0.8.20;
 import "./Events.sol";
 import "./LibCore.sol";
 import "./LibMuon.sol";
+import "./LibGuard.sol";
+import "./LibPartyBLiquidation.sol";
 
 /// PartyA liquidation with SYMMIO's events and status transitions; settlement maths simplified:
 /// each liquidated position's PartyA locked cva+lf goes to its PartyB, the rest of PartyA's
 /// allocation is forfeited to the PartyBs pro rata of nothing (amounts reported are the moves made).
+/// PartyB liquidation (liquidatePartyB → liquidatePositionsPartyB) follows protocol-core 0.8.4's
+/// rules and accounting.
 contract LiquidationFacet is Events {
     modifier liquidator() {
-        S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.liquidationPaused, "Pausable: Liquidation paused");
+        LibGuard.liquidation();
         S.requireRole(S.LIQUIDATOR_ROLE);
         _;
     }
@@ -124,5 +127,76 @@ contract LiquidationFacet is Events {
             emit FullyLiquidatedPartyA(partyA, lid);
             emit FullyLiquidatedPartyA(partyA);
         }
+    }
+
+    /// PartyB insolvent against `partyA` at the signed upnl: see LibPartyBLiquidation.liquidate.
+    /// The event carries PartyB's allocation before the liquidation (emitted first, as in 0.8.4).
+    function liquidatePartyB(address partyB, address partyA, SingleUpnlSig memory upnlSig) external {
+        LibGuard.liquidation();
+        LibGuard.notLiquidatedPartyB(partyB, partyA);
+        LibGuard.notLiquidatedPartyA(partyA);
+        S.requireRole(S.LIQUIDATOR_ROLE);
+        S.Layout storage s = S.l();
+        emit LiquidatePartyB(msg.sender, partyB, partyA, s.partyBAllocatedBalances[partyB][partyA], upnlSig.upnl);
+        LibMuon.verifyPartyBUpnl(upnlSig, partyB, partyA);
+        LibPartyBLiquidation.liquidate(partyB, partyA, upnlSig.upnl, upnlSig.timestamp);
+    }
+
+    /// Closes a liquidated PartyB's open positions with `partyA` at the signed quote prices
+    /// (LIQUIDATED). The price signature must be taken after the liquidation and within
+    /// `liquidationTimeout` of it. When no position is left PartyB's liquidation ends.
+    function liquidatePositionsPartyB(address partyB, address partyA, QuotePriceSig memory priceSig)
+        external
+        liquidator
+    {
+        S.Layout storage s = S.l();
+        LibMuon.verifyQuotePrices(priceSig);
+        uint256 liquidatedAt = s.partyBLiquidationTimestamp[partyB][partyA];
+        require(priceSig.timestamp <= liquidatedAt + s.liquidationTimeout, "LiquidationFacet: Invalid signature");
+        require(s.partyBLiquidationStatus[partyB][partyA], "LiquidationFacet: PartyB is solvent");
+        require(liquidatedAt <= priceSig.timestamp, "LiquidationFacet: Expired signature");
+        uint256 n = priceSig.quoteIds.length;
+        uint256[] memory amounts = new uint256[](n);
+        uint256[] memory closeIds = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            (amounts[i], closeIds[i]) = _liquidatePositionB(priceSig.quoteIds[i], priceSig.prices[i], partyB, partyA);
+        }
+        uint256 share = s.partyBPositionLiquidatorsShare[partyB][partyA];
+        if (share > 0) {
+            uint256 lf = share * n;
+            s.allocatedBalances[msg.sender] += lf;
+            emit BalanceChangePartyA(msg.sender, lf, BalanceChangeType.LF_IN);
+        }
+        bool done = s.partyBOpenPositions[partyB][partyA].length == 0;
+        if (done) {
+            s.partyBLiquidationStatus[partyB][partyA] = false;
+            s.partyBLiquidationTimestamp[partyB][partyA] = 0;
+            s.partyBNonces[partyB][partyA] += 1;
+        }
+        emit LiquidatePositionsPartyB(msg.sender, partyB, partyA, priceSig.quoteIds, amounts, closeIds);
+        emit LiquidatePositionsPartyB(msg.sender, partyB, partyA, priceSig.quoteIds);
+        if (done) emit FullyLiquidatedPartyB(partyB, partyA);
+    }
+
+    function _liquidatePositionB(uint256 quoteId, uint256 price, address partyB, address partyA)
+        internal
+        returns (uint256 amount, uint256 closeId)
+    {
+        S.Layout storage s = S.l();
+        Quote storage q = s.quotes[quoteId];
+        QuoteStatus st = q.quoteStatus;
+        require(
+            st == QuoteStatus.OPENED || st == QuoteStatus.CLOSE_PENDING || st == QuoteStatus.CANCEL_CLOSE_PENDING,
+            "LiquidationFacet: Invalid state"
+        );
+        require(q.partyA == partyA && q.partyB == partyB, "LiquidationFacet: Invalid party");
+        amount = q.quantity - q.closedAmount;
+        closeId = s.closeIds[quoteId];
+        q.quoteStatus = QuoteStatus.LIQUIDATED;
+        q.statusModifyTimestamp = block.timestamp;
+        LibCore.sub(s.lockedBalances[partyA], q.lockedValues);
+        q.avgClosedPrice = (q.avgClosedPrice * q.closedAmount + amount * price) / q.quantity;
+        q.closedAmount = q.quantity;
+        LibCore.removePosition(q);
     }
 }

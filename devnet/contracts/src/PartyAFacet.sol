@@ -5,6 +5,7 @@ import "./Events.sol";
 import "./LibCore.sol";
 import "./LibMuon.sol";
 import "./IPartyAQuotes.sol";
+import "./LibGuard.sol";
 
 struct QuoteParams {
     uint256 symbolId;
@@ -22,8 +23,11 @@ struct QuoteParams {
 }
 
 contract PartyAFacet is Events {
-    modifier partyAActive() {
-        _partyAActive();
+    /// whenNotPartyAActionsPaused + onlyPartyAOfQuote + notLiquidated(quoteId) of 0.8.4.
+    modifier quoteAction(uint256 quoteId) {
+        LibGuard.partyAActions();
+        require(S.l().quotes[quoteId].partyA == msg.sender, "Accessibility: Should be partyA of quote");
+        LibGuard.notLiquidated(quoteId);
         _;
     }
 
@@ -43,10 +47,9 @@ contract PartyAFacet is Events {
     }
 
     function _partyAActive() internal view {
-        S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.partyAActionsPaused, "Pausable: PartyA actions paused");
-        require(!s.liquidationStatus[msg.sender], "Accessibility: PartyA isn't solvent");
-        require(!s.suspended[msg.sender], "Accessibility: Sender is Suspended");
+        LibGuard.partyAActions();
+        LibGuard.notLiquidatedPartyA(msg.sender);
+        LibGuard.notSuspended(msg.sender);
     }
 
     /// Head words 1..11 of both sendQuote variants (same positions).
@@ -128,10 +131,9 @@ contract PartyAFacet is Events {
         LibEmit.sendQuote(q);
     }
 
-    function requestToCancelQuote(uint256 quoteId) external partyAActive {
+    function requestToCancelQuote(uint256 quoteId) external quoteAction(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
-        require(q.partyA == msg.sender, "Accessibility: Should be partyA of quote");
         require(
             q.quoteStatus == QuoteStatus.PENDING || q.quoteStatus == QuoteStatus.LOCKED,
             "PartyAFacet: Invalid state"
@@ -156,22 +158,30 @@ contract PartyAFacet is Events {
 
     function requestToClosePosition(
         uint256 quoteId, uint256 closePrice, uint256 quantityToClose, OrderType orderType, uint256 deadline
-    ) external partyAActive {
+    ) external quoteAction(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
-        require(q.partyA == msg.sender, "Accessibility: Should be partyA of quote");
         require(q.quoteStatus == QuoteStatus.OPENED, "PartyAFacet: Invalid state");
         require(deadline >= block.timestamp, "PartyAFacet: Low deadline");
         require(q.quantity - q.closedAmount >= quantityToClose, "PartyAFacet: Invalid quantityToClose");
         require(quantityToClose > 0, "PartyAFacet: Invalid quantityToClose");
+        uint256 open = LibCore.openAmount(q);
+        if (open > quantityToClose) {
+            require(
+                ((open - quantityToClose) * LibCore.totalA(q.lockedValues)) / open
+                    >= s.symbols[q.symbolId].minAcceptableQuoteValue,
+                "PartyAFacet: Remaining quote value is low"
+            );
+        }
         q.quoteStatus = QuoteStatus.CLOSE_PENDING;
         q.statusModifyTimestamp = block.timestamp;
         q.requestedClosePrice = closePrice;
         q.quantityToClose = quantityToClose;
+        // as in 0.8.4 the close request's order type replaces the quote's (fills and force close read it)
+        q.orderType = orderType;
         q.deadline = deadline;
         uint256 closeId = ++s.lastCloseId;
         s.closeIds[quoteId] = closeId;
-        // closing order type is kept in orderType only for the event (SYMMIO keeps the open order type)
         emit RequestToClosePosition(
             q.partyA, q.partyB, quoteId, closePrice, quantityToClose, orderType, deadline,
             QuoteStatus.CLOSE_PENDING, closeId
@@ -181,10 +191,9 @@ contract PartyAFacet is Events {
         );
     }
 
-    function requestToCancelCloseRequest(uint256 quoteId) external partyAActive {
+    function requestToCancelCloseRequest(uint256 quoteId) external quoteAction(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
-        require(q.partyA == msg.sender, "Accessibility: Should be partyA of quote");
         require(q.quoteStatus == QuoteStatus.CLOSE_PENDING, "PartyAFacet: Invalid state");
         uint256 closeId = s.closeIds[quoteId];
         q.statusModifyTimestamp = block.timestamp;
@@ -203,7 +212,7 @@ contract PartyAFacet is Events {
 
     function expireQuote(uint256[] memory expiredQuoteIds) external {
         S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.partyAActionsPaused, "Pausable: PartyA actions paused");
+        LibGuard.partyAActions();
         for (uint256 i = 0; i < expiredQuoteIds.length; i++) {
             uint256 id = expiredQuoteIds[i];
             Quote storage q = s.quotes[id];
@@ -227,6 +236,8 @@ contract PartyAFacet is Events {
     }
 
     function forceCancelQuote(uint256 quoteId) external {
+        LibGuard.notLiquidated(quoteId);
+        LibGuard.partyAActions();
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
         require(q.quoteStatus == QuoteStatus.CANCEL_PENDING, "PartyAFacet: Invalid state");
@@ -240,6 +251,8 @@ contract PartyAFacet is Events {
     }
 
     function forceCancelCloseRequest(uint256 quoteId) external {
+        LibGuard.notLiquidated(quoteId);
+        LibGuard.partyAActions();
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
         require(q.quoteStatus == QuoteStatus.CANCEL_CLOSE_PENDING, "PartyAFacet: Invalid state");

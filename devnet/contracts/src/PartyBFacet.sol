@@ -4,23 +4,32 @@ pragma solidity ^0.8.20;
 import "./Events.sol";
 import "./LibCore.sol";
 import "./LibMuon.sol";
+import "./LibClose.sol";
+import "./LibGuard.sol";
 
 contract PartyBFacet is Events {
-    modifier partyBAction(uint256 quoteId) {
-        S.Layout storage s = S.l();
-        require(!s.globalPaused && !s.partyBActionsPaused, "Pausable: PartyB actions paused");
-        require(s.partyBStatus[msg.sender], "Accessibility: Should be partyB");
-        Quote storage q = s.quotes[quoteId];
-        require(!s.liquidationStatus[q.partyA], "Accessibility: PartyA isn't solvent");
+    // protocol-core 0.8.4's modifiers, applied in its order
+    modifier whenNotPartyBActionsPaused() {
+        LibGuard.partyBActions();
+        _;
+    }
+
+    modifier notLiquidated(uint256 quoteId) {
+        LibGuard.notLiquidated(quoteId);
+        _;
+    }
+
+    modifier onlyPartyB() {
+        LibGuard.onlyPartyB();
         _;
     }
 
     modifier onlyPartyBOfQuote(uint256 quoteId) {
-        require(S.l().quotes[quoteId].partyB == msg.sender, "Accessibility: Should be partyB of quote");
+        LibGuard.onlyPartyBOfQuote(quoteId);
         _;
     }
 
-    function lockQuote(uint256 quoteId, SingleUpnlSig memory upnlSig) external partyBAction(quoteId) {
+    function lockQuote(uint256 quoteId, SingleUpnlSig memory upnlSig) external whenNotPartyBActionsPaused onlyPartyB notLiquidated(quoteId) {
         _lock(quoteId, upnlSig);
     }
 
@@ -49,7 +58,7 @@ contract PartyBFacet is Events {
         emit LockQuote(msg.sender, quoteId);
     }
 
-    function unlockQuote(uint256 quoteId) external partyBAction(quoteId) onlyPartyBOfQuote(quoteId) {
+    function unlockQuote(uint256 quoteId) external whenNotPartyBActionsPaused onlyPartyBOfQuote(quoteId) notLiquidated(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
         require(q.quoteStatus == QuoteStatus.LOCKED, "PartyBFacet: Invalid state");
@@ -66,7 +75,7 @@ contract PartyBFacet is Events {
         emit UnlockQuote(msg.sender, quoteId, QuoteStatus.PENDING);
     }
 
-    function acceptCancelRequest(uint256 quoteId) external partyBAction(quoteId) onlyPartyBOfQuote(quoteId) {
+    function acceptCancelRequest(uint256 quoteId) external whenNotPartyBActionsPaused onlyPartyBOfQuote(quoteId) notLiquidated(quoteId) {
         Quote storage q = S.l().quotes[quoteId];
         require(q.quoteStatus == QuoteStatus.CANCEL_PENDING, "PartyBFacet: Invalid state");
         LibCore.releasePending(q);
@@ -77,14 +86,14 @@ contract PartyBFacet is Events {
 
     function openPosition(
         uint256 quoteId, uint256 filledAmount, uint256 openedPrice, PairUpnlAndPriceSig memory upnlSig
-    ) external partyBAction(quoteId) onlyPartyBOfQuote(quoteId) {
+    ) external whenNotPartyBActionsPaused onlyPartyBOfQuote(quoteId) notLiquidated(quoteId) {
         _open(quoteId, filledAmount, openedPrice, upnlSig);
     }
 
     function lockAndOpenQuote(
         uint256 quoteId, uint256 filledAmount, uint256 openedPrice, SingleUpnlSig memory upnlSig,
         PairUpnlAndPriceSig memory pairUpnlSig
-    ) external partyBAction(quoteId) {
+    ) external whenNotPartyBActionsPaused onlyPartyB notLiquidated(quoteId) {
         _lock(quoteId, upnlSig);
         _open(quoteId, filledAmount, openedPrice, pairUpnlSig);
     }
@@ -94,8 +103,10 @@ contract PartyBFacet is Events {
     {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
-        require(!s.emergencyMode, "Pausable: It paused");
-        require(!s.suspended[q.partyA] && !s.suspended[msg.sender], "Accessibility: Sender is Suspended");
+        require(!s.suspended[q.partyA], "PartyBFacet: PartyA is suspended");
+        require(!s.suspended[msg.sender], "PartyBFacet: Sender is Suspended");
+        require(!s.partyBEmergencyStatus[msg.sender], "PartyBFacet: PartyB is in emergency mode");
+        require(!s.emergencyMode, "PartyBFacet: System is in emergency mode");
         LibMuon.verifyPairUpnlAndPrice(sig, msg.sender, q.partyA, q.symbolId);
         require(
             q.quoteStatus == QuoteStatus.LOCKED || q.quoteStatus == QuoteStatus.CANCEL_PENDING,
@@ -128,7 +139,6 @@ contract PartyBFacet is Events {
         );
         q.openedPrice = openedPrice;
         q.initialOpenedPrice = openedPrice;
-        q.lastFundingPaymentTimestamp = block.timestamp;
         q.quoteStatus = QuoteStatus.OPENED;
         q.statusModifyTimestamp = block.timestamp;
         LibCore.add(s.lockedBalances[q.partyA], q.lockedValues);
@@ -193,12 +203,20 @@ contract PartyBFacet is Events {
         q.lockedValues = filledLv;
     }
 
+    /// Order of checks as protocol-core 0.8.4: signature, solvency of both parties after the
+    /// close (at the signed price and upnls), nonces, request state, then LibClose.closeQuote
+    /// (which needs the paying side's allocation to cover the realised PnL).
     function fillCloseRequest(
         uint256 quoteId, uint256 filledAmount, uint256 closedPrice, PairUpnlAndPriceSig memory upnlSig
-    ) external partyBAction(quoteId) onlyPartyBOfQuote(quoteId) {
+    ) external whenNotPartyBActionsPaused onlyPartyBOfQuote(quoteId) notLiquidated(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
         LibMuon.verifyPairUpnlAndPrice(upnlSig, msg.sender, q.partyA, q.symbolId);
+        LibClose.requireSolventAfterClose(
+            q, filledAmount, closedPrice, upnlSig.price, upnlSig.upnlPartyB, upnlSig.upnlPartyA
+        );
+        s.partyBNonces[msg.sender][q.partyA] += 1;
+        s.partyANonces[q.partyA] += 1;
         require(
             q.quoteStatus == QuoteStatus.CLOSE_PENDING || q.quoteStatus == QuoteStatus.CANCEL_CLOSE_PENDING,
             "PartyBFacet: Invalid state"
@@ -209,61 +227,18 @@ contract PartyBFacet is Events {
         } else {
             require(closedPrice <= q.requestedClosePrice, "PartyBFacet: Closed price isn't valid");
         }
-        require(filledAmount > 0 && filledAmount <= q.quantityToClose, "PartyBFacet: Invalid filledAmount");
-        QuoteStatus st = _close(q, filledAmount, closedPrice);
-        s.partyANonces[q.partyA] += 1;
-        s.partyBNonces[msg.sender][q.partyA] += 1;
-        uint256 closeId = s.closeIds[quoteId];
-        emit FillCloseRequest(quoteId, q.partyA, msg.sender, filledAmount, closedPrice, st, closeId);
-        emit FillCloseRequest(quoteId, q.partyA, msg.sender, filledAmount, closedPrice, st);
-    }
-
-    function _close(Quote storage q, uint256 filledAmount, uint256 closedPrice) internal returns (QuoteStatus) {
-        S.Layout storage s = S.l();
-        LockedValues memory part = LibCore.scaled(q.lockedValues, filledAmount, q.quantity - q.closedAmount);
-        LibCore.sub(s.lockedBalances[q.partyA], part);
-        LibCore.sub(s.partyBLockedBalances[q.partyB][q.partyA], part);
-        q.lockedValues.cva -= part.cva;
-        q.lockedValues.lf -= part.lf;
-        q.lockedValues.partyAmm -= part.partyAmm;
-        q.lockedValues.partyBmm -= part.partyBmm;
-        // realised pnl, PartyA's view
-        bool aProfit = (q.positionType == PositionType.LONG) == (closedPrice >= q.openedPrice);
-        uint256 diff = closedPrice >= q.openedPrice ? closedPrice - q.openedPrice : q.openedPrice - closedPrice;
-        uint256 pnl = (filledAmount * diff) / 1e18;
-        if (aProfit) {
-            require(s.partyBAllocatedBalances[q.partyB][q.partyA] >= pnl, "LibQuote: PartyA is currently in profit.");
-            s.partyBAllocatedBalances[q.partyB][q.partyA] -= pnl;
-            s.allocatedBalances[q.partyA] += pnl;
-            emit BalanceChangePartyA(q.partyA, pnl, BalanceChangeType.REALIZED_PNL_IN);
-            emit BalanceChangePartyB(q.partyB, q.partyA, pnl, BalanceChangeType.REALIZED_PNL_OUT);
+        if (q.orderType == OrderType.LIMIT) {
+            require(q.quantityToClose >= filledAmount, "PartyBFacet: Invalid filledAmount");
         } else {
-            require(
-                s.allocatedBalances[q.partyA] >= pnl,
-                "LibQuote: PartyA should first exit its positions that are incurring losses"
-            );
-            s.allocatedBalances[q.partyA] -= pnl;
-            s.partyBAllocatedBalances[q.partyB][q.partyA] += pnl;
-            emit BalanceChangePartyA(q.partyA, pnl, BalanceChangeType.REALIZED_PNL_OUT);
-            emit BalanceChangePartyB(q.partyB, q.partyA, pnl, BalanceChangeType.REALIZED_PNL_IN);
+            require(q.quantityToClose == filledAmount, "PartyBFacet: Invalid filledAmount");
         }
-        q.avgClosedPrice = (q.avgClosedPrice * q.closedAmount + filledAmount * closedPrice) / (q.closedAmount + filledAmount);
-        q.closedAmount += filledAmount;
-        q.quantityToClose -= filledAmount;
-        q.statusModifyTimestamp = block.timestamp;
-        if (q.closedAmount == q.quantity) {
-            q.quoteStatus = QuoteStatus.CLOSED;
-            q.requestedClosePrice = 0;
-            LibCore.removePosition(q);
-        } else if (q.quoteStatus == QuoteStatus.CANCEL_CLOSE_PENDING || q.quantityToClose == 0) {
-            q.quoteStatus = QuoteStatus.OPENED;
-            q.requestedClosePrice = 0;
-            q.quantityToClose = 0;
-        }
-        return q.quoteStatus;
+        LibClose.closeQuote(q, filledAmount, closedPrice);
+        uint256 closeId = s.closeIds[quoteId];
+        emit FillCloseRequest(quoteId, q.partyA, msg.sender, filledAmount, closedPrice, q.quoteStatus, closeId);
+        emit FillCloseRequest(quoteId, q.partyA, msg.sender, filledAmount, closedPrice, q.quoteStatus);
     }
 
-    function acceptCancelCloseRequest(uint256 quoteId) external partyBAction(quoteId) onlyPartyBOfQuote(quoteId) {
+    function acceptCancelCloseRequest(uint256 quoteId) external whenNotPartyBActionsPaused onlyPartyBOfQuote(quoteId) notLiquidated(quoteId) {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
         require(q.quoteStatus == QuoteStatus.CANCEL_CLOSE_PENDING, "PartyBFacet: Invalid state");
@@ -277,8 +252,9 @@ contract PartyBFacet is Events {
 
     function emergencyClosePosition(uint256 quoteId, PairUpnlAndPriceSig memory upnlSig)
         external
-        partyBAction(quoteId)
+        whenNotPartyBActionsPaused
         onlyPartyBOfQuote(quoteId)
+        notLiquidated(quoteId)
     {
         S.Layout storage s = S.l();
         Quote storage q = s.quotes[quoteId];
@@ -291,13 +267,23 @@ contract PartyBFacet is Events {
             "PartyBFacet: Invalid state"
         );
         LibMuon.verifyPairUpnlAndPrice(upnlSig, msg.sender, q.partyA, q.symbolId);
-        uint256 amount = q.quantity - q.closedAmount;
+        uint256 amount = LibCore.openAmount(q);
         q.quantityToClose = amount;
-        QuoteStatus st = _close(q, amount, upnlSig.price);
-        s.partyANonces[q.partyA] += 1;
+        q.requestedClosePrice = upnlSig.price;
+        require(
+            LibCore.partyAAvailableBalanceForLiquidation(upnlSig.upnlPartyA, s.allocatedBalances[q.partyA], q.partyA)
+                >= 0,
+            "PartyBFacet: PartyA is insolvent"
+        );
+        require(
+            LibCore.partyBAvailableBalanceForLiquidation(upnlSig.upnlPartyB, msg.sender, q.partyA) >= 0,
+            "PartyBFacet: PartyB should be solvent"
+        );
         s.partyBNonces[msg.sender][q.partyA] += 1;
+        s.partyANonces[q.partyA] += 1;
+        LibClose.closeQuote(q, amount, upnlSig.price);
         uint256 closeId = s.closeIds[quoteId];
-        emit EmergencyClosePosition(quoteId, q.partyA, msg.sender, amount, upnlSig.price, st, closeId);
-        emit EmergencyClosePosition(quoteId, q.partyA, msg.sender, amount, upnlSig.price, st);
+        emit EmergencyClosePosition(quoteId, q.partyA, msg.sender, amount, upnlSig.price, q.quoteStatus, closeId);
+        emit EmergencyClosePosition(quoteId, q.partyA, msg.sender, amount, upnlSig.price, q.quoteStatus);
     }
 }

@@ -85,6 +85,19 @@ library S {
         mapping(address => int256) liquidationUpnl;
         mapping(address => address[]) liquidationPartyBs;
         mapping(address => mapping(address => int256)) liquidationPartyBAmount;
+        // PartyB reserve vault (drawn by force close)
+        mapping(address => uint256) reserveVault;
+        // settlement
+        uint256 settlementCooldown;
+        // sender partyB => settled partyB => partyA => timestamp
+        mapping(address => mapping(address => mapping(address => uint256))) lastUpnlSettlementTimestamp;
+        // force close
+        uint256 forceClosePricePenalty;
+        uint256 forceCloseMinSigPeriod;
+        mapping(uint256 => uint256) forceCloseGapRatio;
+        // PartyB liquidation
+        mapping(address => mapping(address => uint256)) partyBLiquidationTimestamp;
+        mapping(address => mapping(address => uint256)) partyBPositionLiquidatorsShare;
     }
 
     function l() internal pure returns (Layout storage s) {

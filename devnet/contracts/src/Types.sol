@@ -78,3 +78,27 @@ struct LiquidationSig {
     uint256[] symbolIds; uint256[] prices; bytes gatewaySignature; SchnorrSign sigs;
 }
 struct QuoteSettlementData { uint256 quoteId; uint256 currentPrice; uint8 partyBUpnlIndex; }
+struct HighLowPriceSig {
+    bytes reqId;
+    uint256 timestamp;
+    uint256 symbolId;
+    uint256 highest;
+    uint256 lowest;
+    uint256 averagePrice;
+    uint256 startTime;
+    uint256 endTime;
+    int256 upnlPartyB;
+    int256 upnlPartyA;
+    uint256 currentPrice;
+    bytes gatewaySignature;
+    SchnorrSign sigs;
+}
+struct SettlementSig {
+    bytes reqId;
+    uint256 timestamp;
+    QuoteSettlementData[] quotesSettlementsData;
+    int256[] upnlPartyBs;
+    int256 upnlPartyA;
+    bytes gatewaySignature;
+    SchnorrSign sigs;
+}

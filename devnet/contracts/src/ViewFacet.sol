@@ -191,4 +191,56 @@ contract ViewFacet {
     function getNextQuoteId() external view returns (uint256) {
         return S.l().lastId;
     }
+
+    function balanceOfReserveVault(address partyB) external view returns (uint256) {
+        return S.l().reserveVault[partyB];
+    }
+
+    function isSuspended(address user) external view returns (bool) {
+        return S.l().suspended[user];
+    }
+
+    function isPartyBLiquidated(address partyB, address partyA) external view returns (bool) {
+        return S.l().partyBLiquidationStatus[partyB][partyA];
+    }
+
+    function partyBLiquidationTimestamp(address partyB, address partyA) external view returns (uint256) {
+        return S.l().partyBLiquidationTimestamp[partyB][partyA];
+    }
+
+    function partyAPositionsCount(address partyA) external view returns (uint256) {
+        return S.l().partyAOpenPositions[partyA].length;
+    }
+
+    function forceCloseCooldowns() external view returns (uint256, uint256) {
+        return (S.l().forceCloseFirstCooldown, S.l().forceCloseSecondCooldown);
+    }
+
+    function forceCloseGapRatio(uint256 symbolId) external view returns (uint256) {
+        return S.l().forceCloseGapRatio[symbolId];
+    }
+
+    function forceClosePricePenalty() external view returns (uint256) {
+        return S.l().forceClosePricePenalty;
+    }
+
+    function forceCloseMinSigPeriod() external view returns (uint256) {
+        return S.l().forceCloseMinSigPeriod;
+    }
+
+    function settlementCooldown() external view returns (uint256) {
+        return S.l().settlementCooldown;
+    }
+
+    function lastUpnlSettlementTimestamp(address senderPartyB, address targetPartyB, address partyA)
+        external
+        view
+        returns (uint256)
+    {
+        return S.l().lastUpnlSettlementTimestamp[senderPartyB][targetPartyB][partyA];
+    }
+
+    function getDefaultFeeCollector() external view returns (address) {
+        return S.l().feeCollector;
+    }
 }

@@ -1,0 +1,250 @@
+"""Defects found by fault runs and review, each reproduced on the real local stack.
+
+Every test counts from outside: the chain's views (`hedger.chain_quotes`, `chain_net`) and the
+exchange simulator's own order records (`broker_orders`, `broker_traded`), never what the
+hedger wrote about itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import pytest
+
+from domain.enums import OrderType, PositionType, QuoteStatus
+
+pytestmark = pytest.mark.slow
+
+OPEN = {QuoteStatus.OPENED}
+WAD = 10**18
+
+
+async def _order_open(hedger, quote_id: int) -> dict:  # type: ignore[no-untyped-def]
+    orders = await hedger.wait_orders(quote_id)
+    assert orders, f"no broker order for quote {quote_id}"
+    return orders[0]
+
+
+async def test_a_lookup_miss_never_erases_a_resting_order(hedger) -> None:  # type: ignore[no-untyped-def]
+    """Read lag on the broker (a query by id says 'does not exist') must not make the hedger
+    forget its resting LIMIT hedge: no second order, and after the trader cancels, nothing of the
+    first order can fill behind the hedger's back (the naked position of quote 18)."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+    first = await _order_open(hedger, quote_id)
+    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", count=8)
+    try:
+        await asyncio.sleep(12)
+        cids = sorted(o["clientOrderId"] for o in await hedger.broker_orders(quote_id))
+        assert cids == [first["clientOrderId"]], f"a look-up miss placed another order: {cids}"
+    finally:
+        await hedger.clear_faults()
+    await asyncio.to_thread(hedger.trader().request_to_cancel_quote, quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CANCELED}, timeout=90)
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    # The market now crosses the old order's price: if it still rested, it would fill.
+    mark = await hedger.mark_price()
+    await hedger.set_price(Decimal(first["price"]) * Decimal("0.99"))
+    await asyncio.sleep(2)
+    await hedger.set_price(mark)
+    assert await hedger.broker_traded(quote_id) == 0
+    await hedger.assert_hedged()
+
+
+async def test_a_broker_outage_is_ridden_out_not_parked_in_stuck(hedger) -> None:  # type: ignore[no-untyped-def]
+    """Infrastructure faults (5xx) retry for as long as the quote's deadline allows: a 40 s broker
+    outage ends in an open, hedged position without STUCK and without an operator."""
+    await hedger.add_fault(kind="http_error", path="/fapi/v1/order$", method="POST", count=None)
+    statuses: set[str] = set()
+    try:
+        quote_id = await hedger.send_quote()
+        end = time.monotonic() + 40
+        while time.monotonic() < end:
+            try:
+                statuses.add((await hedger.intent(quote_id).query("state"))["hedge_status"])
+            except Exception:  # noqa: BLE001 - not started yet
+                pass
+            await asyncio.sleep(1)
+    finally:
+        await hedger.clear_faults()
+    await hedger.wait_chain(quote_id, OPEN, timeout=120)
+    statuses.add((await hedger.intent(quote_id).query("state"))["hedge_status"])
+    assert "STUCK" not in statuses, statuses
+    await hedger.assert_hedged()
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
+
+
+async def test_a_resting_limit_hedge_costs_a_bounded_history(hedger) -> None:  # type: ignore[no-untyped-def]
+    """Waiting for fills lives in a heartbeating activity, not in a timer loop in the history."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+    await _order_open(hedger, quote_id)
+    handle = hedger.intent(quote_id)
+
+    async def events() -> int:
+        """History events so far, across continue-as-new (each earlier run ended just past the
+        stack's limit of 80)."""
+        length = (await handle.describe()).raw_description.workflow_execution_info.history_length
+        return length + 81 * (await handle.query("state"))["continued"]
+
+    start = await events()
+    await asyncio.sleep(60)
+    grown = await events() - start
+    assert grown <= 120, f"{grown} history events in one minute of resting"
+    await asyncio.to_thread(hedger.trader().request_to_cancel_quote, quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CANCELED}, timeout=90)
+    await hedger.wait_workflow(handle)
+    await hedger.assert_hedged()
+
+
+async def test_a_close_seen_before_its_event_is_closed_once(hedger) -> None:  # type: ignore[no-untyped-def]
+    """The position workflow reads CLOSE_PENDING before the RequestToClosePosition event arrives
+    (listeners down) and works the close under a local number; when the event lands it must keep
+    working the same broker order, not place a second close (which the excess buy-back hid)."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(side=PositionType.SHORT, quantity=Decimal("0.01"))
+    await hedger.wait_chain(quote_id, OPEN)
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    mark = await hedger.mark_price()
+    hedger.processes.kill("listener-poll")
+    hedger.processes.kill("listener-ws")
+    hedger.processes.kill("listener-subgraph")
+    try:
+        # A LIMIT close (a buy) below the market: the hedger's close order rests.
+        await hedger.request_close(
+            quote_id,
+            order_type=OrderType.LIMIT,
+            price=(mark * Decimal("0.95")).quantize(Decimal("0.01")),
+        )
+        await hedger.wait_state(
+            hedger.position(quote_id), lambda s: any(leg["purpose"] == "close" for leg in s["legs"]),
+            timeout=90,
+        )  # fmt: skip
+    finally:
+        hedger.processes.restart("listener-poll")
+        hedger.processes.restart("listener-ws")
+        hedger.processes.restart("listener-subgraph")
+    await asyncio.sleep(8)  # the event arrives and is applied
+    closes = [o for o in await hedger.broker_orders(quote_id) if o["clientOrderId"].count("c")]
+    assert len(closes) == 1, [o["clientOrderId"] for o in closes]
+    await hedger.set_price((mark * Decimal("0.94")).quantize(Decimal("0.01")))
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
+    await hedger.set_price(mark)
+    await hedger.wait_workflow(hedger.position(quote_id), timeout=90)
+    assert await hedger.broker_traded(quote_id) == 0
+    await hedger.assert_hedged()
+
+
+async def test_a_postgres_outage_holds_no_hedge_up(hedger) -> None:  # type: ignore[no-untyped-def]
+    """With the ledger down for 60 s, intents posted meanwhile are locked, hedged and opened
+    before it is back (nothing a hedge does waits on it, the transaction journal included),
+    none goes STUCK, and the ledger catches up afterwards."""
+    await asyncio.to_thread(hedger.stop_postgres)
+    started = time.monotonic()
+    try:
+        quotes = [await hedger.send_quote(quantity=Decimal("0.01")) for _ in range(3)]
+        for quote_id in quotes:
+            await hedger.wait_chain(
+                quote_id, OPEN, timeout=max(1.0, 50 - (time.monotonic() - started))
+            )
+        for quote_id in quotes:
+            state = await hedger.intent(quote_id).query("state")
+            assert state["hedge_status"] != "STUCK", state
+        await asyncio.sleep(max(0.0, 60 - (time.monotonic() - started)))
+    finally:
+        await asyncio.to_thread(hedger.start_postgres)
+    await hedger.assert_hedged()
+    for quote_id in quotes:
+        for _ in range(120):
+            rows = await hedger.ledger(
+                "SELECT hedge_status FROM quotes WHERE quote_id = :q", q=quote_id
+            )
+            if rows and rows[0][0] == "OPEN":
+                break
+            await asyncio.sleep(0.5)
+        assert rows and rows[0][0] == "OPEN", (quote_id, rows)
+        sent = await asyncio.to_thread(hedger.our_transactions, quote_id)
+        assert sent.get("lockQuote") == 1 and sent.get("openPosition") == 1, sent
+    for quote_id in quotes:
+        await hedger.request_close(quote_id)
+    for quote_id in quotes:
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.assert_hedged()
+
+
+async def test_state_survives_continue_as_new(hedger) -> None:  # type: ignore[no-untyped-def]
+    """The e2e stack continues-as-new every 80 history events: a resting intent crosses runs
+    with its legs, its applied events and the operator's commands, then still ends flat."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+    (order,) = await hedger.wait_orders(quote_id)
+    handle = hedger.intent(quote_id)
+    from interfaces.workflows import OperatorCommand
+
+    await handle.signal("retry", OperatorCommand(reason="nothing to retry", operator="e2e"))
+    taken = await hedger.wait_state(
+        handle, lambda s: any("retry by e2e" in line for line in s.get("operator_log", []))
+    )
+    state = await hedger.wait_state(
+        handle, lambda s: s.get("continued", 0) > taken["continued"], timeout=240
+    )
+    assert [leg["client_order_id"] for leg in state["legs"]] == [order["clientOrderId"]]
+    assert state["events_applied"], state
+    assert any("retry by e2e" in line for line in state["operator_log"]), state["operator_log"]
+    await handle.signal("unwind", OperatorCommand(reason="let it go", operator="e2e"))
+    result = await hedger.wait_workflow(handle, timeout=120)
+    assert result.startswith("flat"), result
+    final = await handle.query("state")
+    assert any("unwind by e2e" in line for line in final["operator_log"])
+    assert await hedger.broker_traded(quote_id) == 0
+    await hedger.assert_hedged()
+
+
+async def test_a_refused_close_fill_keeps_being_worked(hedger) -> None:  # type: ignore[no-untyped-def]
+    """fillCloseRequest reverts (PartyB actions paused) after the broker side closed: the
+    position keeps trying (it does not buy the hedge back and go idle), and the close lands
+    once the protocol lets it; one broker close order in all."""
+    quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
+    await hedger.wait_chain(quote_id, OPEN)
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
+    try:
+        await hedger.request_close(quote_id)
+        await hedger.wait_state(
+            hedger.position(quote_id), lambda s: s.get("close_failures", 0) >= 1, timeout=90
+        )
+        assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.CLOSE_PENDING
+    finally:
+        await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
+    closes = [o for o in await hedger.broker_orders(quote_id) if o["clientOrderId"].count("c")]
+    assert len(closes) == 1, [o["clientOrderId"] for o in closes]
+    assert await hedger.broker_traded(quote_id) == 0
+    await hedger.assert_hedged()
+
+
+async def test_a_cancel_close_is_answered_after_a_refused_fill(hedger) -> None:  # type: ignore[no-untyped-def]
+    """A refused fill, then the trader cancels the close request: the hedger re-hedges what it
+    had closed on the broker and accepts the cancel, instead of leaving it to its deadline."""
+    quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
+    await hedger.wait_chain(quote_id, OPEN)
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
+    try:
+        await hedger.request_close(quote_id)
+        await hedger.wait_state(
+            hedger.position(quote_id), lambda s: s.get("close_failures", 0) >= 1, timeout=90
+        )
+        await asyncio.to_thread(hedger.trader().request_to_cancel_close_request, quote_id)
+    finally:
+        await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")
+    view = await hedger.wait_chain(quote_id, OPEN, timeout=90)
+    assert view.closed_amount == 0
+    await hedger.assert_hedged()
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
+    await hedger.assert_hedged()

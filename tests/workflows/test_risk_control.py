@@ -1,0 +1,115 @@
+"""The risk-control workflow on the real Temporal dev server, with the real ledger activities:
+exposure reserved atomically under concurrency, the kill switch, its history in Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.ledger import LedgerActivities
+from adapters.risk_control import RiskControl
+from interfaces.risk import ExposureRequest, ExposureResize, TradingStateChange
+from interfaces.temporal import TaskQueues
+from workflows.risk_control import RiskControlWorkflow
+
+_chain_ids = itertools.count(900_000 + uuid.uuid4().int % 10_000 * 10)
+
+
+@pytest.fixture()
+async def risk(temporal_client: Client, database_url: str) -> AsyncIterator[RiskControl]:
+    engine = create_async_engine(database_url)
+    queue = f"risk-{uuid.uuid4()}"
+    ledger = LedgerActivities(engine)
+    async with (
+        Worker(temporal_client, task_queue=queue, workflows=[RiskControlWorkflow]),
+        Worker(temporal_client, task_queue=TaskQueues.OPS, activities=[ledger.record_trading_state]),
+    ):  # fmt: skip
+        yield RiskControl(temporal_client, next(_chain_ids), task_queue=queue)
+    await engine.dispose()
+
+
+def _request(quote_id: int, notional: str = "250") -> ExposureRequest:
+    return ExposureRequest(quote_id, "BTCUSDT", notional, "100000", "1000")
+
+
+async def test_concurrent_reservations_never_exceed_the_cap(risk: RiskControl) -> None:
+    grants = await asyncio.gather(*(risk.reserve(_request(q)) for q in range(1, 21)))
+    assert sum(g.granted for g in grants) == 4  # 4 × 250 = the 1,000 symbol cap
+    refused = [g for g in grants if not g.granted]
+    assert all("notional cap" in g.reason for g in refused)
+    book = await risk.book()
+    assert (book.quotes, Decimal(book.by_symbol["BTCUSDT"])) == (4, Decimal(1000))
+    winner = next(q for q, g in zip(range(1, 21), grants, strict=True) if g.granted)
+    assert (await risk.reserve(_request(winner))).granted  # a retry is not counted twice
+    await risk.resize(ExposureResize(winner, "BTCUSDT", "0"))
+    assert (await risk.reserve(_request(99))).granted  # released room is reusable
+
+
+async def test_the_kill_switch_refuses_new_risk_and_is_recorded(
+    risk: RiskControl, database_url: str, temporal_client: Client, record_history: Any
+) -> None:
+    assert (await risk.trading_state()).state == "ACTIVE"
+    reason = f"exchange outage {uuid.uuid4()}"
+    view = await risk.set_trading_state(TradingStateChange("halted", reason, "pytest"))
+    assert (view.state, view.version) == ("HALTED", 1)
+    grant = await risk.reserve(_request(1))
+    assert not grant.granted and grant.trading_state == "HALTED"
+    with pytest.raises(ValueError, match="reason is required"):
+        await risk.set_trading_state(TradingStateChange("ACTIVE", "  ", "pytest"))
+    with pytest.raises(ValueError, match="unknown trading state"):
+        await risk.set_trading_state(TradingStateChange("SIDEWAYS", "why not", "pytest"))
+    assert (await risk.trading_state()).state == "HALTED"
+    await record_history(
+        temporal_client.get_workflow_handle(risk.workflow_id), "RiskControlWorkflow", "kill-switch"
+    )
+    engine = create_async_engine(database_url)
+    try:
+        for _ in range(50):
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        text("SELECT state FROM trading_state WHERE reason = :r"), {"r": reason}
+                    )
+                ).all()
+            if rows:
+                break
+            await asyncio.sleep(0.2)
+        assert rows == [("HALTED",)]
+    finally:
+        await engine.dispose()
+
+
+async def test_ops_activities_read_the_kill_switch_and_the_book(
+    risk: RiskControl, database_url: str
+) -> None:
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.ops import OpsActivities
+    from interfaces.ledger import LimitsView
+
+    engine = create_async_engine(database_url)
+    ops = OpsActivities(engine, LimitsView("100000", "1000", "2", 30), risk)
+    env = ActivityEnvironment()
+    try:
+        assert await env.run(ops.trading_state) == "ACTIVE"
+        grant = await env.run(ops.reserve_exposure, _request(5, "400"))
+        assert grant.granted and Decimal(grant.symbol_notional) == Decimal(400)
+        view = await env.run(ops.exposure)
+        assert Decimal(view.open_interest) == Decimal(400) and view.by_symbol == {"BTCUSDT": "400"}
+        await env.run(ops.resize_exposure, ExposureResize(5, "BTCUSDT", "0"))
+        assert (await env.run(ops.exposure)).by_symbol == {}
+        await risk.set_trading_state(TradingStateChange("REDUCE_ONLY", "end of day", "pytest"))
+        await asyncio.sleep(1.1)  # past the activity's cache
+        assert await env.run(ops.trading_state) == "REDUCE_ONLY"
+    finally:
+        await engine.dispose()
