@@ -41,10 +41,24 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
         )
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now and that this process has not handed out before.
+
+    The kernel may give the same ephemeral port to two `bind(0)` calls once the first socket is
+    closed, so two parts of one stack allocated before either starts could share a port (seen:
+    the exchange simulator refused to start on the Temporal UI's port).
+    """
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise StackError("no free port left that this process has not handed out already")
 
 
 def require_binary(path: Path | str, what: str, hint: str) -> Path:

