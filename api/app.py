@@ -8,6 +8,8 @@ Temporal client on first use. `hedger api` runs `serve` (uvicorn on `HEDGER_API_
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,10 +18,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
 
+from api.access_log import AccessLogMiddleware
 from api.deps import TemporalProvider
+from api.errors import SafeJSONResponse, install_error_handlers, install_openapi
+from api.guard import Limits, RequestGuard
 from api.metrics import MetricsMiddleware
 from api.routers import admin, frontend, health, ws
 from config.settings import Settings
+
+# The API process parses untrusted JSON: it runs with Python's default recursion limit, whatever
+# an imported library set (py_ecc raises it to 100,000, deep enough for the C parser to overflow
+# the C stack and kill the process). Bodies are also depth-checked before parsing (api.guard).
+API_RECURSION_LIMIT = 1000
 
 
 def create_app(
@@ -54,34 +64,63 @@ def create_app(
         title="symmio-hedger",
         summary="SYMMIO hedger API: front-end endpoints, websockets, operator API",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
+    app.state.limits = Limits.from_settings(settings)
     app.state.engine = db_engine
     app.state.temporal = TemporalProvider(settings, temporal_client)
     app.state.upnl_interval = upnl_interval
     app.state.poll_interval = poll_interval
 
+    # Innermost first: the guard (limits, admin token before the body is read) runs before any
+    # router; CORS wraps it so a browser can read its refusals; the access log sees everything.
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(MetricsMiddleware)
     # Front-ends call from the browser, from any origin; the admin API needs its bearer token.
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"]
     )
+    app.add_middleware(AccessLogMiddleware)
+    install_error_handlers(app)
     app.include_router(frontend.router)
     app.include_router(ws.router)
     app.include_router(admin.router)
     app.include_router(health.router)
+    install_openapi(app)
     return app
 
 
 def serve(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn handles both)."""
+    """Serve until SIGINT/SIGTERM (uvicorn handles both).
+
+    uvicorn's own access log is off (it writes query strings, where a client may have put a
+    token); `api.access_log` writes one line per request with the path only."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(settings),
+    sys.setrecursionlimit(API_RECURSION_LIMIT)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         ws_ping_interval=20,
+        ws_max_size=settings.api_ws_max_message_bytes,
+        access_log=False,
     )
+    access = logging.getLogger("api.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE, as uvicorn.run exits

@@ -109,6 +109,22 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9100, ge=0, lt=65536)
     alert_webhook_url: str | None = None
 
+    # --- API input limits (issue #10), checked before any work is done on a request ----------
+    # A request body above this many bytes is refused with 413, by its Content-Length or while
+    # it streams in (the API holds at most this much of a body in memory).
+    api_max_body_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # JSON bodies and websocket messages nested deeper than this are refused before parsing.
+    api_max_json_depth: int = Field(32, ge=2, le=256)
+    # Items of any JSON list in a body or message, and parameters of one query string.
+    api_max_list_items: int = Field(1000, ge=1, le=32_767)
+    # Characters of any string in a body or message, and of one path or query value.
+    api_max_string_chars: int = Field(4096, ge=64, le=1_000_000)
+    # Characters of an operator's `reason` (it is recorded in a workflow's history).
+    api_max_reason_chars: int = Field(2000, ge=1, le=100_000)
+    # Bytes of one websocket message from a client (larger: the socket is closed with 1009).
+    api_ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # --- end of API input limits ----------------------------------------------------------------
+
     # Risk limits (hedger policy)
     max_open_interest: Decimal = Field(Decimal("1000000"), ge=0)
     max_notional_per_symbol: Decimal = Field(Decimal("250000"), ge=0)

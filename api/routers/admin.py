@@ -7,13 +7,16 @@ state (ACTIVE / REDUCE_ONLY / HALTED).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from adapters.risk_control import RiskControl
-from api.deps import AdminDep, EngineDep, SettingsDep, TemporalDep
+from api.deps import AdminDep, EngineDep, LimitsDep, SettingsDep, TemporalDep
+from api.errors import ErrorMessage, unprocessable
+from api.guard import INT64_MAX, Limits
 from api.operator import (
     Action,
     WorkflowKind,
@@ -55,11 +58,27 @@ def _alert_json(a: Alert) -> dict[str, Any]:
 
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
+# Temporal calls of one request: past this the answer is a 503 (the caller retries).
+TEMPORAL_SECONDS = 15.0
+_404 = {"model": ErrorMessage, "description": "No workflow for the quote"}
+_409 = {"model": ErrorMessage, "description": "The quote's workflow is not running"}
+
+
+def _reason(value: str, limits: Limits) -> str:
+    reason = value.strip()
+    if not reason:
+        raise unprocessable(("body", "reason"), "reason must not be blank")
+    if len(reason) > limits.max_reason_chars:
+        raise unprocessable(
+            ("body", "reason"), f"reason longer than {limits.max_reason_chars} characters"
+        )
+    return reason
 
 
 @router.get("/quotes")
 async def quotes(
-    _: AdminDep, engine: EngineDep, status_: Annotated[str | None, Query(alias="status")] = None,
+    _: AdminDep, engine: EngineDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=40)] = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:  # fmt: skip
     rows = await repo.list_quotes(engine, status_, limit)
@@ -68,8 +87,8 @@ async def quotes(
 
 @router.get("/positions")
 async def positions(
-    _: AdminDep, engine: EngineDep, open_only: bool = False, party_a: str | None = None,
-    limit: Limit = 100,
+    _: AdminDep, engine: EngineDep, open_only: bool = False,
+    party_a: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100,
 ) -> dict[str, Any]:  # fmt: skip
     rows = await repo.list_positions(engine, limit, open_only=open_only, party_a=party_a)
     return {"count": len(rows), "positions": [_position_json(p) for p in rows]}
@@ -85,7 +104,8 @@ async def alerts(
 
 @router.get("/stuck")
 async def stuck(_: AdminDep, client: TemporalDep, settings: SettingsDep) -> dict[str, Any]:
-    found = await list_stuck(client, settings.temporal_ui_url)
+    async with asyncio.timeout(TEMPORAL_SECONDS):
+        found = await list_stuck(client, settings.temporal_ui_url)
     return {"count": len(found), "workflows": [w.as_json() for w in found]}
 
 
@@ -96,23 +116,24 @@ class OperatorRequest(BaseModel):
     )
 
 
-@router.post("/quotes/{quote_id}/{action}")
+@router.post("/quotes/{quote_id}/{action}", responses={404: _404, 409: _409})
 async def operator_action(
-    quote_id: int,
+    quote_id: Annotated[int, Path(ge=0, le=INT64_MAX)],
     action: Action,
     body: OperatorRequest,
     operator: AdminDep,
     client: TemporalDep,
     settings: SettingsDep,
+    limits: LimitsDep,
     kind: WorkflowKind | None = None,
 ) -> dict[str, Any]:
-    if not body.reason.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "reason must not be blank")
+    reason = _reason(body.reason, limits)
     try:
-        result = await signal_quote(
-            client, settings.chain_id, quote_id, action, body.reason.strip(), operator,
-            kind=kind or body.kind,
-        )  # fmt: skip
+        async with asyncio.timeout(TEMPORAL_SECONDS):
+            result = await signal_quote(
+                client, settings.chain_id, quote_id, action, reason, operator,
+                kind=kind or body.kind,
+            )  # fmt: skip
     except WorkflowNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except WorkflowNotRunning as exc:
@@ -123,7 +144,7 @@ async def operator_action(
         "workflow_id": result.workflow_id,
         "run_id": result.run_id,
         "kind": result.kind.value,
-        "reason": body.reason.strip(),
+        "reason": reason,
     }
 
 
@@ -139,8 +160,9 @@ async def get_trading_state(
     """The state in force (from the risk-control workflow, where every hedge reads it) and its
     last changes."""
     risk = RiskControl(client, settings.chain_id)
-    current = await risk.trading_state()
-    history = await risk.changes()
+    async with asyncio.timeout(TEMPORAL_SECONDS):
+        current = await risk.trading_state()
+        history = await risk.changes()
     return {**current.as_json(), "history": [h.as_json() for h in reversed(history[-10:])]}
 
 
@@ -149,16 +171,13 @@ async def post_trading_state(
     operator: AdminDep,
     client: TemporalDep,
     settings: SettingsDep,
+    limits: LimitsDep,
     body: Annotated[TradingStateRequest, Body()],
 ) -> dict[str, Any]:
-    change = TradingStateChange(body.state.value, body.reason.strip(), operator)
-    if not change.reason:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            "a reason is required to change the trading state",
-        )
+    change = TradingStateChange(body.state.value, _reason(body.reason, limits), operator)
     try:
-        view = await RiskControl(client, settings.chain_id).set_trading_state(change)
+        async with asyncio.timeout(TEMPORAL_SECONDS):
+            view = await RiskControl(client, settings.chain_id).set_trading_state(change)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise unprocessable(("body",), str(exc)) from exc
     return view.as_json()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import EngineDep, SettingsDep
+from api.errors import ErrorMessage, SafeJSONResponse, unprocessable
+from api.guard import INT64_MAX, INT64_MIN, is_address
 from api.serialize import (
     dec_num,
     dec_str,
@@ -33,6 +34,13 @@ router = APIRouter(tags=["front-end"])
 
 MAX_PAGE = 100
 HUNDRED = Decimal(100)
+MAX_NAME = 64  # characters of a symbol name
+
+# Integers the ledger stores as BIGINT: anything outside int64 is a 422, never a database error.
+Id64 = Annotated[int, Path(ge=0, le=INT64_MAX)]
+SymbolName = Annotated[str, Path(min_length=1, max_length=MAX_NAME)]
+_400 = {"model": ErrorMessage, "description": "Invalid parameter"}
+_404 = {"model": ErrorMessage, "description": "Unknown symbol or code"}
 
 
 def symbol_cap(symbol: SymbolRecord, settings: Settings) -> Decimal:
@@ -63,8 +71,8 @@ async def error_codes() -> dict[str, str]:
     return error_codes_response()
 
 
-@router.get("/error_codes/{code}")
-async def error_code(code: int) -> dict[str, str]:
+@router.get("/error_codes/{code}", responses={404: _404})
+async def error_code(code: Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX)]) -> dict[str, str]:
     body = error_code_response(code)
     if body is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown error code {code}")
@@ -77,9 +85,9 @@ async def open_interest(engine: EngineDep, settings: SettingsDep) -> dict[str, s
     return {"total_cap": dec_str(settings.max_open_interest), "used": dec_str(used)}
 
 
-@router.get("/notional_cap/{symbol_id}")
+@router.get("/notional_cap/{symbol_id}", responses={404: _404})
 async def notional_cap(
-    symbol_id: int, engine: EngineDep, settings: SettingsDep
+    symbol_id: Id64, engine: EngineDep, settings: SettingsDep
 ) -> dict[str, str | None]:
     symbol = await repo.symbol_by_id(engine, symbol_id)
     if symbol is None:
@@ -88,8 +96,10 @@ async def notional_cap(
     return {"total_cap": dec_str(symbol_cap(symbol, settings)), "used": dec_str(used)}
 
 
-@router.get("/price-range/{symbol_name}")
-async def price_range(symbol_name: str, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+@router.get("/price-range/{symbol_name}", responses={404: _404})
+async def price_range(
+    symbol_name: SymbolName, engine: EngineDep, settings: SettingsDep
+) -> dict[str, Any]:
     symbol = await _symbol_or_404(engine, symbol_name)
     if symbol.mark_price is None or symbol.mark_price <= 0:
         raise HTTPException(
@@ -117,7 +127,8 @@ async def market_info(engine: EngineDep, settings: SettingsDep) -> dict[str, Any
 
 @router.get("/get_funding_info")
 async def funding_info(
-    engine: EngineDep, symbols: Annotated[list[str] | None, Query()] = None
+    engine: EngineDep,
+    symbols: Annotated[list[Annotated[str, Field(max_length=MAX_NAME)]] | None, Query()] = None,
 ) -> dict[str, Any]:
     """Funding of the named symbols (all symbols when none is named); unknown names are left out."""
     rows = await (repo.symbols_by_names(engine, symbols) if symbols else repo.list_symbols(engine))
@@ -128,9 +139,11 @@ def _bad_request(message: str) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, message)
 
 
-@router.get("/get_locked_params/{symbol_name}")
+@router.get("/get_locked_params/{symbol_name}", responses={400: _400, 404: _404})
 async def locked_params(
-    symbol_name: str, engine: EngineDep, leverage: str | None = None
+    symbol_name: SymbolName,
+    engine: EngineDep,
+    leverage: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, str]:
     symbol = await _symbol_or_404(engine, symbol_name)
     if leverage is None or not leverage.strip():
@@ -141,6 +154,8 @@ async def locked_params(
         raise _bad_request(f"invalid leverage {leverage!r}: not a number") from None
     if not lev.is_finite() or lev <= 0:
         raise _bad_request(f"invalid leverage {leverage!r}: must be a positive number")
+    if lev.adjusted() < -18:  # below the ledger's numeric(38, 18) resolution
+        raise _bad_request(f"invalid leverage {leverage!r}: too small")
     if lev > symbol.max_leverage:
         raise _bad_request(
             f"invalid leverage {leverage}: above the maximum {symbol.max_leverage} for {symbol.name}"
@@ -160,18 +175,27 @@ async def locked_params(
 @router.get("/check_in-whitelist/{address}/{multi_account}")
 async def check_in_whitelist(address: str, multi_account: str, engine: EngineDep) -> bool | None:
     """`true` / `false`; `null` when either argument is not an address."""
-    if not (repo.is_address(address) and repo.is_address(multi_account)):
+    if not (is_address(address) and is_address(multi_account)):
         return None
     return await repo.is_whitelisted(engine, address, multi_account)
 
 
-@router.get("/add-sub-address-in-whitelist/{sub_account}/{multi_account}", response_model=None)
+class WhitelistResult(BaseModel):
+    successful: bool
+    message: str
+
+
+@router.get(
+    "/add-sub-address-in-whitelist/{sub_account}/{multi_account}",
+    response_model=WhitelistResult,
+    responses={400: {"model": WhitelistResult, "description": "Not an address"}},
+)
 async def add_sub_address_in_whitelist(
     sub_account: str, multi_account: str, engine: EngineDep
-) -> dict[str, Any] | JSONResponse:
+) -> dict[str, Any] | SafeJSONResponse:
     for label, value in (("sub account", sub_account), ("multi account", multi_account)):
-        if not repo.is_address(value):
-            return JSONResponse(
+        if not is_address(value):
+            return SafeJSONResponse(
                 {"successful": False, "message": f"invalid {label} address {value!r}"},
                 status_code=status.HTTP_400_BAD_REQUEST,
             )
@@ -185,17 +209,20 @@ async def add_sub_address_in_whitelist(
 class PositionStateQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    quote_id: str | int | None = None
-    address: str | None = None
-    symbols: list[str] = Field(default_factory=list)
-    states: list[str] = Field(default_factory=list)
-    create_time_gte: int | None = None
-    modify_time_gte: int | None = None
+    quote_id: Annotated[str, Field(max_length=40)] | int | None = None
+    address: Annotated[str, Field(max_length=64)] | None = None
+    symbols: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(default_factory=list)
+    states: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(default_factory=list)
+    create_time_gte: Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)] | None = None
+    modify_time_gte: Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)] | None = None
 
 
-@router.post("/position-state/{start}/{size}")
+@router.post("/position-state/{start}/{size}", responses={400: _400})
 async def position_state(
-    start: int, size: int, body: PositionStateQuery, engine: EngineDep
+    start: Annotated[int, Path(le=INT64_MAX)],
+    size: Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX)],
+    body: PositionStateQuery,
+    engine: EngineDep,
 ) -> dict[str, Any]:
     if start < 0:
         raise _bad_request(f"start must be >= 0, got {start}")
@@ -207,10 +234,12 @@ async def position_state(
             quote_id = int(str(body.quote_id).strip())
         except ValueError:
             raise _bad_request(f"quote_id must be an integer, got {body.quote_id!r}") from None
+        if not 0 <= quote_id <= INT64_MAX:
+            raise unprocessable(("body", "quote_id"), "quote_id must be between 0 and 2^63-1")
     address = body.address.strip() if body.address else None
     if quote_id is None and not address:
         raise _bad_request("one of 'quote_id' or 'address' is required in the body")
-    if address and not repo.is_address(address):
+    if address and not is_address(address):
         raise _bad_request(f"address {address!r} is not a 0x-prefixed 20-byte hex address")
     count, rows = await repo.notifications_page(
         engine,

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import TemporalProvider
@@ -41,7 +42,22 @@ async def _check_temporal(request: Request) -> dict[str, Any]:
     return {"ok": True}
 
 
-@router.get("/healthz")
+class Check(BaseModel):
+    ok: bool
+    error: str | None = None
+
+
+class HealthReport(BaseModel):
+    status: str
+    db: Check
+    temporal: Check
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthReport,
+    responses={503: {"model": HealthReport, "description": "Database or Temporal unreachable"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     db, temporal = await asyncio.gather(_check_db(request), _check_temporal(request))
     ok = db["ok"] and temporal["ok"]
@@ -51,7 +67,16 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics() -> Response:
     body, content_type = render()
     return Response(body, media_type=content_type)

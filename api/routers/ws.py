@@ -11,7 +11,11 @@
   the server sends `{"BTCUSDT": {next_funding_time, next_funding_rate_long, …}}` at once and
   then every `upnl_interval` seconds.
 
-A malformed client message gets `{"error": "…"}` back and the socket stays open.
+A malformed client message gets `{"error": "…"}` back and the socket stays open. Messages are
+checked like request bodies (`api.guard`: depth, NUL, lone surrogates, list and string lengths);
+one above `api_ws_max_message_bytes` closes the socket with 1009. A database blip while
+producing a message sends `{"error": "database unavailable…"}` once and the socket stays open;
+any other failure closes it with 1011 (a close frame, never a dropped connection).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any, Generic, TypeVar
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.errors import is_database_down
+from api.guard import InputError, Limits, is_address, loads_checked
 from api.metrics import WS_CONNECTIONS
 from api.notify_hub import NotificationHub, Subscription
 from api.serialize import dec_str, funding_json, notification_json
@@ -41,12 +47,18 @@ class BadMessage(ValueError):
     pass
 
 
+class MessageTooBig(Exception):
+    pass
+
+
 class _Session(Generic[T]):
     """One client: a reader task keeps the latest subscription; the main loop produces messages."""
 
-    def __init__(self, ws: WebSocket, parse: Callable[[str], T]) -> None:
+    def __init__(self, ws: WebSocket, parse: Callable[[str, Limits], T]) -> None:
         self.ws = ws
         self.parse = parse
+        self.limits: Limits = ws.app.state.limits
+        self.db_down = False
         self.subscription: T | None = None
         self.changed = asyncio.Event()
         self.send_lock = asyncio.Lock()
@@ -63,9 +75,15 @@ class _Session(Generic[T]):
             text = message.get("text")
             if text is None:
                 raw = message.get("bytes") or b""
+                if len(raw) > self.limits.ws_max_message_bytes:
+                    raise MessageTooBig
                 text = raw.decode("utf-8", "replace")
+            elif len(text) > self.limits.ws_max_message_bytes // 4 and (
+                len(text.encode("utf-8", "surrogatepass")) > self.limits.ws_max_message_bytes
+            ):
+                raise MessageTooBig
             try:
-                self.subscription = self.parse(text)
+                self.subscription = self.parse(text, self.limits)
             except BadMessage as exc:
                 await self.send({"error": str(exc)})
                 continue
@@ -84,7 +102,7 @@ class _Session(Generic[T]):
                 fresh = self.changed.is_set()
                 self.changed.clear()
                 if self.subscription is not None:
-                    await tick(self.subscription, fresh)
+                    await self.guarded(tick, self.subscription, fresh, route)
                 waiter = asyncio.create_task(self.changed.wait())
                 await asyncio.wait(
                     {reader, waiter}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
@@ -92,13 +110,52 @@ class _Session(Generic[T]):
                 waiter.cancel()
         except (WebSocketDisconnect, RuntimeError):
             pass  # client gone while we were sending
+        except _Close as close:
+            await close_quietly(self.ws, close.code, close.reason)
         finally:
             reader.cancel()
             WS_CONNECTIONS.labels(route).dec()
         if not reader.cancelled() and reader.done():
             exc = reader.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect):
+            if isinstance(exc, MessageTooBig):
+                await close_quietly(self.ws, 1009, "message too big")
+            elif exc is not None and not isinstance(exc, WebSocketDisconnect):
                 log.warning("websocket %s reader ended: %s", route, exc)
+                await close_quietly(self.ws, 1011, "internal error")
+
+    async def guarded(
+        self, tick: Callable[[T, bool], Awaitable[None]], sub: T, fresh: bool, route: str
+    ) -> None:
+        """One tick; a database blip becomes one `{"error": ...}` message (until it recovers),
+        anything else a 1011 close."""
+        try:
+            await tick(sub, fresh)
+        except (WebSocketDisconnect, RuntimeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted below; the socket is closed cleanly
+            if not is_database_down(exc):
+                log.warning("websocket %s failed: %s: %s", route, type(exc).__name__, exc)
+                raise _Close(1011, "internal error") from exc
+            if not self.db_down:
+                log.warning("websocket %s: database unavailable: %s", route, exc)
+                await self.send({"error": "database unavailable, retrying"})
+            self.db_down = True
+        else:
+            self.db_down = False
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+async def close_quietly(ws: WebSocket, code: int, reason: str) -> None:
+    """Send a close frame unless the socket is already closed."""
+    try:
+        await ws.close(code=code, reason=reason)
+    except (RuntimeError, WebSocketDisconnect, OSError):
+        pass
 
 
 def _engine(ws: WebSocket) -> AsyncEngine:
@@ -114,11 +171,11 @@ def _poll_interval(ws: WebSocket) -> float:
     return float(ws.app.state.poll_interval)
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _json_object(text: str, limits: Limits) -> dict[str, Any]:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise BadMessage(f"not JSON: {text[:80]!r}") from None
+        data = loads_checked(text, limits, ("message",))
+    except InputError as exc:
+        raise BadMessage(str(exc)) from None
     if not isinstance(data, dict):
         raise BadMessage("expected a JSON object")
     return data
@@ -134,10 +191,12 @@ def _string_list(data: dict[str, Any], key: str, example: str) -> list[str]:
 # --- upnl ----------------------------------------------------------------------------------
 
 
-def _parse_address(text: str) -> str:
+def _parse_address(text: str, limits: Limits) -> str:
     value = text.strip().strip('"')
-    if not repo.is_address(value):
-        raise BadMessage(f"expected the sub-account address as a plain string, got {text[:80]!r}")
+    if not is_address(value):
+        raise BadMessage(
+            f"expected the sub-account address as a plain string, got {ascii(text[:80])}"
+        )
     return value
 
 
@@ -174,11 +233,11 @@ async def upnl_ws(ws: WebSocket) -> None:
 # --- position state ------------------------------------------------------------------------
 
 
-def _parse_addresses(text: str) -> list[str]:
-    addresses = _string_list(_json_object(text), "address", '{"address": ["0x..."]}')
-    bad = [a for a in addresses if not repo.is_address(a)]
+def _parse_addresses(text: str, limits: Limits) -> list[str]:
+    addresses = _string_list(_json_object(text, limits), "address", '{"address": ["0x..."]}')
+    bad = [a for a in addresses if not is_address(a)]
     if bad:
-        raise BadMessage(f"not addresses: {bad[:3]}")
+        raise BadMessage(f"not addresses: {ascii(bad[:3])[:200]}")
     return addresses
 
 
@@ -236,15 +295,18 @@ async def position_state_ws(ws: WebSocket) -> None:
     for task in (reader, forwarder):
         if task is not None and task.done() and not task.cancelled():
             exc = task.exception()
-            if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
+            if isinstance(exc, MessageTooBig):
+                await close_quietly(ws, 1009, "message too big")
+            elif exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
                 log.warning("websocket %s ended: %s", route, exc)
+                await close_quietly(ws, 1011, "internal error")
 
 
 # --- funding -------------------------------------------------------------------------------
 
 
-def _parse_symbols(text: str) -> list[str]:
-    return _string_list(_json_object(text), "symbols", '{"symbols": ["BTCUSDT"]}')
+def _parse_symbols(text: str, limits: Limits) -> list[str]:
+    return _string_list(_json_object(text, limits), "symbols", '{"symbols": ["BTCUSDT"]}')
 
 
 @router.websocket("/funding-rate-ws")
