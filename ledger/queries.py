@@ -27,7 +27,7 @@ ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def is_address(value: str) -> bool:
-    return bool(ADDRESS_RE.match(value))
+    return bool(ADDRESS_RE.fullmatch(value))
 
 
 # --- symbols -------------------------------------------------------------------------------
