@@ -448,7 +448,7 @@ async def hedger(e2e_stack: tuple[LocalStack, str, HedgerProcesses]) -> AsyncIte
 
     stack, symmio, processes = e2e_stack
     client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
-    engine = create_async_engine(stack.running_url("postgres"))
+    engine = create_async_engine(stack.running_url("postgres"), pool_pre_ping=True)
     harness = Hedger(stack, symmio, processes, client, engine)
     await _wait_for_pollers(client)
     # A still market: MARKET intents are priced off the oracle's mark with a 1% bound, and a
