@@ -32,6 +32,23 @@ def client_of(scope: Scope) -> str:
     return f"{client[0]}:{client[1]}" if client else "-"
 
 
+def strip_query(value: str) -> str:
+    return value.split("?", 1)[0]
+
+
+class NoQueryStringFilter(logging.Filter):
+    """Cuts the query string out of uvicorn's own request lines (its websocket handshake lines,
+    `"WebSocket /path?query" [accepted]`, are logged even with its access log off)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                strip_query(a) if isinstance(a, str) and a.startswith("/") else a
+                for a in record.args
+            )
+        return True
+
+
 class AccessLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
 
-from api.access_log import AccessLogMiddleware
+from api.access_log import AccessLogMiddleware, NoQueryStringFilter
 from api.deps import TemporalProvider
 from api.errors import SafeJSONResponse, install_error_handlers, install_openapi
 from api.guard import Limits, RequestGuard
@@ -110,6 +110,8 @@ def serve(settings: Settings) -> None:
         ws_max_size=settings.api_ws_max_message_bytes,
         access_log=False,
     )
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(NoQueryStringFilter())
     access = logging.getLogger("api.access")
     if not access.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -141,10 +141,17 @@ _TEMPORAL_DOWN = {
 
 
 async def _on_rpc_error(request: Request, exc: Exception) -> Response:
+    """Temporal down or slow: 503. Temporal refusing a call the API made (a namespace without
+    the hedger's search attributes, a missing permission) is the deployment's fault, not the
+    caller's and not a crash: also 503, logged as an error for the operator."""
     assert isinstance(exc, RPCError)
-    if exc.status not in _TEMPORAL_DOWN:
-        raise exc
-    log.warning("%s %s: temporal: %s", request.method, request.url.path, exc)
+    if exc.status in _TEMPORAL_DOWN:
+        log.warning("%s %s: temporal: %s", request.method, request.url.path, exc)
+    else:
+        log.error(
+            "%s %s: temporal refused the call (%s): %s",
+            request.method, request.url.path, exc.status.name, exc,
+        )  # fmt: skip
     return _unavailable("temporal")
 
 

@@ -283,6 +283,39 @@ class _ClientGone(Exception):
     pass
 
 
+# A refused request's unread body is read and dropped, up to this many bytes, before the refusal
+# is sent: a server that closes a socket with unread data makes the kernel reset the connection,
+# and the client then never sees the 4xx. Bodies beyond it (or of unknown length, refused before
+# a byte was read) are not drained: the connection is closed and may be reset.
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass
+class _BodyProgress:
+    declared: int | None = None  # Content-Length, when the client sent one
+    read: int = 0
+    complete: bool = False
+    reading: bool = False  # the guard began reading the body
+
+    def worth_draining(self) -> bool:
+        if self.complete:
+            return False
+        if self.declared is not None:
+            return self.declared <= DRAIN_MAX_BYTES
+        return self.reading
+
+
+async def _drain(receive: Receive, progress: _BodyProgress) -> None:
+    """Read and drop the rest of a refused body, never holding more than one chunk."""
+    while progress.read <= DRAIN_MAX_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        progress.read += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -301,9 +334,12 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        progress = _BodyProgress()
         try:
-            body = await self._admit(scope, receive)
+            body = await self._admit(scope, receive, progress)
         except _Refused as refused:
+            if progress.worth_draining():
+                await _drain(receive, progress)
             await send_json(send, refused.status, refused.body, refused.headers)
             return
         except _ClientGone:
@@ -319,7 +355,7 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    async def _admit(self, scope: Scope, receive: Receive) -> bytes:
+    async def _admit(self, scope: Scope, receive: Receive, progress: _BodyProgress) -> bytes:
         try:
             check_url(scope, self.limits)
         except InputError as exc:
@@ -340,23 +376,25 @@ class RequestGuard:
         length = _header(scope, b"content-length")
         if length is not None:
             try:
-                declared = int(length)
+                progress.declared = int(length)
             except ValueError:
                 raise _Refused(400, {"detail": "invalid Content-Length"}) from None
-            if declared > limit:
+            if progress.declared > limit:
                 raise too_large
         chunks: list[bytes] = []
-        size = 0
+        progress.reading = True
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise _ClientGone
             chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
+            progress.read += len(chunk)
+            more = bool(message.get("more_body", False))
+            progress.complete = not more
+            if progress.read > limit:
                 raise too_large
             chunks.append(chunk)
-            if not message.get("more_body", False):
+            if not more:
                 break
         body = b"".join(chunks)
         if body:
