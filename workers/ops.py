@@ -17,8 +17,13 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.validator import build_validator_activities, ensure_validator_schedule
+from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
+
+# Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
+OPS_WORKFLOWS = [ValidatorWorkflow]
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -42,10 +47,17 @@ def build_ops_worker(
     ledger = LedgerActivities(engine)
     risk = RiskControl(client, settings.chain_id)
     ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
+    validator = build_validator_activities(client, settings, engine)
     return Worker(
         client,
         task_queue=task_queue,
-        activities=[*ledger.activities(), *ops.activities(), HealthcheckActivities().echo],
+        activities=[
+            *ledger.activities(),
+            *ops.activities(),
+            HealthcheckActivities().echo,
+            *validator.activities(),
+        ],  # fmt: skip
+        workflows=OPS_WORKFLOWS,
     )
 
 
@@ -73,6 +85,7 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings)
     try:
         await seed_risk_control(client, settings, engine)
+        await ensure_validator_schedule(client, settings)
         await run_until_stopped(
             lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
         )
