@@ -308,15 +308,20 @@ class ValidatorActivities(ValidatorApi):
                     .values(resolved_at=now)
                 )
             await session.commit()
-            counts: dict[str, int] = dict(
-                (
-                    await session.execute(
-                        select(table.c.kind, func.count())
-                        .where(table.c.resolved_at.is_(None))
-                        .group_by(table.c.kind)
-                    )
-                ).all()
-            )
-        for kind in FindingKind:
-            OPEN_FINDINGS.labels(kind.value).set(counts.get(kind.value, 0))
+        await refresh_open_findings_gauge(self.engine)
         LAST_RUN.set(request.now)
+
+
+async def refresh_open_findings_gauge(engine: AsyncEngine) -> None:
+    """Set `hedger_validator_open_findings` from the table (every ops worker process does this
+    periodically, so all of them report the same counts, whichever ran the validator)."""
+    table = ValidatorFinding.__table__  # type: ignore[attr-defined]
+    stmt = (
+        select(table.c.kind, func.count())
+        .where(table.c.resolved_at.is_(None))
+        .group_by(table.c.kind)
+    )
+    async with engine.connect() as conn:
+        counts: dict[str, int] = {str(k): int(n) for k, n in (await conn.execute(stmt)).all()}
+    for kind in FindingKind:
+        OPEN_FINDINGS.labels(kind.value).set(counts.get(kind.value, 0))

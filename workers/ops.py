@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -17,7 +18,11 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
-from workers.validator import build_validator_activities, ensure_validator_schedule
+from workers.validator import (
+    build_validator_activities,
+    ensure_validator_schedule,
+    refresh_findings_gauge,
+)
 from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
@@ -86,8 +91,14 @@ async def main(settings: Settings) -> None:
     try:
         await seed_risk_control(client, settings, engine)
         await ensure_validator_schedule(client, settings)
-        await run_until_stopped(
-            lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
-        )
+
+        async def run(stop: asyncio.Event) -> None:
+            gauge = asyncio.create_task(refresh_findings_gauge(engine, stop))
+            try:
+                await run_worker(build_ops_worker(client, settings, engine), stop)
+            finally:
+                gauge.cancel()
+
+        await run_until_stopped(run)
     finally:
         await engine.dispose()

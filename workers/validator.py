@@ -7,7 +7,9 @@ Temporal UI is kept). Runs never overlap (a run still going when the next is due
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
 
@@ -26,7 +28,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.validator import ValidatorActivities
+from activities.validator import ValidatorActivities, refresh_open_findings_gauge
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
 from adapters.chain.client import ChainClient
@@ -38,6 +40,7 @@ from workflows.validator import ValidatorWorkflow
 log = logging.getLogger(__name__)
 
 RUN_TIMEOUT = timedelta(minutes=10)
+GAUGE_REFRESH_SECONDS = 30.0
 PAUSED_NOTE = "paused: HEDGER_VALIDATOR_INTERVAL_SECONDS=0"
 
 
@@ -101,3 +104,14 @@ async def ensure_validator_schedule(
 
     await client.get_schedule_handle(schedule_id).update(update)
     log.info("schedule %s updated (every %ss)", schedule_id, settings.validator_interval_seconds)
+
+
+async def refresh_findings_gauge(engine: AsyncEngine, stop: asyncio.Event) -> None:
+    """Until `stop`: keep this process's open-findings gauge in step with the table."""
+    while not stop.is_set():
+        try:
+            await refresh_open_findings_gauge(engine)
+        except Exception as exc:  # noqa: BLE001 - a metric, never worth stopping the worker
+            log.warning("validator findings gauge not refreshed: %s", exc)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), GAUGE_REFRESH_SECONDS)

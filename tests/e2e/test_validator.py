@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
+from config.settings import load_settings
 from domain.enums import OrderType, PositionType, QuoteStatus
 from interfaces.broker import OrderRequest
 from interfaces.temporal import TaskQueues
@@ -209,4 +211,125 @@ async def test_a_position_closed_on_the_broker_is_a_mismatch(  # type: ignore[no
     await hedger.wait_workflow(hedger.position(quote_id))
     await hedger.assert_hedged()
     final = await run_validator(hedger)
+    assert sum(final.open_by_kind.values()) == 0, await open_findings(hedger)
+
+
+async def test_a_ledger_row_altered_is_ledger_behind(hedger, paused_schedule) -> None:  # type: ignore[no-untyped-def]
+    quote_id = await open_quote(hedger)
+    alter = "UPDATE positions SET open_quantity = open_quantity + :d WHERE quote_id = :q"
+    async with hedger.engine.begin() as conn:
+        await conn.execute(text(alter), {"d": Decimal("0.5"), "q": quote_id})
+    key = f"ledger_behind:{quote_id}"
+    try:
+        await run_validator(hedger)
+        second = await run_validator(hedger)
+        assert second.alerted == [key], await open_findings(hedger)
+        assert (
+            second.open_by_kind["ledger_behind"] == 1 and second.open_by_kind["size_mismatch"] == 0
+        )
+        assert len(await validator_alerts(hedger, key)) == 1
+    finally:
+        async with hedger.engine.begin() as conn:
+            await conn.execute(text(alter), {"d": Decimal("-0.5"), "q": quote_id})
+    cleared = await run_validator(hedger)
+    assert cleared.resolved == [key] and sum(cleared.open_by_kind.values()) == 0
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.wait_workflow(hedger.position(quote_id))
+    await hedger.assert_hedged()
+
+
+async def _ops(hedger, *args: str) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hedger", "ops", *args, env=dict(hedger.processes.env)
+    )
+    assert await proc.wait() == 0
+
+
+async def test_a_quote_opened_on_chain_by_another_path(  # type: ignore[no-untyped-def]
+    hedger, paused_schedule, broker
+) -> None:
+    """Our PartyB key opens a quote the hedger rejected (trading was halted): nothing hedges it
+    and the ledger has no position. The validator finds both."""
+    from eth_account import Account
+    from web3 import Web3
+
+    from adapters.muon.client import MuonClient
+    from devnet.traders.chain import PartyAChain
+    from domain.muon import ABI_TYPES, PairUpnlAndPriceSig, SingleUpnlSig
+
+    key = (
+        hedger.processes.env.get("HEDGER_PRIVATE_KEY")
+        or load_settings().private_key.get_secret_value()
+    )
+    assert Account.from_key(key).address == hedger.our_party_b
+    signer = PartyAChain(Web3(Web3.HTTPProvider(hedger.rpc_url)), hedger.symmio, key)
+    trader = hedger.trader()
+
+    await _ops(hedger, "halt", "--reason", "e2e validator: another path")
+    try:
+        quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
+        assert await hedger.wait_workflow(hedger.intent(quote_id)) == "rejected"
+    finally:
+        await _ops(hedger, "resume", "--reason", "e2e validator done")
+    await asyncio.to_thread(
+        signer.send, "allocateForPartyB(uint256,address)", 1000 * 10**18, trader.address
+    )
+    async with MuonClient([hedger.muon_url]) as muon:
+        single = await muon.party_b_upnl_sig(
+            party_b=hedger.our_party_b, party_a=trader.address, chain_id=hedger.chain_id,
+            symmio=hedger.symmio,
+        )  # fmt: skip
+        await asyncio.to_thread(
+            signer.send, f"lockQuote(uint256,{ABI_TYPES[SingleUpnlSig]})", quote_id, single.to_abi_tuple()
+        )  # fmt: skip
+        pair = await muon.pair_upnl_and_price_sig(
+            party_b=hedger.our_party_b, party_a=trader.address, chain_id=hedger.chain_id,
+            symmio=hedger.symmio, symbol_id=1,
+        )  # fmt: skip
+        view = hedger.quote(quote_id)
+        await asyncio.to_thread(
+            signer.send, f"openPosition(uint256,uint256,uint256,{ABI_TYPES[PairUpnlAndPriceSig]})",
+            quote_id, view.quantity, pair.price, pair.to_abi_tuple(),
+        )  # fmt: skip
+    await hedger.wait_chain(quote_id, OPEN)
+    hedged = False
+    try:
+        await run_validator(hedger)
+        second = await run_validator(hedger)
+        found = await open_findings(hedger)
+        position_keys = [k for k in second.alerted if k.endswith(f":{BTC}")]
+        assert len(position_keys) == 1, found
+        assert position_keys[0].split(":")[0] in {"missing_on_broker", "size_mismatch"}
+        assert quote_id in found[position_keys[0]][2]
+        assert f"ledger_behind:{quote_id}" in second.alerted
+        # hedge it by hand, and let the trader close it: the hedger works the close
+        await place(broker, f"manual-{uuid.uuid4().hex[:6]}", "buy", "market", "0.01")
+        hedged = True
+    finally:
+        if not hedged:
+            await place(broker, f"manual-{uuid.uuid4().hex[:6]}", "buy", "market", "0.01")
+    # Clean up. Today the hedger does not work a close request of a quote it never opened (no
+    # position workflow picks it up): the other path closes it too, on chain and on the broker.
+    await hedger.request_close(quote_id)
+    try:
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=20)
+    except AssertionError:
+        async with MuonClient([hedger.muon_url]) as muon:
+            pair = await muon.pair_upnl_and_price_sig(
+                party_b=hedger.our_party_b, party_a=trader.address, chain_id=hedger.chain_id,
+                symmio=hedger.symmio, symbol_id=1,
+            )  # fmt: skip
+        view = hedger.quote(quote_id)
+        await asyncio.to_thread(
+            signer.send, f"fillCloseRequest(uint256,uint256,uint256,{ABI_TYPES[PairUpnlAndPriceSig]})",
+            quote_id, view.quantity - view.closed_amount, pair.price, pair.to_abi_tuple(),
+        )  # fmt: skip
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+        await place(broker, f"manual-{uuid.uuid4().hex[:6]}", "sell", "market", "0.01")
+    await hedger.assert_hedged()
+    final = await run_validator(hedger)
+    # the ledger still shows the quote as the hedger last saw it (rejected, no position): fine
     assert sum(final.open_by_kind.values()) == 0, await open_findings(hedger)
