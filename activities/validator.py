@@ -128,7 +128,7 @@ class ValidatorActivities(ValidatorApi):
     async def snapshot(self, request: SnapshotRequest) -> SnapshotView:
         try:
             flight_quotes, flight_symbols, flight_party_as = await self._in_flight()
-            party_as = sorted({*(await self._ledger_party_as()), *flight_party_as})
+            party_as = sorted({*(await self.ledger_party_as()), *flight_party_as})
             chain = await self._chain_positions(request.party_b, party_as)
             positions, orders = await self._broker_book()
             ledger = await self._ledger_positions([r.quote_id for r in chain])
@@ -218,7 +218,7 @@ class ValidatorActivities(ValidatorApi):
         return self._markets[symbol]
 
     # ---------------------------------------------------------------- the ledger
-    async def _ledger_party_as(self) -> set[str]:
+    async def ledger_party_as(self) -> set[str]:
         async with self.sessions() as session:
             quoted = await session.scalars(
                 select(col(QuoteRecord.party_a)).where(col(QuoteRecord.chain_id) == self.chain_id)

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
     # this many seconds; 0 = the schedule is paused.
     validator_interval_seconds: int = Field(60, ge=0, le=86_400)
+    # Balance manager (Schedule `hedger-balance`): every this many seconds (0 = paused); alerts
+    # while the broker account's free collateral is below `balance_min_free_collateral` (0 = off).
+    balance_interval_seconds: int = Field(60, ge=0, le=86_400)
+    balance_min_free_collateral: Decimal = Field(Decimal("1000"), ge=0)
 
     _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
         _split_list

@@ -23,12 +23,13 @@ from workers.validator import (
     ensure_validator_schedule,
     refresh_findings_gauge,
 )
+from workflows.balance import BalanceWorkflow
 from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
 
 # Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
-OPS_WORKFLOWS = [ValidatorWorkflow]
+OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow]
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -60,7 +61,7 @@ def build_ops_worker(
             *ledger.activities(),
             *ops.activities(),
             HealthcheckActivities().echo,
-            *validator.activities(),
+            *validator,
         ],  # fmt: skip
         workflows=OPS_WORKFLOWS,
     )

@@ -16,7 +16,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from domain.reconcile import TrackedFinding, alert_key, counts_by_kind, reconcile, track
+    from domain.reconcile import (
+        FindingKind,
+        TrackedFinding,
+        alert_key,
+        counts_by_kind,
+        reconcile,
+        track,
+    )
     from interfaces.chain import ChainApi
     from interfaces.ledger import AlertRow, OpsApi
     from interfaces.temporal import TaskQueues
@@ -42,9 +49,11 @@ WRITE_RETRY = RetryPolicy(
 READ_TIMEOUT = timedelta(seconds=120)
 WRITE_TIMEOUT = timedelta(seconds=30)
 DETAIL_LINES = 20
+VALIDATOR_KINDS = frozenset(kind.value for kind in FindingKind)
 
 
-def _alert(tracked: TrackedFinding, *, resolved: bool = False) -> AlertRow:
+def finding_alert(tracked: TrackedFinding, *, resolved: bool = False) -> AlertRow:
+    """The alert of a finding (or its resolve message), deduplicated per occurrence."""
     f = tracked.finding
     context = {
         "finding": f.key, "symbol": f.symbol, "quote_ids": f.quote_ids, "detail": f.detail,
@@ -82,15 +91,17 @@ class ValidatorWorkflow:
             ValidatorApi.open_findings, task_queue=TaskQueues.OPS,
             start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
         )  # fmt: skip
+        # the table holds the balance manager's findings too: those are not ours to resolve
+        ours = [t for t in previous if t.finding.kind in VALIDATOR_KINDS]
         now = workflow.now().timestamp()
-        tracking = track(previous, reconcile(to_snapshot(view)), now, params.persist_runs)
+        tracking = track(ours, reconcile(to_snapshot(view)), now, params.persist_runs)
         await workflow.execute_activity_method(
             ValidatorApi.record, RecordRequest(info.workflow_id, now, tracking.open, tracking.resolved),
             task_queue=TaskQueues.OPS, start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
             summary=f"record {len(tracking.open)} open, {len(tracking.resolved)} resolved",
         )  # fmt: skip
-        alerts = [_alert(t) for t in tracking.to_alert]
-        alerts += [_alert(t, resolved=True) for t in tracking.resolved if t.alerted]
+        alerts = [finding_alert(t) for t in tracking.to_alert]
+        alerts += [finding_alert(t, resolved=True) for t in tracking.resolved if t.alerted]
         for row in alerts:
             await workflow.execute_activity_method(
                 OpsApi.raise_alert, row, task_queue=TaskQueues.OPS,

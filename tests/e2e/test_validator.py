@@ -333,3 +333,42 @@ async def test_a_quote_opened_on_chain_by_another_path(  # type: ignore[no-untyp
     final = await run_validator(hedger)
     # the ledger still shows the quote as the hedger last saw it (rejected, no position): fine
     assert sum(final.open_by_kind.values()) == 0, await open_findings(hedger)
+
+
+async def test_the_balance_manager_alerts_a_low_broker_margin_and_resolves_it(  # type: ignore[no-untyped-def]
+    hedger, paused_schedule, record_history
+) -> None:
+    """A band above what the broker account holds raises `broker_margin_low` once; back inside
+    the band (the operator lowers it, as refilling the account would), the resolve message."""
+    from interfaces.balance import BALANCE_SCHEDULE_ID, BalanceInput
+    from workflows.balance import BalanceWorkflow
+
+    described = await hedger.client.get_schedule_handle(BALANCE_SCHEDULE_ID).describe()
+    assert described.schedule.action.task_queue == TaskQueues.OPS
+
+    async def run(min_free: str, label: str | None = None) -> Any:
+        handle = await hedger.client.start_workflow(
+            BalanceWorkflow.run, BalanceInput(hedger.chain_id, min_free),
+            id=f"balance-{hedger.chain_id}-e2e-{uuid.uuid4().hex[:8]}", task_queue=TaskQueues.OPS,
+        )  # fmt: skip
+        result = await asyncio.wait_for(handle.result(), 120)
+        if label:
+            await record_history(handle, "BalanceWorkflow", label)
+        return result
+
+    inside = await run("1")
+    assert inside.alerted == [] and Decimal(inside.view.broker_free) > 1
+    trader = hedger.trader().address.lower()
+    (mine,) = [p for p in inside.view.party_as if p.party_a == trader]
+    assert Decimal(mine.allocated) > 0  # the hedger allocated for this PartyA's locks
+    band = str(Decimal(inside.view.broker_free) * 10)
+    low = await run(band, "margin-low")
+    assert low.alerted == ["broker_margin_low:USDT"]
+    again = await run(band)
+    assert again.alerted == []  # one alert per episode
+    back = await run("1")
+    assert back.resolved == ["broker_margin_low:USDT"]
+    (raised, resolved) = await validator_alerts(hedger, "broker_margin_low:USDT")
+    assert resolved == f"{raised}:resolved"
+    # the validator does not resolve the balance manager's findings, nor the reverse
+    assert sum((await run_validator(hedger)).open_by_kind.values()) == 0
