@@ -19,7 +19,7 @@ from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
 from workers.validator import (
-    build_validator_activities,
+    ValidatorReads,
     ensure_validator_schedule,
     refresh_findings_gauge,
 )
@@ -53,18 +53,20 @@ def build_ops_worker(
     ledger = LedgerActivities(engine)
     risk = RiskControl(client, settings.chain_id)
     ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
-    validator = build_validator_activities(client, settings, engine)
-    return Worker(
+    validator = ValidatorReads(client, settings, engine)
+    worker = Worker(
         client,
         task_queue=task_queue,
         activities=[
             *ledger.activities(),
             *ops.activities(),
             HealthcheckActivities().echo,
-            *validator,
+            *validator.activities(),
         ],  # fmt: skip
         workflows=OPS_WORKFLOWS,
     )
+    worker.validator_reads = validator  # type: ignore[attr-defined]  # closed by `main`
+    return worker
 
 
 async def seed_risk_control(client: Client, settings: Settings, engine: AsyncEngine) -> None:
@@ -95,10 +97,12 @@ async def main(settings: Settings) -> None:
 
         async def run(stop: asyncio.Event) -> None:
             gauge = asyncio.create_task(refresh_findings_gauge(engine, stop))
+            worker = build_ops_worker(client, settings, engine)
             try:
-                await run_worker(build_ops_worker(client, settings, engine), stop)
+                await run_worker(worker, stop)
             finally:
                 gauge.cancel()
+                await worker.validator_reads.close()  # type: ignore[attr-defined]
 
         await run_until_stopped(run)
     finally:

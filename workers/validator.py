@@ -49,19 +49,25 @@ RUN_TIMEOUT = timedelta(minutes=10)
 GAUGE_REFRESH_SECONDS = 30.0
 
 
-def build_validator_activities(
-    client: Client, settings: Settings, engine: AsyncEngine
-) -> list[Any]:
-    """The validator's and the balance manager's activities (read-only chain and broker clients,
-    built on first use)."""
-    reads = ValidatorActivities(
-        engine,
-        client,
-        settings.chain_id,
-        chain=lambda: ChainClient.from_settings(settings),
-        broker=lambda: BrokerAdapter.from_config(BrokerConfig.from_settings(settings)),
-    )
-    return [*reads.activities(), *BalanceActivities(reads).activities()]
+class ValidatorReads:
+    """The validator's and the balance manager's activities around one pair of read-only chain
+    and broker clients (built on first use); `close` them when the worker stops."""
+
+    def __init__(self, client: Client, settings: Settings, engine: AsyncEngine) -> None:
+        self.reads = ValidatorActivities(
+            engine,
+            client,
+            settings.chain_id,
+            chain=lambda: ChainClient.from_settings(settings),
+            broker=lambda: BrokerAdapter.from_config(BrokerConfig.from_settings(settings)),
+        )
+        self.balance = BalanceActivities(self.reads)
+
+    def activities(self) -> list[Any]:
+        return [*self.reads.activities(), *self.balance.activities()]
+
+    async def close(self) -> None:
+        await self.reads.close()
 
 
 def _paused_note(variable: str) -> str:
