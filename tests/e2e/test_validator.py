@@ -122,13 +122,15 @@ async def test_the_schedule_exists_and_a_clean_state_reports_zero(hedger, paused
     spec = paused_schedule.schedule.spec
     assert spec.intervals and spec.intervals[0].every.total_seconds() == 60
     assert paused_schedule.schedule.action.task_queue == TaskQueues.OPS
+    (last_alert,) = await hedger.ledger("SELECT coalesce(max(id), 0) FROM alerts")
     quote_id = await open_quote(hedger)
     first = await run_validator(hedger)
     second = await run_validator(hedger)
     assert sum(first.open_by_kind.values()) == 0, await open_findings(hedger)
     assert sum(second.open_by_kind.values()) == 0 and second.alerted == []
     assert await open_findings(hedger) == {}
-    assert await hedger.ledger("SELECT id FROM alerts WHERE dedupe_key LIKE 'validator:%'") == []
+    raised = "SELECT id FROM alerts WHERE dedupe_key LIKE 'validator:%' AND id > :n"
+    assert await hedger.ledger(raised, n=last_alert[0]) == []
     await hedger.request_close(quote_id)
     await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
     await hedger.wait_workflow(hedger.position(quote_id))
