@@ -23,7 +23,7 @@ from api.deps import TemporalProvider
 from api.errors import SafeJSONResponse, install_error_handlers, install_openapi
 from api.guard import Limits, RequestGuard
 from api.metrics import MetricsMiddleware
-from api.routers import admin, frontend, health, ws
+from api.routers import admin, findings, frontend, health, ws
 from config.settings import Settings
 
 # The API process parses untrusted JSON: it runs with Python's default recursion limit, whatever
@@ -86,6 +86,7 @@ def create_app(
     app.include_router(frontend.router)
     app.include_router(ws.router)
     app.include_router(admin.router)
+    app.include_router(findings.router)
     app.include_router(health.router)
     install_openapi(app)
     return app

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)
 
+    # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
+    # this many seconds; 0 = the schedule is paused.
+    validator_interval_seconds: int = Field(60, ge=0, le=86_400)
+    # Balance manager (Schedule `hedger-balance`): every this many seconds (0 = paused); alerts
+    # while the broker account's free collateral is below `balance_min_free_collateral` (0 = off).
+    balance_interval_seconds: int = Field(60, ge=0, le=86_400)
+    balance_min_free_collateral: Decimal = Field(Decimal("1000"), ge=0)
+
     _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
         _split_list
     )

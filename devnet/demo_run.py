@@ -270,6 +270,7 @@ async def build_summary(
         "timed_out": timed_out,
         "trader_failures": sum(t.stats.failures for t in sim.traders),
         "ledger": await _ledger_view(stack),
+        "validator": await _validator_view(scope) if not timed_out else None,
     }
 
 
@@ -285,6 +286,37 @@ def print_stuck(summary: dict[str, Any], log: Callable[[str], None]) -> None:
     for name, row in summary["details"]["net_exposure"].items():
         if "mismatch" in row:
             log(f"demo: UNHEDGED {name}: chain {row['chain']} vs broker {row['broker']}")
+    validator = summary.get("validator") or {}
+    if "open" in validator:
+        log(
+            f"demo: position validator: {validator['open']} open finding(s) {validator['open_by_kind']}"
+        )
+
+
+async def _validator_view(scope: RunScope, timeout: float = 45.0) -> dict[str, Any] | None:
+    """One position-validator run at the end (informational: what it still finds open)."""
+    import uuid
+
+    from temporalio.client import Client
+
+    from interfaces.temporal import TaskQueues
+    from interfaces.validator import ValidatorInput, validator_workflow_id
+    from workflows.validator import ValidatorWorkflow
+
+    if scope.temporal_address is None:
+        return None
+    try:
+        client = await Client.connect(scope.temporal_address, namespace=scope.namespace)
+        chain_id = scope.chain_id
+        handle = await client.start_workflow(
+            ValidatorWorkflow.run, ValidatorInput(chain_id),
+            id=f"{validator_workflow_id(chain_id)}-demo-{uuid.uuid4().hex[:8]}",
+            task_queue=TaskQueues.OPS,
+        )  # fmt: skip
+        result = await asyncio.wait_for(handle.result(), timeout)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"open": sum(result.open_by_kind.values()), "open_by_kind": result.open_by_kind}
 
 
 async def _ledger_view(stack: LocalStack) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ledger.columns import _amount, _ts
@@ -189,14 +189,35 @@ class ListenerCursor(SQLModel, table=True):
 
 
 class ValidatorFinding(SQLModel, table=True):
+    """A difference the position validator found between chain, broker and ledger
+    (`domain.reconcile`). One row per occurrence: `finding_key` names the difference (kind and
+    symbol, client order id or quote id) and is unique among open rows; a row is updated on
+    every run that still sees it and gets `resolved_at` on the first run that does not."""
+
     __tablename__ = "validator_findings"
+    __table_args__ = (
+        Index(
+            "uq_validator_findings_open_key",
+            "finding_key",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(max_length=64, index=True)
+    finding_key: str = Field(max_length=200)
+    run_id: str = Field(max_length=64, index=True)  # the last validator run that saw it
     kind: str = Field(max_length=48)
     severity: str = Field(max_length=16)
-    quote_id: int | None = Field(default=None, sa_type=BigInteger)
+    message: str = ""
+    symbol: str | None = Field(default=None, max_length=64)
+    quote_id: int | None = Field(default=None, sa_type=BigInteger)  # the first of `quote_ids`
+    quote_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     detail: dict[str, Any] = _json()
+    seen_runs: int = 1
+    first_seen: datetime = _ts()
+    last_seen: datetime = _ts()
+    alerted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = _ts()
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 

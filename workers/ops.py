@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -17,8 +18,18 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.validator import (
+    ValidatorReads,
+    ensure_validator_schedule,
+    refresh_findings_gauge,
+)
+from workflows.balance import BalanceWorkflow
+from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
+
+# Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
+OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow]
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -42,11 +53,20 @@ def build_ops_worker(
     ledger = LedgerActivities(engine)
     risk = RiskControl(client, settings.chain_id)
     ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
-    return Worker(
+    validator = ValidatorReads(client, settings, engine)
+    worker = Worker(
         client,
         task_queue=task_queue,
-        activities=[*ledger.activities(), *ops.activities(), HealthcheckActivities().echo],
+        activities=[
+            *ledger.activities(),
+            *ops.activities(),
+            HealthcheckActivities().echo,
+            *validator.activities(),
+        ],  # fmt: skip
+        workflows=OPS_WORKFLOWS,
     )
+    worker.validator_reads = validator  # type: ignore[attr-defined]  # closed by `main`
+    return worker
 
 
 async def seed_risk_control(client: Client, settings: Settings, engine: AsyncEngine) -> None:
@@ -73,8 +93,17 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings)
     try:
         await seed_risk_control(client, settings, engine)
-        await run_until_stopped(
-            lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
-        )
+        await ensure_validator_schedule(client, settings)
+
+        async def run(stop: asyncio.Event) -> None:
+            gauge = asyncio.create_task(refresh_findings_gauge(engine, stop))
+            worker = build_ops_worker(client, settings, engine)
+            try:
+                await run_worker(worker, stop)
+            finally:
+                gauge.cancel()
+                await worker.validator_reads.close()  # type: ignore[attr-defined]
+
+        await run_until_stopped(run)
     finally:
         await engine.dispose()

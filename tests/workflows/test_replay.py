@@ -3,7 +3,7 @@
 Histories are recorded from real end-to-end runs (any test using the `record_history` fixture, run with
 HEDGER_RECORD_HISTORIES=1) into tests/workflows/histories/<WorkflowType>-*.json.
 A code change that would break a running workflow fails here. Every workflow type the workflow
-worker hosts must have at least one recorded history.
+and ops workers host must have at least one recorded history.
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.workflows import WORKFLOWS
+from workers.ops import OPS_WORKFLOWS
+from workers.workflows import WORKFLOWS as WORKFLOW_WORKER
+
+# every workflow type: the workflow worker's and the ops worker's (scheduled) ones
+WORKFLOWS = [*WORKFLOW_WORKER, *OPS_WORKFLOWS]
 
 HISTORIES = Path(__file__).with_name("histories")
 
