@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
@@ -17,6 +18,12 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.market_schedules import (
+    MARKET_WORKFLOWS,
+    MarketsPart,
+    build_markets,
+    ensure_market_schedules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +44,26 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 
 def build_ops_worker(
-    client: Client, settings: Settings, engine: AsyncEngine, task_queue: str = TaskQueues.OPS
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    task_queue: str = TaskQueues.OPS,
+    markets: MarketsPart | None = None,
 ) -> Worker:
     ledger = LedgerActivities(engine)
     risk = RiskControl(client, settings.chain_id)
     ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
+    market_activities: list[Any] = markets.activities.activities() if markets else []
     return Worker(
         client,
         task_queue=task_queue,
-        activities=[*ledger.activities(), *ops.activities(), HealthcheckActivities().echo],
+        activities=[
+            *ledger.activities(),
+            *ops.activities(),
+            HealthcheckActivities().echo,
+            *market_activities,
+        ],  # fmt: skip
+        workflows=MARKET_WORKFLOWS if markets else [],
     )
 
 
@@ -71,10 +89,14 @@ async def main(settings: Settings) -> None:
 
     client = await client_for(settings)
     engine = make_engine(settings)
+    markets = build_markets(settings, engine)
     try:
         await seed_risk_control(client, settings, engine)
-        await run_until_stopped(
-            lambda stop: run_worker(build_ops_worker(client, settings, engine), stop)
-        )
+        worker = build_ops_worker(client, settings, engine, markets=markets)
+        if markets is not None:
+            await ensure_market_schedules(client, settings)
+        await run_until_stopped(lambda stop: run_worker(worker, stop))
     finally:
+        if markets is not None:
+            await markets.close()
         await engine.dispose()

@@ -460,21 +460,28 @@ class ChainClient:
         return from_wei18(int(await self.view("balanceOf", to_checksum_address(user))))
 
     async def get_symbol(self, symbol_id: int) -> SymbolView:
-        raw = await self.view("getSymbol", symbol_id)
-        return SymbolView(
-            symbol_id=int(raw[0]),
-            name=str(raw[1]),
-            is_valid=bool(raw[2]),
-            min_acceptable_quote_value=from_wei18(int(raw[3])),
-            min_acceptable_portion_lf=from_wei18(int(raw[4])),
-            trading_fee=from_wei18(int(raw[5])),
-            max_leverage=from_wei18(int(raw[6])),
-            funding_rate_epoch_duration=int(raw[7]),
-            funding_rate_window_time=int(raw[8]),
-        )
+        return _symbol_view(await self.view("getSymbol", symbol_id))
+
+    async def get_symbols(self, start: int, size: int) -> list[SymbolView]:
+        """ViewFacet `getSymbols(start, size)`: the symbols with ids start+1 .. start+size."""
+        return [_symbol_view(raw) for raw in await self.view("getSymbols", start, size)]
 
     async def is_party_b(self, address: str) -> bool:
         return bool(await self.view("isPartyB", to_checksum_address(address)))
+
+
+def _symbol_view(raw: Any) -> SymbolView:
+    return SymbolView(
+        symbol_id=int(raw[0]),
+        name=str(raw[1]),
+        is_valid=bool(raw[2]),
+        min_acceptable_quote_value=from_wei18(int(raw[3])),
+        min_acceptable_portion_lf=from_wei18(int(raw[4])),
+        trading_fee=from_wei18(int(raw[5])),
+        max_leverage=from_wei18(int(raw[6])),
+        funding_rate_epoch_duration=int(raw[7]),
+        funding_rate_window_time=int(raw[8]),
+    )
 
 
 async def _result(ep: Endpoint, method: str, params: list[Any]) -> Any:

@@ -16,7 +16,11 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from workers.workflows import WORKFLOWS
+from workers.market_schedules import MARKET_WORKFLOWS
+from workers.workflows import WORKFLOWS as WORKFLOW_WORKER_TYPES
+
+# every workflow type any worker hosts: the workflow worker's and the ops worker's schedules'
+WORKFLOWS = [*WORKFLOW_WORKER_TYPES, *MARKET_WORKFLOWS]
 
 HISTORIES = Path(__file__).with_name("histories")
 
