@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 
 from workers.market_schedules import symbol_sync_schedule_id
 
+pytestmark = pytest.mark.slow
 HEADERS = {"App-Name": "pytest-frontend"}  # the SDK's getAppNameHeader (state/hedger/thunks.ts)
 
 
@@ -182,3 +184,47 @@ async def test_bad_frontend_input_gets_a_clear_4xx(hedger: Any) -> None:
             detail = reply.json()
             text = detail.get("detail") or detail.get("message") or detail
             assert text, (path, detail)
+
+
+async def _upnl(ws: Any, timeout: float = 10) -> Decimal:
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+    return Decimal(message["upnl"])
+
+
+async def test_upnl_moves_with_the_broker_price(hedger: Any) -> None:
+    """SDK: the upnl websocket (`/ws/upnl-ws`, the sub-account as a plain string); uPnL is the
+    chain position at the broker mark the MarketData schedule publishes."""
+    from domain.enums import OrderType, PositionType, QuoteStatus
+
+    account = 6
+    start = await hedger.mark_price()
+    quote_id = await hedger.send_quote(
+        side=PositionType.LONG,
+        order_type=OrderType.MARKET,
+        quantity=Decimal("0.01"),
+        account=account,
+    )
+    await hedger.wait_chain(quote_id, {QuoteStatus.OPENED}, account=account)
+    on_chain = await asyncio.to_thread(hedger.contract().functions.getQuote(quote_id).call)
+    opened = Decimal(on_chain[5]) / 10**18  # openedPrice, from the chain
+    address = hedger.trader(account).address
+    ws_url = _api(hedger).replace("http://", "ws://") + "/ws/upnl-ws"
+    try:
+        async with websockets.connect(ws_url) as ws:
+            await ws.send(address)
+            deadline = time.monotonic() + 60
+            upnl = await _upnl(ws)
+            while abs(upnl) > 5 and time.monotonic() < deadline:  # position row and mark land
+                upnl = await _upnl(ws)
+            await hedger.set_price((start * Decimal("1.05")).quantize(Decimal("0.1")))
+            expected = Decimal("0.01") * (start * Decimal("1.05") - opened)
+            while time.monotonic() < deadline:
+                upnl = await _upnl(ws)
+                if abs(upnl - expected) < 1:
+                    break
+            assert abs(upnl - expected) < 1, (upnl, expected)
+    finally:
+        await hedger.request_close(quote_id, account=account)
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
+        await hedger.set_price(start)
+        await hedger.assert_hedged()
