@@ -228,3 +228,82 @@ async def test_upnl_moves_with_the_broker_price(hedger: Any) -> None:
         await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
         await hedger.set_price(start)
         await hedger.assert_hedged()
+
+
+async def _notification(ws: Any, predicate: Any, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            message = json.loads(
+                await asyncio.wait_for(ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
+            )
+        except TimeoutError:
+            break
+        seen.append(message)
+        if predicate(message):
+            return message  # type: ignore[no-any-return]
+    raise AssertionError(f"no such notification; got {seen}")
+
+
+async def test_notifications_show_a_market_close_and_a_rejection(hedger: Any) -> None:
+    """SDK state/notifications (updater.ts groupingNotification): a `report` is a partial fill
+    and not shown; an `alert` with action_status success / failed is shown, failed with its
+    error_code (the texts from /error_codes)."""
+    from domain.enums import OrderType, PositionType, QuoteStatus
+
+    account = 7
+    address = hedger.trader(account).address
+    ws_url = _api(hedger).replace("http://", "ws://") + "/ws/position-state-ws3"
+    async with websockets.connect(ws_url) as ws:
+        await ws.send(json.dumps({"address": [address]}))
+        await asyncio.sleep(1)
+        quote_id = await hedger.send_quote(
+            side=PositionType.LONG,
+            order_type=OrderType.MARKET,
+            quantity=Decimal("0.01"),
+            account=account,
+        )
+        seen = await _notification(
+            ws, lambda n: n["quote_id"] == quote_id and n["action_status"] == "seen"
+        )
+        assert (seen["last_seen_action"], seen["state_type"]) == ("SendQuote", "alert")
+        await hedger.wait_chain(quote_id, {QuoteStatus.OPENED}, account=account)
+        await hedger.request_close(quote_id, account=account)
+        closed = await _notification(
+            ws,
+            lambda n: (
+                n["quote_id"] == quote_id and n["last_seen_action"] == "RequestToClosePosition"
+            ),
+        )
+        assert (closed["action_status"], closed["state_type"]) == ("success", "alert")
+        assert Decimal(closed["filled_amount_close"]) == Decimal("0.01")
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
+
+        # above the per-symbol notional cap (250,000 at ~50,000): the policy declines
+        rejected_id = await hedger.send_quote(
+            side=PositionType.LONG,
+            order_type=OrderType.MARKET,
+            quantity=Decimal("6"),
+            account=account,
+        )
+        failed = await _notification(
+            ws, lambda n: n["quote_id"] == rejected_id and n["action_status"] == "failed"
+        )
+        assert (failed["last_seen_action"], failed["state_type"]) == ("SendQuote", "alert")
+        assert isinstance(failed["error_code"], int) and failed["failure_message"]
+    async with httpx.AsyncClient(base_url=_api(hedger), timeout=10) as client:
+        text = await _get(client, f"/error_codes/{failed['error_code']}")
+        assert text.status_code == 200, text.text
+        # SDK state/notifications/thunks.ts: POST position-state/{start}/{size}
+        page = await client.post("/position-state/0/20", json={"address": address}, headers=HEADERS)
+        assert page.status_code == 200
+        kinds = {(n["quote_id"], n["action_status"]) for n in page.json()["position_state"]}
+        assert {(quote_id, "seen"), (quote_id, "success"), (rejected_id, "failed")} <= kinds
+    assert (
+        await hedger.ledger(
+            "SELECT count(*) FROM quotes WHERE quote_id = :q AND hedge_status = 'REJECTED'",
+            q=rejected_id,
+        )
+    )[0][0] == 1
+    await hedger.assert_hedged()
