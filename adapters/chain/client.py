@@ -81,6 +81,23 @@ class PartyBBalanceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyABalanceInfo:
+    """`partyAStats(partyA)`: PartyA's allocated balance and locked values (all hedgers)."""
+
+    allocated: Decimal
+    locked: LockedValues
+    pending_locked: LockedValues
+
+    def available_for_quote(self, upnl: Decimal) -> Decimal:
+        """`LibAccount.partyAAvailableForQuote(upnl, partyA)`."""
+        locked, pending = self.locked, self.pending_locked
+        if upnl >= 0:
+            return self.allocated + upnl - (locked.total_for_party_a + pending.total_for_party_a)
+        mm = max(-upnl, locked.party_a_mm)
+        return self.allocated - (locked.cva + locked.lf + pending.total_for_party_a) - mm
+
+
+@dataclass(frozen=True, slots=True)
 class SymbolView:
     symbol_id: int
     name: str
@@ -453,6 +470,16 @@ class ChainClient:
             allocated=from_wei18(values[0]),
             locked=LockedValues.from_wei(values[1], values[2], values[3], values[4]),
             pending_locked=LockedValues.from_wei(values[5], values[6], values[7], values[8]),
+        )
+
+    async def party_a_balance_info(self, party_a: str) -> PartyABalanceInfo:
+        raw = [int(v) for v in await self.view("partyAStats", to_checksum_address(party_a))]
+        if len(raw) < 10:
+            raise ValueError(f"partyAStats returned {len(raw)} values, expected 14")
+        return PartyABalanceInfo(
+            allocated=from_wei18(raw[1]),
+            locked=LockedValues.from_wei(raw[2], raw[3], raw[4], raw[5]),
+            pending_locked=LockedValues.from_wei(raw[6], raw[7], raw[8], raw[9]),
         )
 
     async def balance_of(self, user: str) -> Decimal:

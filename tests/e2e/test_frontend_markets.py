@@ -223,6 +223,22 @@ async def test_upnl_moves_with_the_broker_price(hedger: Any) -> None:
                 if abs(upnl - expected) < 1:
                     break
             assert abs(upnl - expected) < 1, (upnl, expected)
+            # balances from SYMMIO's accounting, checked against the chain's own view
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            allocated = (
+                Decimal(
+                    await asyncio.to_thread(
+                        hedger.contract().functions.allocatedBalanceOfPartyA(address).call
+                    )
+                )
+                / 10**18
+            )
+            assert Decimal(message["allocated_balance"]) == allocated > 0
+            available = Decimal(message["available_balance"])
+            locked = Decimal(message["total_locked"])
+            assert available == allocated + Decimal(message["upnl"]) - locked - Decimal(
+                message["total_pending_locked"]
+            ), message
     finally:
         await hedger.request_close(quote_id, account=account)
         await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
