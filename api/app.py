@@ -49,9 +49,19 @@ def create_app(
         if app.state.engine is None:
             owned = create_async_engine(settings.database_url, pool_size=5, pool_pre_ping=True)
             app.state.engine = owned
+        chain = None
+        if app.state.chain is None and settings.symmio_address is not None:
+            # PartyA balances for /ws/upnl-ws (views only; no key)
+            from adapters.chain.client import ChainClient
+
+            chain = ChainClient.from_settings(settings)
+            app.state.chain = chain
         try:
             yield
         finally:
+            if chain is not None:
+                app.state.chain = None
+                await chain.close()
             hub = getattr(app.state, "notification_hub", None)
             if hub is not None:
                 await hub.stop()
@@ -69,6 +79,7 @@ def create_app(
     app.state.settings = settings
     app.state.limits = Limits.from_settings(settings)
     app.state.engine = db_engine
+    app.state.chain = None  # a ChainClient when HEDGER_SYMMIO_ADDRESS is set (lifespan)
     app.state.temporal = TemporalProvider(settings, temporal_client)
     app.state.upnl_interval = upnl_interval
     app.state.poll_interval = poll_interval

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "HEDGER_"
@@ -38,6 +38,29 @@ def _split_list(value: Any) -> Any:
 
 
 CsvList = Annotated[list[str], NoDecode]
+
+
+class LeverageTier(BaseModel):
+    """One `/get_locked_params` tier: the percentages offered up to `max_leverage` (see
+    `ledger.market_tables.SymbolLockedParams`); cva + lf + party_amm is normally 100."""
+
+    max_leverage: Decimal = Field(gt=0)
+    cva: Decimal = Field(ge=0, le=100)
+    lf: Decimal = Field(ge=0, le=100)
+    party_amm: Decimal = Field(ge=0, le=100)
+    party_bmm: Decimal = Field(Decimal(0), ge=0, le=100)
+
+
+def _default_tiers() -> list[LeverageTier]:
+    return [
+        LeverageTier(
+            max_leverage=Decimal(1000),
+            cva=Decimal(6),
+            lf=Decimal(3),
+            party_amm=Decimal(91),
+            party_bmm=Decimal(0),
+        )
+    ]
 
 
 class Settings(BaseSettings):
@@ -130,6 +153,19 @@ class Settings(BaseSettings):
     max_notional_per_symbol: Decimal = Field(Decimal("250000"), ge=0)
     price_band_pct: Decimal = Field(Decimal("2"), gt=0, le=100)
     min_seconds_to_deadline: int = Field(30, ge=0)
+
+    # Markets the API publishes (the symbol-sync and market-data schedules on `hedger-ops`).
+    # JSON values: per SYMMIO symbol name, the broker market hedging it when the names differ
+    # ({"1000PEPEUSDT": "1000PEPE/USDT:USDT"}) and a notional cap below max_notional_per_symbol
+    # ({"ETHUSDT": "100000"}); the leverage tiers of /get_locked_params (clamped to each
+    # symbol's on-chain max leverage).
+    symbol_broker_markets: dict[str, str] = Field(default_factory=dict)
+    symbol_notional_caps: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(default_factory=dict)
+    leverage_tiers: list[LeverageTier] = Field(default_factory=_default_tiers, min_length=1)
+    hedger_fee_open: Decimal = Field(Decimal(0), ge=0, lt=1)
+    hedger_fee_close: Decimal = Field(Decimal(0), ge=0, lt=1)
+    symbol_sync_seconds: int = Field(60, ge=5, le=86_400)
+    market_data_seconds: int = Field(5, ge=1, le=3_600)
     # Intent and position workflows continue-as-new beyond this many history events (set by the
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)

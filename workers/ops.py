@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from temporalio.client import Client
@@ -18,6 +19,12 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.market_schedules import (
+    MARKET_WORKFLOWS,
+    MarketsPart,
+    build_markets,
+    ensure_market_schedules,
+)
 from workers.validator import (
     ValidatorReads,
     ensure_validator_schedule,
@@ -48,12 +55,17 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 
 def build_ops_worker(
-    client: Client, settings: Settings, engine: AsyncEngine, task_queue: str = TaskQueues.OPS
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    task_queue: str = TaskQueues.OPS,
+    markets: MarketsPart | None = None,
 ) -> Worker:
     ledger = LedgerActivities(engine)
     risk = RiskControl(client, settings.chain_id)
     ops = OpsActivities(engine, limits_from(settings), risk, settings.alert_webhook_url)
     validator = ValidatorReads(client, settings, engine)
+    market_activities: list[Any] = markets.activities.activities() if markets else []
     worker = Worker(
         client,
         task_queue=task_queue,
@@ -62,8 +74,9 @@ def build_ops_worker(
             *ops.activities(),
             HealthcheckActivities().echo,
             *validator.activities(),
+            *market_activities,
         ],  # fmt: skip
-        workflows=OPS_WORKFLOWS,
+        workflows=[*OPS_WORKFLOWS, *(MARKET_WORKFLOWS if markets else [])],
     )
     worker.validator_reads = validator  # type: ignore[attr-defined]  # closed by `main`
     return worker
@@ -91,13 +104,16 @@ async def main(settings: Settings) -> None:
 
     client = await client_for(settings)
     engine = make_engine(settings)
+    markets = build_markets(settings, engine)
     try:
         await seed_risk_control(client, settings, engine)
         await ensure_validator_schedule(client, settings)
+        if markets is not None:
+            await ensure_market_schedules(client, settings)
 
         async def run(stop: asyncio.Event) -> None:
             gauge = asyncio.create_task(refresh_findings_gauge(engine, stop))
-            worker = build_ops_worker(client, settings, engine)
+            worker = build_ops_worker(client, settings, engine, markets=markets)
             try:
                 await run_worker(worker, stop)
             finally:
@@ -106,4 +122,6 @@ async def main(settings: Settings) -> None:
 
         await run_until_stopped(run)
     finally:
+        if markets is not None:
+            await markets.close()
         await engine.dispose()

@@ -262,6 +262,15 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         self._write(
             DecisionRow(s.chain_id, s.quote_id, False, decision.message, int(decision.code))
         )
+        if workflow.patched("notify-rejection"):
+            # the trader sees the hedger decline, with the policy's solver error code
+            self._write(
+                NotificationRow(
+                    s.quote_id, quote.party_a, "SendQuote", "failed",
+                    failure_type="HEDGER_REJECTED", failure_message=decision.message,
+                    error_code=int(decision.code), order_type=int(quote.order_type),
+                )
+            )  # fmt: skip
         return False
 
     # ------------------------------------------------------------------ actions

@@ -379,9 +379,15 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             if quote.order_type == OrderType.LIMIT
             else "RequestToClosePosition"
         )
+        # SYMMIO's SDK files a `report` as a partial fill and does not show it: a fill that
+        # completes the close request (always, for MARKET) is an `alert`.
+        partial = quote.order_type == OrderType.LIMIT and amount < quote.quantity_to_close
+        state_type = "report"
+        if workflow.patched("close-fill-alert") and not partial:
+            state_type = "alert"
         self._write(
             NotificationRow(
-                s.quote_id, quote.party_a, action, "success", state_type="report",
+                s.quote_id, quote.party_a, action, "success", state_type=state_type,
                 filled_amount_close=str(amount), avg_price_close=str(price),
             )
         )  # fmt: skip

@@ -157,6 +157,22 @@ class BrokerAdapter:
         result: dict[str, Any] = await self._call(self.exchange.fetch_ticker, rules.symbol)
         return result
 
+    async def reload_markets(self) -> dict[str, Any]:
+        """The broker's markets loaded again (listings change), also refreshing `symbols()`."""
+        markets: dict[str, Any] = await self._call(self.exchange.load_markets, True)
+        self._symbols = SymbolMap(markets, self._entries)
+        return markets
+
+    async def fetch_tickers(self, symbols: list[str]) -> dict[str, Any]:
+        """24 h tickers of several unified symbols in one request."""
+        result: dict[str, Any] = await self._call(self.exchange.fetch_tickers, symbols)
+        return result
+
+    async def fetch_funding_rates(self, symbols: list[str]) -> dict[str, Any]:
+        """Mark price, current funding rate and next funding time of several unified symbols."""
+        result: dict[str, Any] = await self._call(self.exchange.fetch_funding_rates, symbols)
+        return result
+
     async def fetch_order_book(self, symbol: str | int, limit: int = 20) -> dict[str, Any]:
         rules = await self.rules(symbol)
         result: dict[str, Any] = await self._call(

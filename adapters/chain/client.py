@@ -81,6 +81,23 @@ class PartyBBalanceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyABalanceInfo:
+    """`partyAStats(partyA)`: PartyA's allocated balance and locked values (all hedgers)."""
+
+    allocated: Decimal
+    locked: LockedValues
+    pending_locked: LockedValues
+
+    def available_for_quote(self, upnl: Decimal) -> Decimal:
+        """`LibAccount.partyAAvailableForQuote(upnl, partyA)`."""
+        locked, pending = self.locked, self.pending_locked
+        if upnl >= 0:
+            return self.allocated + upnl - (locked.total_for_party_a + pending.total_for_party_a)
+        mm = max(-upnl, locked.party_a_mm)
+        return self.allocated - (locked.cva + locked.lf + pending.total_for_party_a) - mm
+
+
+@dataclass(frozen=True, slots=True)
 class SymbolView:
     symbol_id: int
     name: str
@@ -455,26 +472,43 @@ class ChainClient:
             pending_locked=LockedValues.from_wei(values[5], values[6], values[7], values[8]),
         )
 
+    async def party_a_balance_info(self, party_a: str) -> PartyABalanceInfo:
+        raw = [int(v) for v in await self.view("partyAStats", to_checksum_address(party_a))]
+        if len(raw) < 10:
+            raise ValueError(f"partyAStats returned {len(raw)} values, expected 14")
+        return PartyABalanceInfo(
+            allocated=from_wei18(raw[1]),
+            locked=LockedValues.from_wei(raw[2], raw[3], raw[4], raw[5]),
+            pending_locked=LockedValues.from_wei(raw[6], raw[7], raw[8], raw[9]),
+        )
+
     async def balance_of(self, user: str) -> Decimal:
         """Deposited, unallocated balance (18 decimals)."""
         return from_wei18(int(await self.view("balanceOf", to_checksum_address(user))))
 
     async def get_symbol(self, symbol_id: int) -> SymbolView:
-        raw = await self.view("getSymbol", symbol_id)
-        return SymbolView(
-            symbol_id=int(raw[0]),
-            name=str(raw[1]),
-            is_valid=bool(raw[2]),
-            min_acceptable_quote_value=from_wei18(int(raw[3])),
-            min_acceptable_portion_lf=from_wei18(int(raw[4])),
-            trading_fee=from_wei18(int(raw[5])),
-            max_leverage=from_wei18(int(raw[6])),
-            funding_rate_epoch_duration=int(raw[7]),
-            funding_rate_window_time=int(raw[8]),
-        )
+        return _symbol_view(await self.view("getSymbol", symbol_id))
+
+    async def get_symbols(self, start: int, size: int) -> list[SymbolView]:
+        """ViewFacet `getSymbols(start, size)`: the symbols with ids start+1 .. start+size."""
+        return [_symbol_view(raw) for raw in await self.view("getSymbols", start, size)]
 
     async def is_party_b(self, address: str) -> bool:
         return bool(await self.view("isPartyB", to_checksum_address(address)))
+
+
+def _symbol_view(raw: Any) -> SymbolView:
+    return SymbolView(
+        symbol_id=int(raw[0]),
+        name=str(raw[1]),
+        is_valid=bool(raw[2]),
+        min_acceptable_quote_value=from_wei18(int(raw[3])),
+        min_acceptable_portion_lf=from_wei18(int(raw[4])),
+        trading_fee=from_wei18(int(raw[5])),
+        max_leverage=from_wei18(int(raw[6])),
+        funding_rate_epoch_duration=int(raw[7]),
+        funding_rate_window_time=int(raw[8]),
+    )
 
 
 async def _result(ep: Endpoint, method: str, params: list[Any]) -> Any:

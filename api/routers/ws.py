@@ -1,8 +1,10 @@
 """Websockets SYMMIO front-ends open on a hedger (SYMMIO.md §5.2).
 
 * `/ws/upnl-ws`: the client sends its sub-account address as a plain string (again on account
-  change); every `upnl_interval` seconds the server sends the account summary from the ledger
-  (balances the ledger does not hold are 0).
+  change); every `upnl_interval` seconds the server sends the account summary: uPnL of its
+  positions with this hedger at the published broker marks (ledger), and its allocated and
+  available balance from the chain (`partyAStats`, SYMMIO's `partyAAvailableForQuote`; "0"
+  without a SYMMIO address, the last values read while the RPC is away).
 * `/ws/position-state-ws3`: the client sends `{"address": ["0x…", …]}`; the server pushes each
   notification of those addresses created or modified after the subscription, one
   `NotificationResponse` per message (one process-wide poller of the notifications table by
@@ -25,7 +27,8 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,7 +38,11 @@ from api.guard import InputError, Limits, is_address, loads_checked
 from api.metrics import WS_CONNECTIONS
 from api.notify_hub import NotificationHub, Subscription
 from api.serialize import dec_str, funding_json, notification_json
+from domain.quote import LockedValues
 from ledger import queries as repo
+
+if TYPE_CHECKING:
+    from adapters.chain.client import PartyABalanceInfo
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ws", tags=["websockets"])
@@ -205,25 +212,38 @@ async def upnl_ws(ws: WebSocket) -> None:
     engine = _engine(ws)
     session: _Session[str] = _Session(ws, _parse_address)
 
+    chain = getattr(ws.app.state, "chain", None)
+    last: dict[str, PartyABalanceInfo] = {}  # address -> the last balances read from the chain
+
     async def tick(address: str, fresh: bool) -> None:
         s = await repo.account_summary(engine, address)
-        total_locked = s.cva + s.mm + s.lf
-        pending = s.pending_cva + s.pending_mm + s.pending_lf
+        locked = LockedValues(s.cva, s.lf, s.mm)
+        pending = LockedValues(s.pending_cva, s.pending_lf, s.pending_mm)
+        available = allocated = Decimal(0)
+        if chain is not None:
+            try:
+                last[address] = await chain.party_a_balance_info(address)
+            except Exception as exc:  # noqa: BLE001 - RPC trouble: the last values read
+                log.warning("upnl-ws: PartyA balances unavailable: %s", exc)
+        info = last.get(address)
+        if info is not None:  # SYMMIO's accounting: the chain's locked values, not the ledger's
+            locked, pending = info.locked, info.pending_locked
+            available, allocated = info.available_for_quote(s.upnl), info.allocated
         await session.send(
             {
                 "upnl": dec_str(s.upnl),
                 "notional": dec_str(s.notional),
                 "timestamp": int(time.time() * 1000),
-                "available_balance": "0",
-                "allocated_balance": "0",
-                "cva": dec_str(s.cva),
-                "mm": dec_str(s.mm),
-                "lf": dec_str(s.lf),
-                "total_locked": dec_str(total_locked),
-                "pending_cva": dec_str(s.pending_cva),
-                "pending_mm": dec_str(s.pending_mm),
-                "pending_lf": dec_str(s.pending_lf),
-                "total_pending_locked": dec_str(pending),
+                "available_balance": dec_str(available),
+                "allocated_balance": dec_str(allocated),
+                "cva": dec_str(locked.cva),
+                "mm": dec_str(locked.party_a_mm),
+                "lf": dec_str(locked.lf),
+                "total_locked": dec_str(locked.total_for_party_a),
+                "pending_cva": dec_str(pending.cva),
+                "pending_mm": dec_str(pending.party_a_mm),
+                "pending_lf": dec_str(pending.lf),
+                "total_pending_locked": dec_str(pending.total_for_party_a),
             }
         )
 

@@ -16,11 +16,12 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from workers.market_schedules import MARKET_WORKFLOWS
 from workers.ops import OPS_WORKFLOWS
 from workers.workflows import WORKFLOWS as WORKFLOW_WORKER
 
-# every workflow type: the workflow worker's and the ops worker's (scheduled) ones
-WORKFLOWS = [*WORKFLOW_WORKER, *OPS_WORKFLOWS]
+# every workflow type any worker hosts: the workflow worker's and the ops worker's (scheduled) ones
+WORKFLOWS = [*WORKFLOW_WORKER, *OPS_WORKFLOWS, *MARKET_WORKFLOWS]
 
 HISTORIES = Path(__file__).with_name("histories")
 
