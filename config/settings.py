@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     max_notional_per_symbol: Decimal = Field(Decimal("250000"), ge=0)
     price_band_pct: Decimal = Field(Decimal("2"), gt=0, le=100)
     min_seconds_to_deadline: int = Field(30, ge=0)
+    # Before a close fill PartyB's allocation for the PartyA cannot pay (PartyA in profit beyond
+    # it), allocate the shortfall plus this margin first (false: never top up; the fill reverts).
+    close_top_up: bool = True
+    close_top_up_margin: Decimal = Field(Decimal("1"), ge=0)
     # Intent and position workflows continue-as-new beyond this many history events (set by the
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)
