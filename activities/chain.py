@@ -30,6 +30,13 @@ The allocation inside `lockQuote` is journaled under the quote: a retried lock (
 any activity of the quote) that finds one pending waits for it, one mined counts, and no second
 one is sent; otherwise the chain's available balance for the PartyA decides.
 
+A close fill that PartyB's allocation for the PartyA could not pay (PartyA in profit beyond
+it: protocol-core's solvency-after-close and realised-profit checks, `domain.settlement`) is
+preceded, inside the same pair lock, by an `allocateForPartyB` top-up of the shortfall plus a
+margin (settings `close_top_up`, `close_top_up_margin`), journaled under the quote; pending
+allocations are awaited first and the chain's allocation decides, so a retry never allocates
+twice.
+
 Error mapping: a revert → `ApplicationError(type="TxReverted", non_retryable=True,
 details=[reason])`, except reasons a fresh signature fixes ("LibMuon: TSS not verified" — a
 nonce moved — and "LibMuon: Expired signature"), which are retryable; a revert whose cause is a
@@ -72,8 +79,9 @@ from adapters.chain.journal import (
 from adapters.chain.sender import TransactionSender, TxOutcome
 from adapters.muon.client import MuonClient, MuonError, MuonUnavailable
 from domain.enums import QuoteStatus
-from domain.fixed import to_wei18
+from domain.fixed import from_wei18, to_wei18
 from domain.quote import OPEN_STATUSES, Quote, same_address
+from domain.settlement import CloseSettlementFacts, close_settlement
 from interfaces.chain import (
     AllocateRequest,
     ChainApi,
@@ -298,8 +306,13 @@ class ChainActivities(ChainApi):
         journal: LocalJournal | None,
         *,
         chain_id: int,
+        close_top_up: bool = True,
+        close_top_up_margin: Decimal = Decimal(1),
     ) -> None:
         self.client = client
+        # top up the allocation for the PartyA before a close fill it could not pay otherwise
+        self.close_top_up = close_top_up
+        self.close_top_up_margin = close_top_up_margin
         self.sender = sender
         self.muon = muon
         self.chain_id = chain_id
@@ -438,6 +451,8 @@ class ChainActivities(ChainApi):
             sig = await self._pair_sig(quote)
             if before is not None and landed(await self._quote(quote.id)):
                 raise _AlreadyDone
+            if await self._top_up_for_close(quote, amount, price, sig, key):
+                sig = await self._pair_sig(quote)
             return await self._send("fill_close_request", quote.id, "fillCloseRequest",
                                     [quote.id, amount, price, sig.to_abi_tuple()], key=key)  # fmt: skip
 
@@ -727,6 +742,65 @@ class ChainActivities(ChainApi):
         amount = min(allocate_first, target - available)
         await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
+
+    async def _top_up_for_close(
+        self, quote: Quote, amount: int, price: int, sig: Any, key: str | None
+    ) -> bool:
+        """`allocateForPartyB` before a close fill that PartyB's allocation for the PartyA could
+        not pay (PartyA's realised profit, or PartyB's solvency after the close:
+        `domain.settlement`), by the shortfall plus `close_top_up_margin`; True if it allocated.
+
+        Runs inside the pair lock, right before the fill. Idempotent: allocations still pending
+        for this PartyA (an earlier attempt's top-up, or any allocation of a previous process)
+        are awaited first, then the chain's allocation decides — a top-up that landed leaves
+        no shortfall, so a retry sends no second one. The row is journaled under the quote
+        with the key `topup:<close key>`. Without enough free balance nothing is sent: the
+        fill reverts and the workflow tries again later."""
+        if not self.close_top_up:
+            return False
+        action = alloc_action(quote.party_a)
+        _phase(f"close top-up quote {quote.id}: waiting for pending allocations")
+        await self._await_allocations(action, quote.id)
+        info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
+        facts = CloseSettlementFacts(
+            position_type=quote.position_type, opened_price=quote.opened_price,
+            open_quantity=quote.quantity - quote.closed_amount, quote_locked=quote.locked_values,
+            filled_amount=from_wei18(amount), closed_price=from_wei18(price),
+            market_price=from_wei18(sig.price), party_b_allocated=info.allocated,
+            party_b_locked=info.locked, upnl_party_b=from_wei18(sig.upnl_party_b),
+        )  # fmt: skip
+        try:
+            settlement = close_settlement(facts)
+        except ValueError as exc:
+            log.warning("close top-up for quote %s not computed: %s", quote.id, exc)
+            return False  # the fill itself is judged by the chain
+        top_up = settlement.top_up(self.close_top_up_margin)
+        if top_up <= 0:
+            return False
+        free = await self._rpc(self.client.balance_of(self.party_b))
+        if free < top_up:
+            log.warning(
+                "close of quote %s: PartyA's profit %s needs a top-up of %s for %s, but only %s "
+                "is free", quote.id, settlement.party_a_pnl, top_up, quote.party_a, free,
+            )  # fmt: skip
+            return False
+        log.info("close of quote %s: PartyA's profit %s; allocating %s for %s first",
+                 quote.id, settlement.party_a_pnl, top_up, quote.party_a)  # fmt: skip
+        await self._send(action, quote.id, "allocateForPartyB",
+                         [to_wei18(top_up), to_checksum_address(quote.party_a)],
+                         key=f"topup:{key or 'close'}")  # fmt: skip
+        return True
+
+    async def _await_allocations(self, action: str, quote_id: int) -> None:
+        """Wait for allocations for the PartyA still pending in the journal (for this quote, or
+        for none), so the chain's allocation read afterwards includes them."""
+        if self.journal is None:
+            await self._resume_in_process(action, quote_id, None)
+            return
+        for qid in (quote_id, None):
+            rows = await self.journal.find(action, qid, statuses=(PENDING,))
+            for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
+                await self._outcome_of([r for r in rows if r.nonce == nonce])
 
     async def _available(self, party_a: str) -> Decimal:
         info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))

@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     hedger_fee_close: Decimal = Field(Decimal(0), ge=0, lt=1)
     symbol_sync_seconds: int = Field(60, ge=5, le=86_400)
     market_data_seconds: int = Field(5, ge=1, le=3_600)
+    # Before a close fill PartyB's allocation for the PartyA cannot pay (PartyA in profit beyond
+    # it), allocate the shortfall plus this margin first (false: never top up; the fill reverts).
+    close_top_up: bool = True
+    close_top_up_margin: Decimal = Field(Decimal("1"), ge=0)
     # Intent and position workflows continue-as-new beyond this many history events (set by the
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)

@@ -132,7 +132,10 @@ def build_agent(
         mirror = JournalMirror(journal, ChainTxMirror(sessions).upsert)
         journal.on_change = mirror.kick
     muon = MuonClient(settings.muon_urls, app=settings.muon_app)
-    activities = ChainActivities(client, sender, muon, journal, chain_id=settings.chain_id)
+    activities = ChainActivities(
+        client, sender, muon, journal, chain_id=settings.chain_id,
+        close_top_up=settings.close_top_up, close_top_up_margin=settings.close_top_up_margin,
+    )  # fmt: skip
     return ChainAgent(client, sender, muon, engine, activities, journal, mirror)
 
 

@@ -1,0 +1,132 @@
+"""The close top-up in `chain_fill_close_request`, against our devnet diamond (protocol-core
+0.8.4's close-settlement rules, real Muon verification) through a real Temporal worker: a close
+where PartyA's profit exceeds PartyB's allocation for that PartyA reverts without a top-up, and
+passes with one `allocateForPartyB` of the shortfall + margin sent first; a repeated fill sends
+neither again. What was sent is read from the chain's blocks, not from the hedger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from chain_helpers import chain_calls, funded_key
+from conftest import PRICE
+from temporalio.client import Client
+from test_chain_activities import call, ok, status_of
+from test_chain_activities_devnet import DevnetSymmio
+
+from devnet.contracts.deploy import deploy_and_initialise
+from devnet.oracle.app import OracleConfig
+from devnet.oracle.prices import StaticPriceSource
+from devnet.oracle.server import BackgroundOracle
+from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
+from devnet.stack.anvil import Anvil
+from domain.enums import QuoteStatus
+
+pytestmark = pytest.mark.usefixtures("chain_worker")
+WAD = 10**18
+PRICES = StaticPriceSource({"BTCUSDT": PRICE, "ETHUSDT": Decimal("3000")})
+
+
+@pytest.fixture(scope="module")
+def hedger_key(anvil: Anvil) -> tuple[str, str]:
+    return funded_key(anvil)
+
+
+@pytest.fixture(scope="module")
+def symmio(anvil: Anvil, hedger_key: tuple[str, str]) -> DevnetSymmio:
+    signer = default_devnet_signer()
+    pk = signer.public_key
+    deployment = deploy_and_initialise(
+        anvil.http_url, hedger_key=hedger_key[0], muon_public_key=(pk.x, pk.parity),
+        muon_gateway=signer.gateway_address, muon_app_id=DEVNET_MUON_APP_ID, out_path=None,
+    )  # fmt: skip
+    return DevnetSymmio(anvil, deployment)
+
+
+@pytest.fixture(scope="module")
+def oracle(symmio: DevnetSymmio, anvil: Anvil) -> Iterator[BackgroundOracle]:
+    config = OracleConfig(rpc_url=anvil.http_url, symmio=symmio.address)
+    with BackgroundOracle(config, prices=PRICES) as running:
+        symmio.oracle_url = running.url
+        yield running
+
+
+@pytest.fixture(scope="module")
+def party_a(anvil: Anvil, symmio: DevnetSymmio, oracle: BackgroundOracle) -> tuple[str, str]:
+    key, address = funded_key(anvil)
+    symmio.trader(key).fund(100_000 * 10**18)
+    return key, address
+
+
+def _allocated(symmio: DevnetSymmio, party_b: str, party_a: str) -> Decimal:
+    return (
+        Decimal(symmio.contract.functions.allocatedBalanceOfPartyB(party_b, party_a).call()) / WAD
+    )
+
+
+async def test_a_profitable_close_is_topped_up_once_then_filled(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    party_a: tuple[str, str], hedger_key: tuple[str, str],
+) -> None:  # fmt: skip
+    _, agent = chain_worker
+    us = hedger_key[1]
+    PRICES.set_price("BTCUSDT", PRICE)
+    # LONG 0.1 at 10x: the lock allocates twice what it locks (2 × 480.8) for this PartyA
+    qid = symmio.send_quote(party_a[0], quantity=Decimal("0.1"))
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+    ok(await call(temporal_client, chain_worker, "chain_open_position",
+                  {"quote_id": qid, "filled_amount": "0.1", "opened_price": str(PRICE)}))  # fmt: skip
+    allocation = _allocated(symmio, us, party_a[1])
+    assert allocation == Decimal("961.6")
+    # +20%: PartyA's profit on the close (1,200) is more than PartyB holds for it
+    PRICES.set_price("BTCUSDT", PRICE * Decimal("1.2"))
+    symmio.request_to_close(party_a[0], qid, PRICE * Decimal("1.19"), Decimal("0.1"))
+    start = symmio.w3.eth.block_number
+    fill = {"quote_id": qid, "filled_amount": "0.1", "closed_price": str(PRICE * Decimal("1.2")),
+            "closed_amount_before": "0"}  # fmt: skip
+
+    agent.activities.close_top_up = False  # the hedger before this change
+    try:
+        refused = await call(temporal_client, chain_worker, "chain_fill_close_request", fill)
+    finally:
+        agent.activities.close_top_up = True
+    assert refused["error"]["type"] == "TxReverted", refused
+    assert refused["error"]["details"] == ["LibSolvency: Available balance is lower than zero"]
+    assert status_of(symmio, qid) == QuoteStatus.CLOSE_PENDING
+
+    filled = ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
+    assert filled["tx_hash"] and status_of(symmio, qid) == QuoteStatus.CLOSED
+    allocations = chain_calls(symmio, us, "allocateForPartyB", start)
+    assert len(allocations) == 1 and allocations[0]["status"] == 1
+    profit = Decimal("1200")
+    assert Decimal(allocations[0]["args"]["amount"]) / WAD == profit - allocation + 1
+    assert _allocated(symmio, us, party_a[1]) == 1  # exactly the margin is left
+
+    again = ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
+    assert again["already_done"]
+    assert len(chain_calls(symmio, us, "allocateForPartyB", start)) == 1
+    assert len(chain_calls(symmio, us, "fillCloseRequest", start)) == 1
+
+
+async def test_a_close_the_allocation_covers_sends_no_top_up(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    party_a: tuple[str, str], hedger_key: tuple[str, str],
+) -> None:  # fmt: skip
+    PRICES.set_price("BTCUSDT", PRICE)
+    qid = symmio.send_quote(party_a[0], quantity=Decimal("0.1"))
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+    ok(await call(temporal_client, chain_worker, "chain_open_position",
+                  {"quote_id": qid, "filled_amount": "0.1", "opened_price": str(PRICE)}))  # fmt: skip
+    PRICES.set_price("BTCUSDT", PRICE * Decimal("1.01"))  # PartyA's profit 60: covered
+    symmio.request_to_close(party_a[0], qid, PRICE, Decimal("0.1"))
+    start = symmio.w3.eth.block_number
+    fill = {"quote_id": qid, "filled_amount": "0.1", "closed_price": str(PRICE * Decimal("1.01")),
+            "closed_amount_before": "0"}  # fmt: skip
+    ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
+    assert status_of(symmio, qid) == QuoteStatus.CLOSED
+    assert chain_calls(symmio, hedger_key[1], "allocateForPartyB", start) == []
