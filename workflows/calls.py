@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OpenRequest,
         PartyARef,
         PartyBFunds,
+        ProtocolStateView,
         QuoteRef,
         SymbolInfo,
         TxResult,
@@ -87,6 +88,7 @@ CHAIN_READ_SECONDS = 20.0
 CHAIN_HEARTBEAT_SECONDS = 10.0
 POLL_HEARTBEAT_SECONDS = 10.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
+TRADING_STATE_WAIT_SECONDS = 10.0
 
 
 class ActionImpossible(Exception):
@@ -184,6 +186,13 @@ async def chain_time() -> int:
 async def our_address() -> str:
     return await _call0(
         ChainApi.party_b_address, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
+    )
+
+
+async def protocol_state() -> ProtocolStateView:
+    """The diamond's pause switches and our PartyB's emergency status."""
+    return await _call0(
+        ChainApi.protocol_state, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
     )
 
 
@@ -376,6 +385,21 @@ async def _ops0(method: MethodAsyncNoParam[SelfT, R]) -> R:
 
 async def trading_state() -> str:
     return await _ops0(OpsApi.trading_state)
+
+
+async def trading_state_or(last: str) -> str:
+    """The trading state, or `last` when the ops worker does not answer within seconds: for a
+    workflow whose risk-reducing work must never wait on the ops worker (a transaction sent
+    into a pause reverts harmlessly and is retried)."""
+    try:
+        return await workflow.execute_activity_method(
+            OpsApi.trading_state,
+            task_queue=TaskQueues.OPS,
+            schedule_to_close_timeout=timedelta(seconds=TRADING_STATE_WAIT_SECONDS),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=2)),
+        )
+    except ActivityError:
+        return last
 
 
 async def exposure() -> ExposureView:

@@ -31,7 +31,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
-    from domain.enums import HedgeStatus, OrderType, QuoteStatus
+    from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
     from domain.fixed import to_wei18
     from domain.hedge_actions import (
         OPEN_STATUSES,
@@ -45,12 +45,14 @@ with workflow.unsafe.imports_passed_through():
         PositionAction,
         ReduceBroker,
         WaitForFills,
+        WaitForProtocol,
     )
     from domain.ids import close_order_client_id
     from domain.position_path import PositionSituation, next_position_action
     from domain.pricing import broker_side_for_close, broker_side_for_open, close_limit_price
     from domain.quote import Quote
     from domain.sizing import Fill, close_price_to_report
+    from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
     from interfaces.chain import quote_summary
     from interfaces.ledger import NotificationRow, PositionRow
@@ -77,6 +79,9 @@ MAX_FILL_BACKOFF_SECONDS = 30.0
 # rejected whenever other quotes' hedges leave the net position flat or on the other side.
 NETTED = False
 CLOSING = (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
+# Runs started before it never read the trading state (closes ran in every operator state);
+# from it on, a protocol pause of PartyB actions holds chain transactions back.
+PATCH_PROTOCOL_PAUSE = "position-protocol-pause"
 
 
 @dataclass
@@ -102,6 +107,7 @@ class PositionState(HedgeState):
     given_up_close_key: str | None = None  # operator `unwind`: stop working this request
     broker_rejected: bool = False
     book_notional: str | None = None  # what the exposure book holds for this quote
+    trading_state: str = TradingState.ACTIVE.value  # effective, as last read
 
 
 def _close_key(price_wei: int, deadline: int) -> str:
@@ -213,7 +219,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         await broker_legs.refresh(s.legs, self._record_leg)
-        return next_position_action(self._situation(quote, now))
+        action = next_position_action(self._situation(quote, now))
+        if is_protocol_paused(s.trading_state):
+            return hold_during_pause(action)
+        return action
 
     async def _settled(self) -> bool:
         quote, now = await self._refresh()
@@ -229,7 +238,13 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         self._drain_logs()
-        quote, now = await asyncio.gather(calls.read_quote(s.quote_id), calls.chain_time())
+        if workflow.patched(PATCH_PROTOCOL_PAUSE):
+            quote, now, s.trading_state = await asyncio.gather(
+                calls.read_quote(s.quote_id), calls.chain_time(),
+                calls.trading_state_or(s.trading_state),
+            )  # fmt: skip
+        else:
+            quote, now = await asyncio.gather(calls.read_quote(s.quote_id), calls.chain_time())
         previous = s.chain_status
         s.chain_status = quote.status.name
         s.quote = quote_summary(quote)
@@ -343,6 +358,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         elif isinstance(action, IncreaseBroker):
             await self._set_status(HedgeStatus.HEDGING)
             await self._place(quote, action.quantity, purpose="increase")
+        elif isinstance(action, WaitForProtocol):
+            await self._hold_for_protocol("the close path")
         elif isinstance(action, Idle):
             await self._set_status(HedgeStatus.OPEN)
             await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)

@@ -69,7 +69,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import events as ev
 from domain.enums import QuoteStatus
 from domain.ids import intent_workflow_id, position_workflow_id
-from domain.routing import Route, WorkflowKind, route
+from domain.quote import same_address
+from domain.routing import PROTOCOL_EVENTS, Route, WorkflowKind, concerns_protocol_state, route
+from interfaces.risk import (
+    SIGNAL_PARTY_B_LIQUIDATION,
+    SIGNAL_PROTOCOL_EVENT,
+    PartyBLiquidationNote,
+    risk_control_workflow_id,
+)
 from interfaces.temporal import SearchAttributes, TaskQueues
 from interfaces.workflows import (
     INTENT_WORKFLOW,
@@ -112,11 +119,19 @@ ROUTED_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
     ev.LiquidatePositionsPartyA,
     ev.LiquidatePositionsPartyB,
 )
+# Events for the risk-control workflow (`_tell_risk_control`): the protocol's switches (it reads
+# them again) and our PartyB's liquidation (an alert). The websocket and HTTP listeners carry
+# them; the subgraph fetcher asks only for `ROUTED_EVENTS` (the schema it is tested against).
+RISK_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
+    *PROTOCOL_EVENTS,
+    ev.LiquidatePartyB,
+    ev.FullyLiquidatedPartyB,
+)
 
 
 def listened_topic0s() -> list[str]:
-    """topic0 filter of every listener: all forms of the events in `ROUTED_EVENTS`."""
-    return ev.topic0s(*ROUTED_EVENTS)
+    """topic0 filter of the log listeners: all forms of `ROUTED_EVENTS` and `RISK_EVENTS`."""
+    return ev.topic0s(*ROUTED_EVENTS, *RISK_EVENTS)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -466,13 +481,20 @@ class Delivery:
                 return Delivered(Outcome.STALE, event.canonical_name, event.key)
 
         routes = self.ownership.filter(event, route(event, self.our_party_b))
-        if not routes:
+        protocol = concerns_protocol_state(event, self.our_party_b) or (
+            isinstance(event, ev.LiquidatePartyB | ev.FullyLiquidatedPartyB)
+            and same_address(event.party_b, self.our_party_b)
+            and not chain_log.removed
+        )
+        if not routes and not protocol:
             EVENTS_IGNORED.labels(source, "not_ours").inc()
             self.stats.add("not_ours")
         results: list[tuple[str, TargetResult]] = []
         try:
             for target in routes:
                 results.append(await self._deliver_to(target, event, chain_log, source))
+            if protocol:
+                results.append(await self._tell_risk_control(event, source))
         except Exception as exc:  # Temporal RPC: retryable (the cursor does not move)
             DELIVERY_ERRORS.labels(source).inc()
             self.stats.add("error")
@@ -499,6 +521,38 @@ class Delivery:
             self.stats.add("duplicate")
         self.stats.add("delivered")
         return Delivered(Outcome.DELIVERED, event.canonical_name, event.key, tuple(results))
+
+    async def _tell_risk_control(
+        self, event: ev.SymmioEvent, source: str
+    ) -> tuple[str, TargetResult]:
+        """A pause / emergency switch moved: the risk-control workflow reads them again (one
+        that is not running reads them when it starts)."""
+        workflow_id = risk_control_workflow_id(self.chain_id)
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            if isinstance(event, ev.LiquidatePartyB | ev.FullyLiquidatedPartyB):
+                log.warning("%s %s: our PartyB liquidated for %s", event.canonical_name,
+                            event.key, event.party_a)  # fmt: skip
+                note = PartyBLiquidationNote(
+                    event.canonical_name, event.party_a, str(event.key),
+                    *(
+                        (str(event.party_b_allocated_balance), str(event.upnl))
+                        if isinstance(event, ev.LiquidatePartyB)
+                        else (None, None)
+                    ),
+                )  # fmt: skip
+                await handle.signal(SIGNAL_PARTY_B_LIQUIDATION, note)
+            else:
+                log.warning("%s %s: protocol switch changed", event.canonical_name, event.key)
+                await handle.signal(SIGNAL_PROTOCOL_EVENT, event.canonical_name)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            WORKFLOW_FINISHED.labels(source, "risk_control", "signal").inc()
+            return workflow_id, TargetResult.NOT_FOUND
+        EVENTS_DELIVERED.labels(source, "risk_control", "signal").inc()
+        self.stats.add("signalled")
+        return workflow_id, TargetResult.SIGNALLED
 
     def _duplicate(self, event: ev.SymmioEvent, source: str) -> Delivered:
         EVENTS_DUPLICATE.labels(source).inc()

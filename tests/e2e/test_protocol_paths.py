@@ -1,0 +1,175 @@
+"""End-to-end protocol paths on the real local stack: the diamond's pause switches, PartyB
+liquidation, emergency close, LIMIT closes and force-close.
+
+Each test drives the protocol from the outside (its admin's switches, a liquidator, PartyA) and
+checks the chain's views against the exchange simulator's records, never the hedger's word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from adapters.risk_control import RiskControl
+from domain.enums import OrderType, QuoteStatus
+
+pytestmark = pytest.mark.slow
+
+OPEN = {QuoteStatus.OPENED}
+
+
+async def _wait_trading_state(hedger: Any, state: str, timeout: float = 60) -> Any:
+    risk = RiskControl(hedger.client, hedger.chain_id)
+    deadline = time.monotonic() + timeout
+    view = None
+    while time.monotonic() < deadline:
+        view = await risk.trading_state()
+        if view.state == state:
+            return view
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"trading state still {view}; wanted {state}")
+
+
+async def test_a_party_b_actions_pause_sends_nothing_and_every_intent_resumes_or_ends(
+    hedger: Any, record_history: Any
+) -> None:
+    """While `partyBActionsPaused` is set the hedger locks nothing, opens nothing, fills no close
+    and places no broker order; once the admin unpauses, the intent still workable is locked
+    and opened, the one whose deadline passed meanwhile ends without a transaction, and a close
+    request made during a second pause is filled after it."""
+    await hedger.freeze_prices()
+    before = await hedger.broker_position()
+    await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
+    try:
+        view = await _wait_trading_state(hedger, "PROTOCOL_PAUSED")
+        assert view.reason == "protocol paused: partyB actions"
+        workable = await hedger.send_quote(order_type=OrderType.MARKET, deadline_in=3600)
+        doomed = await hedger.send_quote(order_type=OrderType.MARKET, deadline_in=90)
+        for quote_id in (workable, doomed):  # the intents exist and hold back
+            await hedger.wait_state(
+                hedger.intent(quote_id), lambda s: s.get("trading_state") == "PROTOCOL_PAUSED"
+            )
+        hedger.warp(120)  # the second quote's deadline passes during the pause
+        await asyncio.sleep(12)  # two of the hedger's pause re-checks
+        for quote_id in (workable, doomed):
+            assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.PENDING
+            assert await asyncio.to_thread(hedger.our_transactions, quote_id) == {}
+            assert await hedger.broker_orders(quote_id) == []
+        alerts = await hedger.ledger(
+            "SELECT message FROM alerts WHERE kind = 'protocol_state' ORDER BY id"
+        )
+        assert any("protocol paused: partyB actions" in a[0] for a in alerts), alerts
+    finally:
+        await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")
+    await _wait_trading_state(hedger, "ACTIVE")
+
+    await hedger.wait_chain(workable, OPEN, timeout=90)
+    assert await hedger.wait_workflow(hedger.intent(workable)) == "opened"
+    sent = await asyncio.to_thread(hedger.our_transactions, workable)
+    assert sent.get("lockQuote") == 1 and sent.get("openPosition") == 1, sent
+    assert await hedger.broker_position() - before == Decimal("0.01")
+    assert await hedger.wait_workflow(hedger.intent(doomed)) == "rejected"
+    assert await asyncio.to_thread(hedger.our_transactions, doomed) == {}
+    assert await hedger.broker_orders(doomed) == []
+    await hedger.assert_hedged()
+
+    # A close request while paused: no broker close order, no fillCloseRequest, until unpaused.
+    await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
+    try:
+        await _wait_trading_state(hedger, "PROTOCOL_PAUSED")
+        await hedger.request_close(workable)
+        await hedger.wait_chain(workable, {QuoteStatus.CLOSE_PENDING})
+        await hedger.wait_state(
+            hedger.position(workable), lambda s: s.get("trading_state") == "PROTOCOL_PAUSED"
+        )
+        await asyncio.sleep(8)
+        assert (await asyncio.to_thread(hedger.quote, workable)).status == QuoteStatus.CLOSE_PENDING
+        closes = [o for o in await hedger.broker_orders(workable) if "c" in o["clientOrderId"]]
+        assert closes == []
+        assert await hedger.broker_position() - before == Decimal("0.01")  # still hedged
+    finally:
+        await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")
+    await hedger.wait_chain(workable, {QuoteStatus.CLOSED}, timeout=90)
+    assert (await hedger.wait_workflow(hedger.position(workable))).startswith("flat")
+    assert (await asyncio.to_thread(hedger.our_transactions, workable)).get("fillCloseRequest") == 1
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
+    await record_history(hedger.intent(workable), "IntentWorkflow", "protocol-pause")
+    await record_history(hedger.position(workable), "PositionWorkflow", "protocol-pause")
+    await record_history(
+        hedger.client.get_workflow_handle(f"risk-control-{hedger.chain_id}"),
+        "RiskControlWorkflow",
+        "protocol-pause",
+    )
+
+
+async def test_party_b_liquidation_flattens_every_broker_hedge_once(hedger: Any) -> None:
+    """The price runs against us until our PartyB is insolvent for one PartyA; a liquidator
+    liquidates it (liquidatePartyB) and then its positions (liquidatePositionsPartyB). Every
+    affected hedge is flattened on the broker by exactly one order, an alert says so, and the
+    positions of other PartyAs are untouched."""
+    from adapters.muon.client import MuonClient
+
+    account = 8
+    party_a = hedger.trader(account).address
+    before = await hedger.broker_position()
+    mark = await hedger.mark_price()
+    quotes = [await hedger.send_quote(quantity=Decimal("0.01"), account=account) for _ in range(2)]
+    for quote_id in quotes:
+        await hedger.wait_chain(quote_id, OPEN, account=account)
+        assert await hedger.wait_workflow(hedger.intent(quote_id)) == "opened"
+    other = await hedger.send_quote(quantity=Decimal("0.01"), account=9)  # another PartyA
+    await hedger.wait_chain(other, OPEN, account=9)
+    assert await hedger.broker_position() - before == Decimal("0.03")
+    await hedger.assert_hedged()
+
+    await hedger.set_price((mark * Decimal("1.6")).quantize(Decimal("0.1")))  # traders win big
+    try:
+        async with MuonClient([hedger.muon_url]) as muon:
+            upnl = await muon.party_b_upnl_sig(
+                party_b=hedger.our_party_b, party_a=party_a, chain_id=hedger.chain_id,
+                symmio=hedger.symmio,
+            )  # fmt: skip
+            await asyncio.to_thread(
+                hedger.admin_send, "liquidatePartyB", hedger.our_party_b, party_a,
+                upnl.to_abi_tuple(),
+            )  # fmt: skip
+            prices = await muon.quote_price_sig(
+                quote_ids=quotes, chain_id=hedger.chain_id, symmio=hedger.symmio
+            )
+            await asyncio.to_thread(
+                hedger.admin_send, "liquidatePositionsPartyB", hedger.our_party_b, party_a,
+                prices.to_abi_tuple(),
+            )  # fmt: skip
+        for quote_id in quotes:
+            view = await asyncio.to_thread(hedger.quote, quote_id, account)
+            assert view.status == QuoteStatus.LIQUIDATED
+        for quote_id in quotes:
+            assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
+        await hedger.assert_hedged()
+        assert await hedger.broker_position() - before == Decimal("0.01")  # the other PartyA's
+        for quote_id in quotes:
+            orders = await hedger.broker_orders(quote_id)
+            flattening = [o for o in orders if "c" in o["clientOrderId"]]
+            assert len(flattening) == 1, orders  # exactly one order brought it back
+            assert await hedger.broker_traded(quote_id) == 0
+        assert (await asyncio.to_thread(hedger.quote, other, 9)).status == QuoteStatus.OPENED
+        alerts: list[Any] = []
+        for _ in range(60):
+            alerts = await hedger.ledger(
+                "SELECT message FROM alerts WHERE kind = 'party_b_liquidated' ORDER BY id"
+            )
+            if len(alerts) >= 2:
+                break
+            await asyncio.sleep(0.5)
+        assert any(party_a in a[0] and "liquidated for" in a[0] for a in alerts), alerts
+        assert any("complete" in a[0] for a in alerts), alerts
+    finally:
+        await hedger.set_price(mark)
+    await hedger.request_close(other, account=9)
+    await hedger.wait_chain(other, {QuoteStatus.CLOSED}, account=9)
+    await hedger.assert_hedged()
