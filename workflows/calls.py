@@ -250,6 +250,13 @@ async def accept_cancel_close_request(quote_id: int) -> TxResult:
     )  # fmt: skip
 
 
+async def emergency_close_position(quote_id: int) -> TxResult:
+    return await _chain_tx(
+        ChainApi.emergency_close_position, QuoteRef(quote_id),
+        f"emergencyClosePosition {quote_id}",
+    )  # fmt: skip
+
+
 # ----------------------------------------------------------------------------------- broker
 
 

@@ -57,7 +57,13 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.chain import quote_summary
     from interfaces.ledger import NotificationRow, PositionRow
     from interfaces.risk import ExposureResize
-    from interfaces.workflows import SIGNAL_HANDOVER, ChainLog, PositionInput
+    from interfaces.workflows import (
+        SIGNAL_EMERGENCY_CLOSE,
+        SIGNAL_HANDOVER,
+        ChainLog,
+        EmergencyClose,
+        PositionInput,
+    )
 
 # Other workflow modules are imported by the sandbox like this one (never passed
 # through), so every class in them, exceptions included, is one object per workflow.
@@ -108,6 +114,8 @@ class PositionState(HedgeState):
     broker_rejected: bool = False
     book_notional: str | None = None  # what the exposure book holds for this quote
     trading_state: str = TradingState.ACTIVE.value  # effective, as last read
+    emergency: EmergencyClose | None = None  # an emergency close asked for, not yet done
+    emergencies: int = 0
 
 
 def _close_key(price_wei: int, deadline: int) -> str:
@@ -123,6 +131,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     def __init__(self) -> None:
         super().__init__()
         self._handover: str | None = None
+        self._early_emergency: EmergencyClose | None = None
 
     def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
         s = self._state
@@ -141,6 +150,15 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.broker_quantity = broker_quantity
         elif s is None:
             self._handover = broker_quantity
+        self._wake.set()
+
+    @workflow.signal(name=SIGNAL_EMERGENCY_CLOSE)
+    def emergency_close(self, command: EmergencyClose) -> None:
+        """Close the whole position now with emergencyClosePosition, then flatten the broker."""
+        if self._state is not None:
+            self._state.emergency = command
+        else:
+            self._early_emergency = command
         self._wake.set()
 
     def _unapply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
@@ -168,6 +186,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         state.history_limit = params.history_limit or state.history_limit
         if carried is None:
             state.broker_quantity = params.broker_quantity or self._handover
+        if self._early_emergency is not None:
+            state.emergency = self._early_emergency
         self._begin(state)
         return await self._loop()
 
@@ -206,6 +226,9 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         assert s is not None
         if not s.started:
             await self._start(quote)
+        if s.emergency is not None:
+            if await self._emergency_close(quote):
+                return None
         action = await self._next_action(quote, now)
         if isinstance(action, Done):
             outcome = f"flat ({quote.status.name})"
@@ -365,6 +388,43 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    async def _emergency_close(self, quote: Quote) -> bool:
+        """Work an `emergency_close` request: True when it acted (the facts are read again)."""
+        s = self._state
+        assert s is not None
+        request = s.emergency
+        assert request is not None
+        if request.symbol_id is not None and request.symbol_id != quote.symbol_id:
+            s.emergency = None  # another symbol was made invalid
+            return False
+        if quote.status == QuoteStatus.CANCEL_CLOSE_PENDING:
+            return False  # the contract refuses it here: the cancel-close is answered first
+        if quote.status not in (QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING):
+            s.emergency = None  # nothing left open on chain: the broker follows the chain
+            return False
+        if is_protocol_paused(s.trading_state):
+            await self._hold_for_protocol("the emergency close")
+            return True
+        if any(not leg.final for leg in s.legs):
+            await broker_legs.cancel_working(s.legs, self._record_leg)
+            return True
+        await self._set_status(HedgeStatus.CLOSING)
+        s.emergencies += 1
+        self._show(f"emergency close ({request.reason}): emergencyClosePosition, then the broker")
+        self._alert(
+            "emergency_close", "critical",
+            f"emergency close of {self._chain_open(quote)} {s.symbol_name} by "
+            f"{request.operator or 'unknown'}: {request.reason}", f"emergency:{s.emergencies}",
+        )  # fmt: skip
+        try:
+            await calls.emergency_close_position(s.quote_id)
+        except ActionImpossible as exc:
+            s.last_error = f"emergency close refused: {exc}"
+            self._alert("emergency_close_refused", "critical", s.last_error,
+                        f"emergency-refused:{s.emergencies}")  # fmt: skip
+        s.emergency = None
+        return True
 
     async def _fill_close(self, quote: Quote, amount: Decimal) -> None:
         s = self._state

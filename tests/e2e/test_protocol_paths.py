@@ -173,3 +173,47 @@ async def test_party_b_liquidation_flattens_every_broker_hedge_once(hedger: Any)
     await hedger.request_close(other, account=9)
     await hedger.wait_chain(other, {QuoteStatus.CLOSED}, account=9)
     await hedger.assert_hedged()
+
+
+async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_broker(
+    hedger: Any,
+) -> None:
+    """The protocol delists BTCUSDT (setSymbolValidationState false): every position of ours on
+    it is closed with emergencyClosePosition at the oracle's price and its broker hedge
+    flattened, with an alert; a position on another symbol stays open and hedged."""
+    btc_before = await hedger.broker_position()
+    btc = [
+        await hedger.send_quote(quantity=Decimal("0.01"), account=5),
+        await hedger.send_quote(quantity=Decimal("0.02"), account=6),
+    ]
+    eth = await hedger.send_quote(quantity=Decimal("0.1"), account=7, symbol_id=2)
+    for quote_id, account in ((btc[0], 5), (btc[1], 6), (eth, 7)):
+        await hedger.wait_chain(quote_id, OPEN, account=account)
+    await hedger.assert_hedged()
+    await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
+    assert await hedger.broker_position() - btc_before == Decimal("0.03")
+
+    await asyncio.to_thread(hedger.admin_send, "setSymbolValidationState", 1, False)
+    try:
+        for quote_id, account in ((btc[0], 5), (btc[1], 6)):
+            view = await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
+            assert view.closed_amount == view.quantity
+            assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
+            sent = await asyncio.to_thread(hedger.our_transactions, quote_id)
+            assert sent.get("emergencyClosePosition") == 1, sent
+            assert "fillCloseRequest" not in sent
+            assert await hedger.broker_traded(quote_id) == 0
+        assert await hedger.broker_position() == btc_before
+        await hedger.assert_hedged()
+        assert (await asyncio.to_thread(hedger.quote, eth, 7)).status == QuoteStatus.OPENED
+        await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
+        alerts = await hedger.ledger(
+            "SELECT message FROM alerts WHERE kind = 'emergency_close' ORDER BY id"
+        )
+        for quote_id in btc:
+            assert any(f"position {quote_id}:" in a[0] and "made invalid" in a[0] for a in alerts)
+    finally:
+        await asyncio.to_thread(hedger.admin_send, "setSymbolValidationState", 1, True)
+    await hedger.request_close(eth, account=7)
+    await hedger.wait_chain(eth, {QuoteStatus.CLOSED}, account=7)
+    await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")

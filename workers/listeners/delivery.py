@@ -82,7 +82,9 @@ from interfaces.workflows import (
     INTENT_WORKFLOW,
     POSITION_WORKFLOW,
     SIGNAL_CHAIN_EVENT,
+    SIGNAL_EMERGENCY_CLOSE,
     ChainLog,
+    EmergencyClose,
     IntentInput,
     PositionInput,
 )
@@ -126,6 +128,7 @@ RISK_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
     *PROTOCOL_EVENTS,
     ev.LiquidatePartyB,
     ev.FullyLiquidatedPartyB,
+    ev.SetSymbolValidationState,  # made invalid: every position of it is emergency-closed
 )
 
 
@@ -329,6 +332,22 @@ class DeliveryStats:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def emergency_close_for(event: ev.SymmioEvent, our_party_b: str) -> EmergencyClose | None:
+    """The emergency close an event asks of our positions: a symbol made invalid (its
+    positions), our PartyB put in emergency status (all of them); None otherwise."""
+    if isinstance(event, ev.SetSymbolValidationState) and not event.is_valid:
+        return EmergencyClose(
+            f"symbol {event.symbol_id} made invalid on chain", "protocol", event.symbol_id
+        )
+    if (
+        isinstance(event, ev.SetPartyBEmergencyStatus)
+        and event.status
+        and same_address(event.party_b, our_party_b)
+    ):
+        return EmergencyClose("PartyB emergency status set on chain", "protocol")
+    return None
+
+
 def party_b_address(private_key: str) -> str:
     """Our PartyB address (checksummed) from the signer key."""
     return str(Account.from_key(private_key).address)
@@ -486,7 +505,8 @@ class Delivery:
             and same_address(event.party_b, self.our_party_b)
             and not chain_log.removed
         )
-        if not routes and not protocol:
+        emergency = None if chain_log.removed else emergency_close_for(event, self.our_party_b)
+        if not routes and not protocol and emergency is None:
             EVENTS_IGNORED.labels(source, "not_ours").inc()
             self.stats.add("not_ours")
         results: list[tuple[str, TargetResult]] = []
@@ -495,6 +515,8 @@ class Delivery:
                 results.append(await self._deliver_to(target, event, chain_log, source))
             if protocol:
                 results.append(await self._tell_risk_control(event, source))
+            if emergency is not None:
+                results.extend(await self._emergency_close_positions(event, emergency, source))
         except Exception as exc:  # Temporal RPC: retryable (the cursor does not move)
             DELIVERY_ERRORS.labels(source).inc()
             self.stats.add("error")
@@ -521,6 +543,30 @@ class Delivery:
             self.stats.add("duplicate")
         self.stats.add("delivered")
         return Delivered(Outcome.DELIVERED, event.canonical_name, event.key, tuple(results))
+
+    async def _emergency_close_positions(
+        self, event: ev.SymmioEvent, command: EmergencyClose, source: str
+    ) -> list[tuple[str, TargetResult]]:
+        """Every running position workflow gets `emergency_close` (those of another symbol
+        ignore one naming a symbol). A duplicate (another listener) is harmless: a closed
+        position ignores it."""
+        log.warning("%s %s: emergency close of our positions (%s)", event.canonical_name,
+                    event.key, command.reason)  # fmt: skip
+        query = f'WorkflowType="{POSITION_WORKFLOW}" AND ExecutionStatus="Running"'
+        results = []
+        async for execution in self.client.list_workflows(query):
+            try:
+                await self.client.get_workflow_handle(execution.id).signal(
+                    SIGNAL_EMERGENCY_CLOSE, command
+                )
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                results.append((execution.id, TargetResult.NOT_FOUND))
+                continue
+            EVENTS_DELIVERED.labels(source, "position", "signal").inc()
+            results.append((execution.id, TargetResult.SIGNALLED))
+        return results
 
     async def _tell_risk_control(
         self, event: ev.SymmioEvent, source: str
