@@ -31,8 +31,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
-    from domain.enums import HedgeStatus, OrderType, QuoteStatus, TradingState
-    from domain.fixed import to_wei18
+    from domain.enums import HedgeStatus, OrderType, PositionType, QuoteStatus, TradingState
+    from domain.fixed import from_wei18, to_wei18
     from domain.hedge_actions import (
         OPEN_STATUSES,
         AcceptCancelClose,
@@ -49,7 +49,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.ids import close_order_client_id
     from domain.position_path import PositionSituation, next_position_action
-    from domain.pricing import broker_side_for_close, broker_side_for_open, close_limit_price
+    from domain.pricing import (
+        broker_side_for_close,
+        broker_side_for_open,
+        close_limit_price,
+        limit_close_reached,
+    )
     from domain.quote import Quote
     from domain.sizing import Fill, close_price_to_report
     from domain.trading_state import hold_during_pause, is_protocol_paused
@@ -88,6 +93,8 @@ CLOSING = (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
 # Runs started before it never read the trading state (closes ran in every operator state);
 # from it on, a protocol pause of PartyB actions holds chain transactions back.
 PATCH_PROTOCOL_PAUSE = "position-protocol-pause"
+# Runs started before it never read the broker's mark for a LIMIT close.
+PATCH_LIMIT_MARK = "position-limit-close-mark"
 
 
 @dataclass
@@ -115,6 +122,9 @@ class PositionState(HedgeState):
     book_notional: str | None = None  # what the exposure book holds for this quote
     trading_state: str = TradingState.ACTIVE.value  # effective, as last read
     emergency: EmergencyClose | None = None  # an emergency close asked for, not yet done
+    limit_reached_key: str | None = None  # close key of the LIMIT request the market reached
+    # a third party's forceClosePosition not yet alerted: amount, price, legs before it, key
+    force_close: dict[str, str] | None = None
     emergencies: int = 0
 
 
@@ -140,6 +150,15 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.close_ids_seen[_close_key(event.close_price, event.deadline)] = event.close_id
             while len(s.close_ids_seen) > CLOSE_IDS_KEPT:
                 del s.close_ids_seen[next(iter(s.close_ids_seen))]
+        if isinstance(event, ev.ForceClosePosition) and not event.legacy:
+            s.force_close = {
+                "amount": str(from_wei18(event.filled_amount)),
+                "price": str(from_wei18(event.closed_price)),
+                "legs_before": str(len(s.legs)),
+                "key": str(event.key),
+                # the request it closed (the chain clears requestedClosePrice once closed)
+                "requested": str(from_wei18(int(s.close_key.split(":")[0]))) if s.close_key else "",
+            }
 
     @workflow.signal(name=SIGNAL_HANDOVER)
     def handover(self, broker_quantity: str) -> None:
@@ -230,6 +249,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             if await self._emergency_close(quote):
                 return None
         action = await self._next_action(quote, now)
+        if s.force_close is not None and isinstance(action, Idle | Done):
+            self._alert_force_close(quote)
         if isinstance(action, Done):
             outcome = f"flat ({quote.status.name})"
             await self._set_status(HedgeStatus.CLOSED)
@@ -242,6 +263,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         await broker_legs.refresh(s.legs, self._record_leg)
+        if quote.status in CLOSING and quote.order_type == OrderType.LIMIT:
+            await self._watch_limit(quote)
         action = next_position_action(self._situation(quote, now))
         if is_protocol_paused(s.trading_state):
             return hold_during_pause(action)
@@ -299,6 +322,29 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             if str(local) in s.reported:
                 s.reported[str(real)] = s.reported.pop(str(local))
 
+    async def _watch_limit(self, quote: Quote) -> None:
+        """Has the market reached the LIMIT close's price? Its resting order traded, or the
+        broker's mark is there (read each step: a resting order may fill only in part)."""
+        s = self._state
+        assert s is not None
+        if s.close_key is None or s.limit_reached_key == s.close_key:
+            return
+        if not workflow.patched(PATCH_LIMIT_MARK):
+            return
+        reached = self._close_fills(s.close_id) > 0
+        if not reached:
+            try:
+                mark = await calls.mark_price(s.broker_market or s.symbol_name)
+            except (calls.StepFailed, ActionImpossible) as exc:
+                s.last_error = f"mark price: {exc}"
+                return
+            reached = limit_close_reached(
+                quote.position_type, quote.requested_close_price, mark, Decimal(s.tick_size)
+            )
+        if reached:
+            s.limit_reached_key = s.close_key
+            self._show("the market reached the LIMIT close's price: closing the rest at market")
+
     def _close_fills(self, close_id: int) -> Decimal:
         s = self._state
         assert s is not None
@@ -338,6 +384,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             close_failed=s.close_failed,
             close_given_up=closing and s.given_up_close_key == s.close_key,
             broker_rejected=s.broker_rejected,
+            limit_reached=closing and s.limit_reached_key == s.close_key,
             # the contract's "remaining quote value is low" guard on partial close fills
             locked_values=quote.locked_values,
             min_acceptable_quote_value=Decimal(s.min_acceptable_quote_value),
@@ -388,6 +435,35 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    def _alert_force_close(self, quote: Quote) -> None:
+        """The broker followed a third party's force-close: say what it cost us — the chain's
+        close price against the broker's price for the same quantity (the penalty over the
+        requested price is part of it)."""
+        s = self._state
+        assert s is not None
+        fc = s.force_close
+        assert fc is not None
+        s.force_close = None
+        amount, price = Decimal(fc["amount"]), Decimal(fc["price"])
+        after = [leg for leg in s.legs[int(fc["legs_before"]) :] if leg.filled > 0]
+        fills = [Fill(leg.filled, avg) for leg in after if (avg := leg.average) is not None]
+        sign = 1 if quote.position_type == PositionType.LONG else -1  # the trader's side
+        requested = Decimal(fc.get("requested") or quote.requested_close_price)
+        penalty = sign * (price - requested) * amount
+        text = (
+            f"force-closed by a third party: {amount} {s.symbol_name} at {price:.2f} (requested "
+            f"{requested:.2f}; penalty {penalty:.2f} USD)"
+        )
+        if fills:
+            broker = sum((f.price * f.quantity for f in fills), ZERO) / sum(
+                (f.quantity for f in fills), ZERO
+            )
+            cost = sign * (price - broker) * amount
+            text += f"; broker hedge closed at {broker:.2f}: cost {cost:.2f} USD"
+        else:
+            text += "; no broker trade followed it: cost unknown"
+        self._alert("force_closed", "warning", text, f"force-close:{fc['key']}")
 
     async def _emergency_close(self, quote: Quote) -> bool:
         """Work an `emergency_close` request: True when it acted (the facts are read again)."""
@@ -480,7 +556,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         cid = close_order_client_id(s.quote_id, s.close_id, len(request_legs) + 1)
         market = s.broker_market or s.symbol_name
         amount = format(quantity, "f")
-        if purpose == "close":
+        if purpose == "close" and s.limit_reached_key == s.close_key:
+            # a LIMIT close the market reached: the rest at market, filled at the requested price
+            request = OrderRequest(cid, market, side.value, "market", amount, None, NETTED)
+        elif purpose == "close":
             price = close_limit_price(
                 quote.position_type, quote.requested_close_price, Decimal(s.tick_size)
             )

@@ -217,3 +217,132 @@ async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_brok
     await hedger.request_close(eth, account=7)
     await hedger.wait_chain(eth, {QuoteStatus.CLOSED}, account=7)
     await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
+
+
+async def test_a_limit_close_the_market_touched_is_filled_well_inside_the_cooldown(
+    hedger: Any, record_history: Any
+) -> None:
+    """A LIMIT close rests above a still market; the price spikes through it for a moment (its
+    resting order trades one chunk) and falls back. From then on anyone could force-close it
+    after the cooldowns, so the hedger closes the rest at market and fills the whole request
+    at the requested price, long before forceCloseFirstCooldown (300 s) is over."""
+    await hedger.freeze_prices()
+    before = await hedger.broker_position()
+    mark = await hedger.mark_price()
+    quote_id = await hedger.send_quote(quantity=Decimal("0.02"))
+    await hedger.wait_chain(quote_id, OPEN)
+    close_price = (mark * Decimal("1.003")).quantize(Decimal("0.1"))
+    await hedger.request_close(quote_id, order_type=OrderType.LIMIT, price=close_price)
+    await hedger.wait_state(
+        hedger.position(quote_id),
+        lambda s: any(leg["purpose"] == "close" for leg in s.get("legs", [])),
+    )
+    started = time.monotonic()
+    await hedger.set_price(close_price + 10)  # the market touches the limit: one chunk trades
+    await hedger.set_price(mark)  # and falls back at once
+    view = await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
+    assert time.monotonic() - started < 90
+    assert view.closed_amount == view.quantity
+    q = await asyncio.to_thread(hedger.contract().functions.getQuote(quote_id).call)
+    assert int(q[17]) >= int(close_price * 10**18)  # avgClosedPrice: at least what was asked
+    sent = await asyncio.to_thread(hedger.our_transactions, quote_id)
+    assert sent.get("fillCloseRequest", 0) >= 1, sent
+    assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
+    assert await hedger.broker_traded(quote_id) == 0
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
+    await record_history(hedger.position(quote_id), "PositionWorkflow", "limit-close-touched")
+
+
+def _send_as(hedger: Any, key: str, fn: str, *args: Any) -> None:
+    symmio = hedger.contract()
+    w3 = symmio.w3
+    account = w3.eth.account.from_key(key)
+    tx = getattr(symmio.functions, fn)(*args).build_transaction(
+        {"from": account.address, "nonce": w3.eth.get_transaction_count(account.address),
+         "gas": 5_000_000}
+    )  # fmt: skip
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    )
+    assert receipt["status"] == 1, fn
+
+
+async def _price_range_sig(hedger: Any, party_a: str, t0: int, t1: int) -> tuple[Any, ...]:
+    import httpx
+
+    from adapters.muon.client import build_query
+    from devnet.oracle import structs
+
+    query = build_query(
+        "priceRange",
+        {"partyA": party_a, "partyB": hedger.our_party_b, "symbolId": 1, "t0": t0, "t1": t1,
+         "chainId": hedger.chain_id, "symmio": hedger.symmio},
+    )  # fmt: skip
+    async with httpx.AsyncClient(timeout=10) as client:
+        url = hedger.muon_url
+        reply = await client.get(f"{url}{'&' if '?' in url else '?'}{query}")
+    return structs.high_low_price_sig(reply.json())
+
+
+async def test_a_third_party_force_close_is_followed_by_the_broker_and_its_cost_alerted(
+    hedger: Any, record_history: Any
+) -> None:
+    """The broker refuses the hedge of a LIMIT close, so it stays unfilled while the market
+    runs through it;
+    after the force-close cooldowns the trader force-closes it with the oracle's high/low
+    signature. Once the broker accepts again the hedge follows the chain (flat for the quote)
+    and an alert states what the force-close cost."""
+    from adapters.muon.client import MuonClient
+    from tests.e2e.conftest import ANVIL_KEYS
+
+    await hedger.freeze_prices()
+    account = 9
+    trader = hedger.trader(account)
+    before = await hedger.broker_position()
+    mark = await hedger.mark_price()
+    quote_id = await hedger.send_quote(quantity=Decimal("0.01"), account=account)
+    await hedger.wait_chain(quote_id, OPEN, account=account)
+    close_price = (mark * Decimal("1.003")).quantize(Decimal("0.1"))
+    await hedger.add_fault(kind="reject", path="/fapi/v1/order$", method="POST", count=None)
+    try:
+        await hedger.request_close(
+            quote_id, order_type=OrderType.LIMIT, price=close_price, account=account
+        )
+        await hedger.wait_state(hedger.position(quote_id), lambda s: s.get("broker_rejected"))
+        await hedger.clear_faults()  # the request's hedge was refused: the hedger leaves it
+        requested_at = int(
+            (await asyncio.to_thread(hedger.contract().functions.getQuote(quote_id).call))[22]
+        )
+        hedger.warp(310)  # past forceCloseFirstCooldown
+        await hedger.set_price(close_price * Decimal("1.01"))  # the market runs through it
+        async with MuonClient([hedger.muon_url]) as muon:  # the oracle stamps the new price
+            await muon.party_a_upnl_and_price_sig(
+                party_a=trader.address, chain_id=hedger.chain_id, symmio=hedger.symmio,
+                symbol_id=1,
+            )  # fmt: skip
+        hedger.warp(200)  # past forceCloseSecondCooldown after that
+        now = await asyncio.to_thread(trader.now)
+        sig = await _price_range_sig(hedger, trader.address, requested_at + 300, now - 120)
+        await asyncio.to_thread(
+            _send_as, hedger, ANVIL_KEYS[account], "forceClosePosition", quote_id, sig
+        )
+        view = await asyncio.to_thread(hedger.quote, quote_id, account)
+        assert view.status == QuoteStatus.CLOSED
+    finally:
+        await hedger.clear_faults()
+        await hedger.set_price(mark)
+    assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
+    assert await hedger.broker_traded(quote_id) == 0
+    assert await hedger.broker_position() == before
+    await hedger.assert_hedged()
+    assert "fillCloseRequest" not in await asyncio.to_thread(hedger.our_transactions, quote_id)
+    alerts: list[Any] = []
+    for _ in range(60):
+        alerts = await hedger.ledger("SELECT message FROM alerts WHERE kind = 'force_closed'")
+        if alerts:
+            break
+        await asyncio.sleep(0.5)
+    assert any(f"position {quote_id}:" in a[0] and "cost" in a[0] for a in alerts), alerts
+    assert any(f"requested {close_price:.2f}" in a[0] for a in alerts), alerts
+    await record_history(hedger.position(quote_id), "PositionWorkflow", "force-closed")
