@@ -88,7 +88,7 @@ CHAIN_READ_SECONDS = 20.0
 CHAIN_HEARTBEAT_SECONDS = 10.0
 POLL_HEARTBEAT_SECONDS = 10.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
-TRADING_STATE_WAIT_SECONDS = 10.0
+TRADING_STATE_WAIT_SECONDS = 3.0  # the position path never waits longer on the ops worker
 
 
 class ActionImpossible(Exception):
