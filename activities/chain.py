@@ -91,6 +91,7 @@ from interfaces.chain import (
     OpenRequest,
     PartyARef,
     PartyBFunds,
+    ProtocolStateView,
     QuoteRef,
     QuoteView,
     SymbolInfo,
@@ -100,8 +101,13 @@ from interfaces.chain import (
 
 log = logging.getLogger("hedger.activities.chain")
 
-# Reverts a fresh Muon signature (new nonces, new timestamp) can fix: retry the activity.
-RETRYABLE_REVERTS = ("LibMuon: TSS not verified", "LibMuon: Expired signature")
+# Reverts a fresh Muon signature (new nonces, new timestamp) can fix, and the protocol's pause
+# switches (cleared by its admin; meanwhile the workflows hold back, `domain.trading_state`):
+# retry the activity.
+RETRYABLE_REVERTS = (
+    "LibMuon: TSS not verified", "LibMuon: Expired signature",
+    "Pausable: PartyB actions paused", "Pausable: Global paused",
+)  # fmt: skip
 # Transaction activities heartbeat this often, whatever they wait for (workflows may set a
 # heartbeat timeout from ~5x this; 10-15 s is safe).
 HEARTBEAT_SECONDS = 1.0
@@ -332,7 +338,7 @@ class ChainActivities(ChainApi):
             self.party_b_funds, self.party_b_available, self.lock_quote, self.unlock_quote,
             self.accept_cancel_request, self.open_position, self.fill_close_request,
             self.accept_cancel_close_request, self.emergency_close_position,
-            self.allocate_for_party_b,
+            self.allocate_for_party_b, self.protocol_state,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -379,6 +385,23 @@ class ChainActivities(ChainApi):
     @activity.defn(name="chain_party_b_available")
     async def party_b_available(self, ref: PartyARef) -> str:
         return str(await self._available(ref.party_a))
+
+    @activity.defn(name="chain_protocol_state")
+    async def protocol_state(self) -> ProtocolStateView:
+        """The pause switches and our emergency status, read at one block."""
+        block = await self._rpc(self.client.latest_block())
+        flags = await self._rpc(self.client.pause_state(block.number))
+        emergency = await self._rpc(
+            self.client.party_b_emergency_status(self.party_b, block.number)
+        )
+        return ProtocolStateView(
+            global_paused=flags["global_paused"],
+            party_b_actions_paused=flags["party_b_actions_paused"],
+            emergency_mode=flags["emergency_mode"],
+            party_b_emergency=emergency,
+            liquidation_paused=flags["liquidation_paused"],
+            block_number=block.number,
+        )
 
     # ---------------------------------------------------------------- transactions
     @activity.defn(name="chain_lock_quote")

@@ -65,8 +65,13 @@ class HedgeStatus(StrEnum):
 
 
 class TradingState(StrEnum):
-    """Global kill switch every workflow checks before taking new risk."""
+    """Global kill switch every workflow checks before taking new risk.
+
+    ACTIVE / REDUCE_ONLY / HALTED are set by operators; PROTOCOL_PAUSED is never set by a
+    person: it is the effective state while the SYMMIO diamond pauses PartyB actions
+    (`pausePartyBActions` or `pauseGlobal`), read from the chain (`domain.trading_state`)."""
 
     ACTIVE = "ACTIVE"
     REDUCE_ONLY = "REDUCE_ONLY"
     HALTED = "HALTED"
+    PROTOCOL_PAUSED = "PROTOCOL_PAUSED"

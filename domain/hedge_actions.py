@@ -121,6 +121,11 @@ class Idle:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitForProtocol:
+    """The protocol pauses PartyB actions: send nothing, look again shortly."""
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     outcome: Outcome
 
@@ -134,6 +139,7 @@ OpenAction: TypeAlias = (
     | UnwindBroker
     | Unlock
     | AcceptCancel
+    | WaitForProtocol
     | Done
 )
 PositionAction: TypeAlias = (
@@ -145,5 +151,6 @@ PositionAction: TypeAlias = (
     | ReduceBroker
     | IncreaseBroker
     | Idle
+    | WaitForProtocol
     | Done
 )

@@ -45,6 +45,10 @@ class PositionSituation:
     a cancel-close then gives up filling: the broker is re-hedged and the cancel accepted).
     `close_given_up`: an operator unwound this request: it is no longer worked.
     `deadline_near` / `deadline_passed`: of the close request.
+    `limit_reached`: the market reached a LIMIT close's price (its resting order traded, or the
+    broker mark got there): from then on anyone may force-close it after the cooldowns, so the
+    rest is closed at once (the resting order is cancelled, the remainder placed at market and
+    filled on chain at the requested price).
     `locked_values` / `min_acceptable_quote_value` / `step_size`: optional, for the contract's
     remaining-value guard on partial close fills (`domain.sizing.close_fill_is_valid`).
     """
@@ -61,6 +65,7 @@ class PositionSituation:
     close_failed: bool = False
     close_given_up: bool = False
     broker_rejected: bool = False
+    limit_reached: bool = False
     locked_values: LockedValues | None = None
     min_acceptable_quote_value: Decimal = ZERO
     step_size: Decimal | None = None
@@ -112,6 +117,8 @@ def next_position_action(s: PositionSituation) -> PositionAction:
                 )
                 if report.amount is not None:
                     return FillCloseOnChain(report.amount)
+            if s.close_order_type == OrderType.LIMIT and s.limit_reached:
+                return CancelBrokerOrder()  # the rest goes at market (below)
             return WaitForFills()
         # A refused fill is tried again, unless the trader asked to cancel: then give up filling.
         keep_filling = not (cancel_req and s.close_failed)

@@ -121,6 +121,18 @@ def close_limit_price(
 
 
 @exact
+def limit_close_reached(
+    trader_side: PositionType, requested_close_price: Decimal, mark: Decimal, tick: Decimal
+) -> bool:
+    """Has the broker's mark reached a LIMIT close's price (the broker limit it is hedged at)?
+    Then the protocol lets anyone force-close the request after its cooldowns."""
+    limit = close_limit_price(trader_side, requested_close_price, tick)
+    if broker_side_for_close(trader_side) is BrokerSide.SELL:
+        return mark >= limit
+    return mark <= limit
+
+
+@exact
 def slippage_price(side: BrokerSide, reference: Decimal, slippage: Decimal) -> Decimal:
     """Worst acceptable price for an aggressive order: BUY ref*(1+s), SELL ref*(1-s).
     `slippage` is a fraction (0.01 = 1%)."""

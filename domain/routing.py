@@ -46,6 +46,27 @@ _POSITION_WITH_PARTY_B: tuple[type[ev.SymmioEvent], ...] = (
 )
 
 
+# The diamond's switches: the risk-control workflow reads them again when one of these lands
+# (`domain.trading_state`). The events carry no state worth trusting alone (a reorg, an order
+# between listeners): the chain's views decide.
+PROTOCOL_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
+    ev.PausePartyBActions,
+    ev.UnpausePartyBActions,
+    ev.PauseGlobal,
+    ev.UnpauseGlobal,
+    ev.ActiveEmergencyMode,
+    ev.DeactiveEmergencyMode,
+    ev.SetPartyBEmergencyStatus,
+)
+
+
+def concerns_protocol_state(event: ev.SymmioEvent, our_party_b: str) -> bool:
+    """Does `event` change a protocol switch our trading state depends on?"""
+    if isinstance(event, ev.SetPartyBEmergencyStatus):
+        return same_address(event.party_b, our_party_b)
+    return isinstance(event, PROTOCOL_EVENTS)
+
+
 def may_take(event: ev.SendQuote, our_party_b: str) -> bool:
     """A quote we may lock: whitelisted, or an open whitelist and we are not its PartyA."""
     if event.party_bs_white_list:

@@ -124,6 +124,18 @@ class PartyBFunds:
     allocatable: str
 
 
+@dataclass(frozen=True)
+class ProtocolStateView:
+    """The diamond's pause switches (`pauseState()`) and our PartyB's emergency status."""
+
+    global_paused: bool
+    party_b_actions_paused: bool
+    emergency_mode: bool
+    party_b_emergency: bool
+    liquidation_paused: bool = False
+    block_number: int = 0
+
+
 class ChainApi:
     """Every chain activity: SYMMIO views and PartyB transactions (one worker per signer key)."""
 
@@ -150,6 +162,10 @@ class ChainApi:
 
     @activity.defn(name="chain_party_b_available")
     async def party_b_available(self, ref: PartyARef) -> str:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_protocol_state")
+    async def protocol_state(self) -> ProtocolStateView:
         raise NotImplementedError
 
     @activity.defn(name="chain_lock_quote")

@@ -17,6 +17,7 @@ SIGNAL_RETRY = "retry"
 SIGNAL_UNWIND = "unwind"
 SIGNAL_ABANDON = "abandon"
 SIGNAL_HANDOVER = "handover"  # intent -> position: the broker quantity it built
+SIGNAL_EMERGENCY_CLOSE = "emergency_close"  # close the position now (emergencyClosePosition)
 QUERY_STATE = "state"
 
 INTENT_WORKFLOW = "IntentWorkflow"
@@ -52,6 +53,19 @@ class ChainLog:
             "blockHash": self.block_hash,
             "removed": self.removed,
         }
+
+
+@dataclass(frozen=True)
+class EmergencyClose:
+    """Payload of `emergency_close`: close the whole position with `emergencyClosePosition`
+    (only possible in emergency mode, under our PartyB emergency status, or once the symbol is
+    invalid), then flatten its broker hedge. A person types `{"reason": "..."}`; the listeners
+    send it to every running position when our emergency status is set, with `symbol_id` when a
+    symbol is made invalid (positions of other symbols ignore it)."""
+
+    reason: str = ""
+    operator: str = "temporal-ui"
+    symbol_id: int | None = None
 
 
 @dataclass(frozen=True)

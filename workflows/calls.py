@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         OpenRequest,
         PartyARef,
         PartyBFunds,
+        ProtocolStateView,
         QuoteRef,
         SymbolInfo,
         TxResult,
@@ -87,6 +88,7 @@ CHAIN_READ_SECONDS = 20.0
 CHAIN_HEARTBEAT_SECONDS = 10.0
 POLL_HEARTBEAT_SECONDS = 10.0
 DEFAULT_TIMEOUT_SECONDS = 30.0
+TRADING_STATE_WAIT_SECONDS = 3.0  # the position path never waits longer on the ops worker
 
 
 class ActionImpossible(Exception):
@@ -187,6 +189,13 @@ async def our_address() -> str:
     )
 
 
+async def protocol_state() -> ProtocolStateView:
+    """The diamond's pause switches and our PartyB's emergency status."""
+    return await _call0(
+        ChainApi.protocol_state, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
+    )
+
+
 async def symbol_info(symbol_id: int) -> SymbolInfo:
     return await _chain(ChainApi.symbol_info, QuoteRef(symbol_id))
 
@@ -238,6 +247,13 @@ async def accept_cancel_close_request(quote_id: int) -> TxResult:
     return await _chain_tx(
         ChainApi.accept_cancel_close_request, QuoteRef(quote_id),
         f"acceptCancelCloseRequest {quote_id}",
+    )  # fmt: skip
+
+
+async def emergency_close_position(quote_id: int) -> TxResult:
+    return await _chain_tx(
+        ChainApi.emergency_close_position, QuoteRef(quote_id),
+        f"emergencyClosePosition {quote_id}",
     )  # fmt: skip
 
 
@@ -376,6 +392,21 @@ async def _ops0(method: MethodAsyncNoParam[SelfT, R]) -> R:
 
 async def trading_state() -> str:
     return await _ops0(OpsApi.trading_state)
+
+
+async def trading_state_or(last: str) -> str:
+    """The trading state, or `last` when the ops worker does not answer within seconds: for a
+    workflow whose risk-reducing work must never wait on the ops worker (a transaction sent
+    into a pause reverts harmlessly and is retried)."""
+    try:
+        return await workflow.execute_activity_method(
+            OpsApi.trading_state,
+            task_queue=TaskQueues.OPS,
+            schedule_to_close_timeout=timedelta(seconds=TRADING_STATE_WAIT_SECONDS),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=2)),
+        )
+    except ActivityError:
+        return last
 
 
 async def exposure() -> ExposureView:

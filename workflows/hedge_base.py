@@ -50,6 +50,7 @@ ALERT_AFTER_SECONDS = 120.0  # failures lasting this long raise an alert (the he
 MAX_BACKOFF_SECONDS = 30.0
 STUCK_RECHECK_SECONDS = 60.0
 POLL_WINDOW_SECONDS = 30.0  # one fill-poll activity waits at most this long
+PAUSE_RECHECK_SECONDS = 5.0  # while the protocol pauses PartyB actions, look again this often
 
 
 class NeedsOperator(Exception):
@@ -340,6 +341,14 @@ class HedgeWorkflow(Generic[S]):
         except TimeoutError:
             pass
         self._wake.clear()
+
+    async def _hold_for_protocol(self, what: str) -> None:
+        """The protocol pauses PartyB actions (`domain.trading_state.hold_during_pause`): send
+        nothing, look again shortly (any signal looks at once)."""
+        s = self._state
+        assert s is not None
+        self._show(f"protocol paused (partyB actions): {what} waits; nothing is sent meanwhile")
+        await self._wait(PAUSE_RECHECK_SECONDS, clear_first=True)
 
     async def _wait_for_fills(self, seconds: float) -> None:
         """Wait for a working leg to fill: one heartbeating poll activity on the broker (REST),

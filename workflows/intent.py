@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Unlock,
         UnwindBroker,
         WaitForFills,
+        WaitForProtocol,
     )
     from domain.ids import open_order_client_id, position_workflow_id
     from domain.open_path import OpenSituation, next_open_action
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.pricing import broker_side_for_open, open_limit_price
     from domain.quote import Quote, same_address
     from domain.sizing import Fill, open_price_to_report
+    from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
     from interfaces.chain import SymbolInfo, quote_summary
     from interfaces.ledger import DecisionRow, NotificationRow, quote_row
@@ -138,6 +140,9 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if not s.our_address:
             s.our_address = await calls.our_address()
         quote, now = await self._refresh_chain()
+        if not s.decided and is_protocol_paused(s.trading_state):
+            await self._hold_for_protocol("deciding on the quote")  # decided on the facts then
+            return None
         if not s.decided:
             info = await calls.symbol_info(quote.symbol_id)
             s.symbol_name = info.name
@@ -157,7 +162,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s = self._state
         assert s is not None
         await broker_legs.refresh(s.legs, self._record_leg)
-        return next_open_action(self._situation(quote, now))
+        situation = self._situation(quote, now)
+        if is_protocol_paused(situation.trading_state):
+            # decided as if trading were on; what would send anything waits for the protocol
+            return hold_during_pause(
+                next_open_action(replace(situation, trading_state=TradingState.ACTIVE))
+            )
+        return next_open_action(situation)
 
     async def _settled(self) -> bool:
         quote, now = await self._refresh_chain()
@@ -292,6 +303,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             await self._wait_for_fills(quote.deadline - DEADLINE_MARGIN_SECONDS - now)
         elif isinstance(action, CancelBrokerOrder):
             await broker_legs.cancel_working(s.legs, self._record_leg)
+        elif isinstance(action, WaitForProtocol):
+            await self._hold_for_protocol("the open path")
         elif isinstance(action, OpenOnChain):
             await self._set_status(HedgeStatus.OPENING)
             price = self._open_price(quote)

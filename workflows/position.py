@@ -31,8 +31,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
-    from domain.enums import HedgeStatus, OrderType, QuoteStatus
-    from domain.fixed import to_wei18
+    from domain.enums import HedgeStatus, OrderType, PositionType, QuoteStatus, TradingState
+    from domain.fixed import from_wei18, to_wei18
     from domain.hedge_actions import (
         OPEN_STATUSES,
         AcceptCancelClose,
@@ -45,17 +45,30 @@ with workflow.unsafe.imports_passed_through():
         PositionAction,
         ReduceBroker,
         WaitForFills,
+        WaitForProtocol,
     )
     from domain.ids import close_order_client_id
     from domain.position_path import PositionSituation, next_position_action
-    from domain.pricing import broker_side_for_close, broker_side_for_open, close_limit_price
+    from domain.pricing import (
+        broker_side_for_close,
+        broker_side_for_open,
+        close_limit_price,
+        limit_close_reached,
+    )
     from domain.quote import Quote
     from domain.sizing import Fill, close_price_to_report
+    from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
     from interfaces.chain import quote_summary
     from interfaces.ledger import NotificationRow, PositionRow
     from interfaces.risk import ExposureResize
-    from interfaces.workflows import SIGNAL_HANDOVER, ChainLog, PositionInput
+    from interfaces.workflows import (
+        SIGNAL_EMERGENCY_CLOSE,
+        SIGNAL_HANDOVER,
+        ChainLog,
+        EmergencyClose,
+        PositionInput,
+    )
 
 # Other workflow modules are imported by the sandbox like this one (never passed
 # through), so every class in them, exceptions included, is one object per workflow.
@@ -77,6 +90,11 @@ MAX_FILL_BACKOFF_SECONDS = 30.0
 # rejected whenever other quotes' hedges leave the net position flat or on the other side.
 NETTED = False
 CLOSING = (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
+# Runs started before it never read the trading state (closes ran in every operator state);
+# from it on, a protocol pause of PartyB actions holds chain transactions back.
+PATCH_PROTOCOL_PAUSE = "position-protocol-pause"
+# Runs started before it never read the broker's mark for a LIMIT close.
+PATCH_LIMIT_MARK = "position-limit-close-mark"
 
 
 @dataclass
@@ -102,6 +120,12 @@ class PositionState(HedgeState):
     given_up_close_key: str | None = None  # operator `unwind`: stop working this request
     broker_rejected: bool = False
     book_notional: str | None = None  # what the exposure book holds for this quote
+    trading_state: str = TradingState.ACTIVE.value  # effective, as last read
+    emergency: EmergencyClose | None = None  # an emergency close asked for, not yet done
+    limit_reached_key: str | None = None  # close key of the LIMIT request the market reached
+    # a third party's forceClosePosition not yet alerted: amount, price, legs before it, key
+    force_close: dict[str, str] | None = None
+    emergencies: int = 0
 
 
 def _close_key(price_wei: int, deadline: int) -> str:
@@ -117,6 +141,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     def __init__(self) -> None:
         super().__init__()
         self._handover: str | None = None
+        self._early_emergency: EmergencyClose | None = None
 
     def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
         s = self._state
@@ -125,6 +150,15 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.close_ids_seen[_close_key(event.close_price, event.deadline)] = event.close_id
             while len(s.close_ids_seen) > CLOSE_IDS_KEPT:
                 del s.close_ids_seen[next(iter(s.close_ids_seen))]
+        if isinstance(event, ev.ForceClosePosition) and not event.legacy:
+            s.force_close = {
+                "amount": str(from_wei18(event.filled_amount)),
+                "price": str(from_wei18(event.closed_price)),
+                "legs_before": str(len(s.legs)),
+                "key": str(event.key),
+                # the request it closed (the chain clears requestedClosePrice once closed)
+                "requested": str(from_wei18(int(s.close_key.split(":")[0]))) if s.close_key else "",
+            }
 
     @workflow.signal(name=SIGNAL_HANDOVER)
     def handover(self, broker_quantity: str) -> None:
@@ -135,6 +169,15 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.broker_quantity = broker_quantity
         elif s is None:
             self._handover = broker_quantity
+        self._wake.set()
+
+    @workflow.signal(name=SIGNAL_EMERGENCY_CLOSE)
+    def emergency_close(self, command: EmergencyClose) -> None:
+        """Close the whole position now with emergencyClosePosition, then flatten the broker."""
+        if self._state is not None:
+            self._state.emergency = command
+        else:
+            self._early_emergency = command
         self._wake.set()
 
     def _unapply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
@@ -162,6 +205,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         state.history_limit = params.history_limit or state.history_limit
         if carried is None:
             state.broker_quantity = params.broker_quantity or self._handover
+        if self._early_emergency is not None:
+            state.emergency = self._early_emergency
         self._begin(state)
         return await self._loop()
 
@@ -200,7 +245,12 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         assert s is not None
         if not s.started:
             await self._start(quote)
+        if s.emergency is not None:
+            if await self._emergency_close(quote):
+                return None
         action = await self._next_action(quote, now)
+        if s.force_close is not None and isinstance(action, Idle | Done):
+            self._alert_force_close(quote)
         if isinstance(action, Done):
             outcome = f"flat ({quote.status.name})"
             await self._set_status(HedgeStatus.CLOSED)
@@ -213,7 +263,12 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         await broker_legs.refresh(s.legs, self._record_leg)
-        return next_position_action(self._situation(quote, now))
+        if quote.status in CLOSING and quote.order_type == OrderType.LIMIT:
+            await self._watch_limit(quote)
+        action = next_position_action(self._situation(quote, now))
+        if is_protocol_paused(s.trading_state):
+            return hold_during_pause(action)
+        return action
 
     async def _settled(self) -> bool:
         quote, now = await self._refresh()
@@ -229,7 +284,13 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         self._drain_logs()
-        quote, now = await asyncio.gather(calls.read_quote(s.quote_id), calls.chain_time())
+        if workflow.patched(PATCH_PROTOCOL_PAUSE):
+            quote, now, s.trading_state = await asyncio.gather(
+                calls.read_quote(s.quote_id), calls.chain_time(),
+                calls.trading_state_or(s.trading_state),
+            )  # fmt: skip
+        else:
+            quote, now = await asyncio.gather(calls.read_quote(s.quote_id), calls.chain_time())
         previous = s.chain_status
         s.chain_status = quote.status.name
         s.quote = quote_summary(quote)
@@ -260,6 +321,29 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             s.close_baseline[str(real)] = s.close_baseline.pop(str(local), str(quote.closed_amount))
             if str(local) in s.reported:
                 s.reported[str(real)] = s.reported.pop(str(local))
+
+    async def _watch_limit(self, quote: Quote) -> None:
+        """Has the market reached the LIMIT close's price? Its resting order traded, or the
+        broker's mark is there (read each step: a resting order may fill only in part)."""
+        s = self._state
+        assert s is not None
+        if s.close_key is None or s.limit_reached_key == s.close_key:
+            return
+        if not workflow.patched(PATCH_LIMIT_MARK):
+            return
+        reached = self._close_fills(s.close_id) > 0
+        if not reached:
+            try:
+                mark = await calls.mark_price(s.broker_market or s.symbol_name)
+            except (calls.StepFailed, ActionImpossible) as exc:
+                s.last_error = f"mark price: {exc}"
+                return
+            reached = limit_close_reached(
+                quote.position_type, quote.requested_close_price, mark, Decimal(s.tick_size)
+            )
+        if reached:
+            s.limit_reached_key = s.close_key
+            self._show("the market reached the LIMIT close's price: closing the rest at market")
 
     def _close_fills(self, close_id: int) -> Decimal:
         s = self._state
@@ -300,6 +384,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             close_failed=s.close_failed,
             close_given_up=closing and s.given_up_close_key == s.close_key,
             broker_rejected=s.broker_rejected,
+            limit_reached=closing and s.limit_reached_key == s.close_key,
             # the contract's "remaining quote value is low" guard on partial close fills
             locked_values=quote.locked_values,
             min_acceptable_quote_value=Decimal(s.min_acceptable_quote_value),
@@ -343,11 +428,79 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         elif isinstance(action, IncreaseBroker):
             await self._set_status(HedgeStatus.HEDGING)
             await self._place(quote, action.quantity, purpose="increase")
+        elif isinstance(action, WaitForProtocol):
+            await self._hold_for_protocol("the close path")
         elif isinstance(action, Idle):
             await self._set_status(HedgeStatus.OPEN)
             await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    def _alert_force_close(self, quote: Quote) -> None:
+        """The broker followed a third party's force-close: say what it cost us — the chain's
+        close price against the broker's price for the same quantity (the penalty over the
+        requested price is part of it)."""
+        s = self._state
+        assert s is not None
+        fc = s.force_close
+        assert fc is not None
+        s.force_close = None
+        amount, price = Decimal(fc["amount"]), Decimal(fc["price"])
+        after = [leg for leg in s.legs[int(fc["legs_before"]) :] if leg.filled > 0]
+        fills = [Fill(leg.filled, avg) for leg in after if (avg := leg.average) is not None]
+        sign = 1 if quote.position_type == PositionType.LONG else -1  # the trader's side
+        requested = Decimal(fc.get("requested") or quote.requested_close_price)
+        penalty = sign * (price - requested) * amount
+        text = (
+            f"force-closed by a third party: {amount} {s.symbol_name} at {price:.2f} (requested "
+            f"{requested:.2f}; penalty {penalty:.2f} USD)"
+        )
+        if fills:
+            broker = sum((f.price * f.quantity for f in fills), ZERO) / sum(
+                (f.quantity for f in fills), ZERO
+            )
+            cost = sign * (price - broker) * amount
+            text += f"; broker hedge closed at {broker:.2f}: cost {cost:.2f} USD"
+        else:
+            text += "; no broker trade followed it: cost unknown"
+        self._alert("force_closed", "warning", text, f"force-close:{fc['key']}")
+
+    async def _emergency_close(self, quote: Quote) -> bool:
+        """Work an `emergency_close` request: True when it acted (the facts are read again)."""
+        s = self._state
+        assert s is not None
+        request = s.emergency
+        assert request is not None
+        if request.symbol_id is not None and request.symbol_id != quote.symbol_id:
+            s.emergency = None  # another symbol was made invalid
+            return False
+        if quote.status == QuoteStatus.CANCEL_CLOSE_PENDING:
+            return False  # the contract refuses it here: the cancel-close is answered first
+        if quote.status not in (QuoteStatus.OPENED, QuoteStatus.CLOSE_PENDING):
+            s.emergency = None  # nothing left open on chain: the broker follows the chain
+            return False
+        if is_protocol_paused(s.trading_state):
+            await self._hold_for_protocol("the emergency close")
+            return True
+        if any(not leg.final for leg in s.legs):
+            await broker_legs.cancel_working(s.legs, self._record_leg)
+            return True
+        await self._set_status(HedgeStatus.CLOSING)
+        s.emergencies += 1
+        self._show(f"emergency close ({request.reason}): emergencyClosePosition, then the broker")
+        self._alert(
+            "emergency_close", "critical",
+            f"emergency close of {self._chain_open(quote)} {s.symbol_name} by "
+            f"{request.operator or 'unknown'}: {request.reason}", f"emergency:{s.emergencies}",
+        )  # fmt: skip
+        try:
+            await calls.emergency_close_position(s.quote_id)
+        except ActionImpossible as exc:
+            s.last_error = f"emergency close refused: {exc}"
+            self._alert("emergency_close_refused", "critical", s.last_error,
+                        f"emergency-refused:{s.emergencies}")  # fmt: skip
+        s.emergency = None
+        return True
 
     async def _fill_close(self, quote: Quote, amount: Decimal) -> None:
         s = self._state
@@ -409,7 +562,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         cid = close_order_client_id(s.quote_id, s.close_id, len(request_legs) + 1)
         market = s.broker_market or s.symbol_name
         amount = format(quantity, "f")
-        if purpose == "close":
+        if purpose == "close" and s.limit_reached_key == s.close_key:
+            # a LIMIT close the market reached: the rest at market, filled at the requested price
+            request = OrderRequest(cid, market, side.value, "market", amount, None, NETTED)
+        elif purpose == "close":
             price = close_limit_price(
                 quote.position_type, quote.requested_close_price, Decimal(s.tick_size)
             )

@@ -493,6 +493,19 @@ class ChainClient:
         """ViewFacet `getSymbols(start, size)`: the symbols with ids start+1 .. start+size."""
         return [_symbol_view(raw) for raw in await self.view("getSymbols", start, size)]
 
+    async def pause_state(self, block: int | str = "latest") -> dict[str, bool]:
+        """`pauseState()`: the diamond's pause switches and emergency mode, by name."""
+        names = ("global_paused", "liquidation_paused", "accounting_paused",
+                 "party_b_actions_paused", "party_a_actions_paused", "internal_transfer_paused",
+                 "emergency_mode")  # fmt: skip
+        raw = await self.view("pauseState", block=block)
+        return {name: bool(value) for name, value in zip(names, raw, strict=True)}
+
+    async def party_b_emergency_status(self, party_b: str, block: int | str = "latest") -> bool:
+        return bool(
+            await self.view("getPartyBEmergencyStatus", to_checksum_address(party_b), block=block)
+        )
+
     async def is_party_b(self, address: str) -> bool:
         return bool(await self.view("isPartyB", to_checksum_address(address)))
 

@@ -57,3 +57,52 @@ def test_trading_state_matrix() -> None:
     assert keeps_resting_opening_orders(TradingState.REDUCE_ONLY)
     assert not keeps_resting_opening_orders(TradingState.HALTED)
     assert permissions("HALTED") == permissions(TradingState.HALTED)  # type: ignore[arg-type]
+
+
+def test_protocol_flags_make_the_effective_state() -> None:
+    from domain.trading_state import ProtocolFlags, effective_state
+
+    active, halted = TradingState.ACTIVE, TradingState.HALTED
+    assert effective_state(active, ProtocolFlags()) == (active, None)
+    paused = ProtocolFlags(party_b_actions_paused=True)
+    assert effective_state(halted, paused) == (
+        TradingState.PROTOCOL_PAUSED,
+        "protocol paused: partyB actions",
+    )
+    assert (
+        effective_state(active, ProtocolFlags(global_paused=True))[1] == "protocol paused: global"
+    )
+    emergency = ProtocolFlags(party_b_emergency=True)
+    assert effective_state(active, emergency)[0] == TradingState.REDUCE_ONLY
+    assert effective_state(halted, emergency) == (halted, None)  # the operator's is stricter
+
+
+def test_during_a_pause_nothing_is_sent() -> None:
+    from decimal import Decimal
+
+    from domain.hedge_actions import (
+        AcceptCancel,
+        CancelBrokerOrder,
+        Done,
+        FillCloseOnChain,
+        Idle,
+        Lock,
+        OpenOnChain,
+        Outcome,
+        PlaceBrokerClose,
+        PlaceBrokerOrder,
+        ReduceBroker,
+        UnwindBroker,
+        WaitForFills,
+        WaitForProtocol,
+    )
+    from domain.trading_state import hold_during_pause
+
+    one = Decimal(1)
+    for held in (Lock(), PlaceBrokerOrder(one), OpenOnChain(one), AcceptCancel(),
+                 PlaceBrokerClose(one), FillCloseOnChain(one)):  # fmt: skip
+        assert hold_during_pause(held) == WaitForProtocol()
+    assert hold_during_pause(WaitForFills()) == CancelBrokerOrder()
+    for runs in (CancelBrokerOrder(), UnwindBroker(one), ReduceBroker(one), Idle(),
+                 Done(Outcome.FLAT)):  # fmt: skip
+        assert hold_during_pause(runs) == runs

@@ -612,3 +612,28 @@ def test_position_remaining_value_guard_in_decisions() -> None:
     }
     s = psit(**bad, broker_quantity=D("0.5"), unreported_close_fill=D("0.5"))
     assert next_position_action(s) == IncreaseBroker(D("0.5"))
+
+
+def test_a_limit_close_the_market_reached_is_closed_at_market() -> None:
+    from domain.enums import PositionType
+    from domain.pricing import limit_close_reached
+
+    tick = D("0.1")
+    # closing a trader LONG sells: reached when the mark is at or above the limit
+    assert limit_close_reached(PositionType.LONG, D(60_000), D(60_000), tick)
+    assert not limit_close_reached(PositionType.LONG, D(60_000), D("59999.9"), tick)
+    assert limit_close_reached(PositionType.SHORT, D(60_000), D("59999.9"), tick)
+    assert not limit_close_reached(PositionType.SHORT, D(60_000), D("60000.1"), tick)
+
+    resting = PositionSituation(
+        chain_status=QS.CLOSE_PENDING, chain_open_quantity=D(1), broker_quantity=D(1),
+        close_order_type=LMT, quantity_to_close=D(1), close_order_open=True,
+    )  # fmt: skip
+    assert next_position_action(resting) == WaitForFills()
+    reached = replace(resting, limit_reached=True)
+    assert next_position_action(reached) == CancelBrokerOrder()
+    # a chunk that traded is reported first, then the rest goes
+    assert next_position_action(replace(reached, unreported_close_fill=D("0.25"))) == (
+        FillCloseOnChain(D("0.25"))
+    )
+    assert next_position_action(replace(reached, close_order_open=False)) == PlaceBrokerClose(D(1))

@@ -204,19 +204,35 @@ async def test_state_survives_continue_as_new(hedger) -> None:  # type: ignore[n
     await hedger.assert_hedged()
 
 
+async def _paused(hedger) -> None:  # type: ignore[no-untyped-def]
+    """The hedger knows the protocol pauses PartyB actions (its effective trading state)."""
+    from adapters.risk_control import RiskControl
+
+    risk = RiskControl(hedger.client, hedger.chain_id)
+    for _ in range(120):
+        if (await risk.trading_state()).state == "PROTOCOL_PAUSED":
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError("the hedger never saw the pause")
+
+
+def _holding(state: dict) -> bool:  # type: ignore[type-arg]
+    """The position knows it cannot fill now: a refused fill, or the pause held it back."""
+    return state.get("close_failures", 0) >= 1 or state.get("trading_state") == "PROTOCOL_PAUSED"
+
+
 async def test_a_refused_close_fill_keeps_being_worked(hedger) -> None:  # type: ignore[no-untyped-def]
-    """fillCloseRequest reverts (PartyB actions paused) after the broker side closed: the
-    position keeps trying (it does not buy the hedge back and go idle), and the close lands
-    once the protocol lets it; one broker close order in all."""
+    """The protocol refuses fillCloseRequest for now (PartyB actions paused): the position
+    keeps the request (it does not give it up and go idle; while the pause is known it sends
+    nothing), and the close lands once the protocol lets it; one broker close order in all."""
     quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
     await hedger.wait_chain(quote_id, OPEN)
     await hedger.wait_workflow(hedger.intent(quote_id))
     await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
     try:
+        await _paused(hedger)
         await hedger.request_close(quote_id)
-        await hedger.wait_state(
-            hedger.position(quote_id), lambda s: s.get("close_failures", 0) >= 1, timeout=90
-        )
+        await hedger.wait_state(hedger.position(quote_id), _holding, timeout=90)
         assert (await asyncio.to_thread(hedger.quote, quote_id)).status == QuoteStatus.CLOSE_PENDING
     finally:
         await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")
@@ -228,17 +244,17 @@ async def test_a_refused_close_fill_keeps_being_worked(hedger) -> None:  # type:
 
 
 async def test_a_cancel_close_is_answered_after_a_refused_fill(hedger) -> None:  # type: ignore[no-untyped-def]
-    """A refused fill, then the trader cancels the close request: the hedger re-hedges what it
-    had closed on the broker and accepts the cancel, instead of leaving it to its deadline."""
+    """A close the protocol refuses for now (PartyB actions paused), then the trader cancels
+    the close request: once unpaused the hedger accepts the cancel (the broker still matching
+    the chain), instead of leaving it to its deadline."""
     quote_id = await hedger.send_quote(quantity=Decimal("0.01"))
     await hedger.wait_chain(quote_id, OPEN)
     await hedger.wait_workflow(hedger.intent(quote_id))
     await asyncio.to_thread(hedger.admin_send, "pausePartyBActions")
     try:
+        await _paused(hedger)
         await hedger.request_close(quote_id)
-        await hedger.wait_state(
-            hedger.position(quote_id), lambda s: s.get("close_failures", 0) >= 1, timeout=90
-        )
+        await hedger.wait_state(hedger.position(quote_id), _holding, timeout=90)
         await asyncio.to_thread(hedger.trader().request_to_cancel_close_request, quote_id)
     finally:
         await asyncio.to_thread(hedger.admin_send, "unpausePartyBActions")

@@ -129,9 +129,10 @@ async def test_halt_rejects_new_intents_and_resume_trades_again(hedger) -> None:
 
 
 async def test_a_refused_unwind_parks_in_stuck_until_an_operator_retries(hedger) -> None:  # type: ignore[no-untyped-def]
-    """A LIMIT hedge fills while PartyB actions are paused, so openPosition reverts and the
-    fill must be unwound; the broker refuses the unwind for good: that needs a person (STUCK,
-    found with the Temporal UI's query). The operator's `retry` unwinds it and the intent ends."""
+    """A LIMIT hedge fills while PartyB actions are paused, so the hedger holds the open back;
+    the quote's deadline passes before the pause ends, so the fill must be unwound; the broker
+    refuses the unwind for good: that needs a person (STUCK, found with the Temporal UI's
+    query). The operator's `retry` unwinds it and the intent ends."""
     await hedger.freeze_prices()
     quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
     (order,) = await hedger.wait_orders(quote_id)
@@ -140,6 +141,14 @@ async def test_a_refused_unwind_parks_in_stuck_until_an_operator_retries(hedger)
     await hedger.add_fault(kind="reject", path="/fapi/v1/order$", method="POST", count=None)
     try:
         await hedger.set_price(Decimal(order["price"]) * Decimal("0.99"))  # the hedge fills
+        await hedger.wait_state(
+            hedger.intent(quote_id),
+            lambda s: any(
+                Decimal(str((leg.get("snapshot") or {}).get("filled", "0"))) > 0
+                for leg in s.get("legs", [])
+            ),
+        )
+        hedger.warp(3700)  # past the quote's deadline while paused: openPosition is impossible
         await hedger.wait_state(
             hedger.intent(quote_id), lambda s: s.get("hedge_status") == "STUCK", timeout=120
         )

@@ -69,13 +69,22 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import events as ev
 from domain.enums import QuoteStatus
 from domain.ids import intent_workflow_id, position_workflow_id
-from domain.routing import Route, WorkflowKind, route
+from domain.quote import same_address
+from domain.routing import PROTOCOL_EVENTS, Route, WorkflowKind, concerns_protocol_state, route
+from interfaces.risk import (
+    SIGNAL_PARTY_B_LIQUIDATION,
+    SIGNAL_PROTOCOL_EVENT,
+    PartyBLiquidationNote,
+    risk_control_workflow_id,
+)
 from interfaces.temporal import SearchAttributes, TaskQueues
 from interfaces.workflows import (
     INTENT_WORKFLOW,
     POSITION_WORKFLOW,
     SIGNAL_CHAIN_EVENT,
+    SIGNAL_EMERGENCY_CLOSE,
     ChainLog,
+    EmergencyClose,
     IntentInput,
     PositionInput,
 )
@@ -112,11 +121,20 @@ ROUTED_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
     ev.LiquidatePositionsPartyA,
     ev.LiquidatePositionsPartyB,
 )
+# Events for the risk-control workflow (`_tell_risk_control`): the protocol's switches (it reads
+# them again) and our PartyB's liquidation (an alert). The websocket and HTTP listeners carry
+# them; the subgraph fetcher asks only for `ROUTED_EVENTS` (the schema it is tested against).
+RISK_EVENTS: tuple[type[ev.SymmioEvent], ...] = (
+    *PROTOCOL_EVENTS,
+    ev.LiquidatePartyB,
+    ev.FullyLiquidatedPartyB,
+    ev.SetSymbolValidationState,  # made invalid: every position of it is emergency-closed
+)
 
 
 def listened_topic0s() -> list[str]:
-    """topic0 filter of every listener: all forms of the events in `ROUTED_EVENTS`."""
-    return ev.topic0s(*ROUTED_EVENTS)
+    """topic0 filter of the log listeners: all forms of `ROUTED_EVENTS` and `RISK_EVENTS`."""
+    return ev.topic0s(*ROUTED_EVENTS, *RISK_EVENTS)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -314,6 +332,22 @@ class DeliveryStats:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def emergency_close_for(event: ev.SymmioEvent, our_party_b: str) -> EmergencyClose | None:
+    """The emergency close an event asks of our positions: a symbol made invalid (its
+    positions), our PartyB put in emergency status (all of them); None otherwise."""
+    if isinstance(event, ev.SetSymbolValidationState) and not event.is_valid:
+        return EmergencyClose(
+            f"symbol {event.symbol_id} made invalid on chain", "protocol", event.symbol_id
+        )
+    if (
+        isinstance(event, ev.SetPartyBEmergencyStatus)
+        and event.status
+        and same_address(event.party_b, our_party_b)
+    ):
+        return EmergencyClose("PartyB emergency status set on chain", "protocol")
+    return None
+
+
 def party_b_address(private_key: str) -> str:
     """Our PartyB address (checksummed) from the signer key."""
     return str(Account.from_key(private_key).address)
@@ -466,13 +500,23 @@ class Delivery:
                 return Delivered(Outcome.STALE, event.canonical_name, event.key)
 
         routes = self.ownership.filter(event, route(event, self.our_party_b))
-        if not routes:
+        protocol = concerns_protocol_state(event, self.our_party_b) or (
+            isinstance(event, ev.LiquidatePartyB | ev.FullyLiquidatedPartyB)
+            and same_address(event.party_b, self.our_party_b)
+            and not chain_log.removed
+        )
+        emergency = None if chain_log.removed else emergency_close_for(event, self.our_party_b)
+        if not routes and not protocol and emergency is None:
             EVENTS_IGNORED.labels(source, "not_ours").inc()
             self.stats.add("not_ours")
         results: list[tuple[str, TargetResult]] = []
         try:
             for target in routes:
                 results.append(await self._deliver_to(target, event, chain_log, source))
+            if protocol:
+                results.append(await self._tell_risk_control(event, source))
+            if emergency is not None:
+                results.extend(await self._emergency_close_positions(event, emergency, source))
         except Exception as exc:  # Temporal RPC: retryable (the cursor does not move)
             DELIVERY_ERRORS.labels(source).inc()
             self.stats.add("error")
@@ -499,6 +543,62 @@ class Delivery:
             self.stats.add("duplicate")
         self.stats.add("delivered")
         return Delivered(Outcome.DELIVERED, event.canonical_name, event.key, tuple(results))
+
+    async def _emergency_close_positions(
+        self, event: ev.SymmioEvent, command: EmergencyClose, source: str
+    ) -> list[tuple[str, TargetResult]]:
+        """Every running position workflow gets `emergency_close` (those of another symbol
+        ignore one naming a symbol). A duplicate (another listener) is harmless: a closed
+        position ignores it."""
+        log.warning("%s %s: emergency close of our positions (%s)", event.canonical_name,
+                    event.key, command.reason)  # fmt: skip
+        query = f'WorkflowType="{POSITION_WORKFLOW}" AND ExecutionStatus="Running"'
+        results = []
+        async for execution in self.client.list_workflows(query):
+            try:
+                await self.client.get_workflow_handle(execution.id).signal(
+                    SIGNAL_EMERGENCY_CLOSE, command
+                )
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                results.append((execution.id, TargetResult.NOT_FOUND))
+                continue
+            EVENTS_DELIVERED.labels(source, "position", "signal").inc()
+            results.append((execution.id, TargetResult.SIGNALLED))
+        return results
+
+    async def _tell_risk_control(
+        self, event: ev.SymmioEvent, source: str
+    ) -> tuple[str, TargetResult]:
+        """A pause / emergency switch moved: the risk-control workflow reads them again (one
+        that is not running reads them when it starts)."""
+        workflow_id = risk_control_workflow_id(self.chain_id)
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            if isinstance(event, ev.LiquidatePartyB | ev.FullyLiquidatedPartyB):
+                log.warning("%s %s: our PartyB liquidated for %s", event.canonical_name,
+                            event.key, event.party_a)  # fmt: skip
+                note = PartyBLiquidationNote(
+                    event.canonical_name, event.party_a, str(event.key),
+                    *(
+                        (str(event.party_b_allocated_balance), str(event.upnl))
+                        if isinstance(event, ev.LiquidatePartyB)
+                        else (None, None)
+                    ),
+                )  # fmt: skip
+                await handle.signal(SIGNAL_PARTY_B_LIQUIDATION, note)
+            else:
+                log.warning("%s %s: protocol switch changed", event.canonical_name, event.key)
+                await handle.signal(SIGNAL_PROTOCOL_EVENT, event.canonical_name)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            WORKFLOW_FINISHED.labels(source, "risk_control", "signal").inc()
+            return workflow_id, TargetResult.NOT_FOUND
+        EVENTS_DELIVERED.labels(source, "risk_control", "signal").inc()
+        self.stats.add("signalled")
+        return workflow_id, TargetResult.SIGNALLED
 
     def _duplicate(self, event: ev.SymmioEvent, source: str) -> Delivered:
         EVENTS_DUPLICATE.labels(source).inc()
