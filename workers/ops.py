@@ -43,6 +43,7 @@ def limits_from(settings: Settings) -> LimitsView:
     return LimitsView(
         max_open_interest=str(settings.max_open_interest),
         max_notional_per_symbol=str(settings.max_notional_per_symbol),
+        notional_caps={k.upper(): str(v) for k, v in settings.symbol_notional_caps.items()},
         price_band_pct=str(settings.price_band_pct),
         min_seconds_to_deadline=settings.min_seconds_to_deadline,
     )
