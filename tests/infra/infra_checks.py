@@ -78,8 +78,8 @@ def cli_path(args: list[str]) -> list[str]:
 
 def cli_accepts(args: list[str]) -> tuple[bool, str]:
     """Whether `hedger <args> --help` parses (the command and every option exist) and exits 0."""
-    result = CliRunner().invoke(app, [*args, "--help"])
-    usage_ok = "Usage: " in result.output and " ".join(cli_path(args)) in result.output
+    result = CliRunner().invoke(app, [*args, "--help"], prog_name="hedger")
+    usage_ok = f"Usage: hedger {' '.join(cli_path(args))}" in " ".join(result.output.split())
     return result.exit_code == 0 and usage_ok, result.output
 
 
