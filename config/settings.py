@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, gt=0, lt=65536)
     admin_token: SecretStr = SecretStr(DEVNET_ADMIN_TOKEN)
     metrics_port: int = Field(9100, ge=0, lt=65536)
+    # Bind address of the worker/listener metrics servers; 0.0.0.0 in a container, so that
+    # Prometheus (another container or pod) can scrape them.
+    metrics_host: str = "127.0.0.1"
     alert_webhook_url: str | None = None
 
     # --- API input limits (issue #10), checked before any work is done on a request ----------
