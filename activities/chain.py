@@ -237,8 +237,8 @@ def alloc_action(party_a: str) -> str:
 
 
 def funding_action(party_a: str) -> str:
-    """The journal action of the funding charges of one PartyA (rows carry no quote id)."""
-    return f"charge_funding_rate:{party_a.lower()}"
+    """Journal action of the funding charges of one PartyA (≤ 48 chars; rows carry no quote)."""
+    return "funding:" + party_a.lower().removeprefix("0x")
 
 
 def funding_key(boundary: int, quote_ids: Sequence[int]) -> str:
