@@ -5,8 +5,9 @@ Reads the chain's time, the symbols' funding epochs and our PartyB's open quotes
 keeps the quotes whose symbol's window is open now and not yet paid for its boundary
 (`domain.funding.funding_boundary` on each quote's `lastFundingPaymentTimestamp`), reads the
 broker's funding rate of those symbols (ccxt), turns it into each quote's signed rate (long /
-short, plus the spread, capped at the quote's `maxFundingRate`) and charges each PartyA's quotes
-with `chargeFundingRate` (chain activity `chain_charge_funding_rate`, in batches). Exactly once
+short, plus the spread, capped at the quote's `maxFundingRate`; a zero rate is not sent) and
+charges each PartyA's quotes with `chargeFundingRate` (chain activity
+`chain_charge_funding_rate`, in batches). Exactly once
 per (boundary, quote): the chain activity journals and keys each charge and lets the chain's
 `lastFundingPaymentTimestamp` decide, so a run killed mid-batch, or the next run of the same
 window, sends nothing twice and skips nothing. A charge that fails raises an alert
@@ -102,6 +103,8 @@ class FundingWorkflow:
             long_rate, short_rate = side_rates(Decimal(rates[name]), spread)
             rate = quote_rate(PositionType(q.position_type), long_rate, short_rate,
                               Decimal(q.max_funding_rate))  # fmt: skip
+            if rate == 0:
+                continue  # nothing owed (a zero rate, or a quote whose maxFundingRate is 0)
             batches.setdefault((q.party_a, boundary), []).append((q.quote_id, rate))
         charges: list[FundingCharge] = []
         for (party_a, boundary), items in sorted(batches.items()):
