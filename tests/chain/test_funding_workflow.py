@@ -11,6 +11,8 @@ checked from the chain: the `ChargeFundingRate` events, their blocks' timestamps
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -21,6 +23,8 @@ from chain_helpers import chain_calls, funded_key
 from conftest import PRICE
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from test_chain_activities import call, ok
 from test_chain_activities_devnet import DevnetSymmio
@@ -29,6 +33,7 @@ from activities.funding import FundingActivities
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
 from adapters.chain.client import ChainClient
+from config.settings import load_settings
 from devnet.contracts.deploy import deploy_and_initialise
 from devnet.exchange.admin import ExchangeAdmin
 from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeConfig
@@ -42,8 +47,10 @@ from devnet.stack.process import free_port
 from devnet.traders.brain import SendQuote
 from domain.enums import OrderType, PositionType
 from domain.quote import Quote
+from interfaces.chain import ChargeFundingRequest
 from interfaces.funding import FundingInput, FundingResult
 from interfaces.ledger import AlertRow
+from workers.chain_agent import build_agent
 from workflows.funding import FundingWorkflow
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
@@ -291,3 +298,53 @@ async def test_each_open_quote_is_charged_once_per_epoch_within_the_window(
     assert len(everything) == 4
     assert all(abs(r) <= _w(MAX_RATE) for e in everything for r in e["rates"])
     assert alerts == []
+
+
+async def test_a_charge_pending_when_its_worker_dies_is_not_sent_again(
+    temporal_client: Client, chain_worker: tuple[str, Any], chain_settings: Any,
+    symmio: DevnetSymmio, anvil: Anvil, hedger_key: tuple[str, str], tmp_path: Any,
+) -> None:  # fmt: skip
+    """The charge is broadcast, the worker dies before its receipt; the next worker (same local
+    journal, a new run's activity) waits for that transaction and sends no second one."""
+    a3 = _party_a(anvil, symmio)
+    qid = _send_quote(symmio, a3[0], PositionType.LONG)
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+    ok(await call(temporal_client, chain_worker, "chain_open_position",
+                  {"quote_id": qid, "filled_amount": str(QTY), "opened_price": str(PRICE)}))  # fmt: skip
+    boundary = (symmio.now() // EPOCH + 1) * EPOCH
+    _warp_to(symmio, boundary + 30)
+    start = symmio.w3.eth.block_number
+    settings = load_settings(**{**chain_settings.model_dump(), "chain_journal_dir": str(tmp_path)})
+    req = ChargeFundingRequest(a3[1], boundary, [qid], ["0.001"])
+    first = build_agent(settings, abi=symmio.abi)
+    first.sender.poll_interval, first.sender.receipt_timeout = 0.05, 1.0
+    try:
+        symmio.anvil.rpc("evm_setAutomine", [False])
+        with pytest.raises(ApplicationError) as err:
+            await ActivityEnvironment().run(first.activities.charge_funding_rate, req)
+        assert err.value.type == "TxPending"
+    except BaseException:
+        symmio.anvil.rpc("evm_setAutomine", [True])
+        raise
+    finally:
+        await first.close()  # gone; its chargeFundingRate sits in the mempool
+    second = build_agent(settings, abi=symmio.abi)
+    second.sender.poll_interval = 0.05
+    try:
+        env = ActivityEnvironment()
+        env.info = dataclasses.replace(env.info, workflow_run_id="another-run", attempt=1)
+        retry = asyncio.create_task(env.run(second.activities.charge_funding_rate, req))
+        await asyncio.sleep(1.0)
+        assert not retry.done()  # waiting for the journaled charge
+        symmio.anvil.rpc("evm_setAutomine", [True])
+        symmio.anvil.rpc("evm_mine")
+        result = await asyncio.wait_for(retry, 30)
+    finally:
+        symmio.anvil.rpc("evm_setAutomine", [True])
+        await second.close()
+    sent = chain_calls(symmio, hedger_key[1], "chargeFundingRate", start)
+    assert len(sent) == 1 and sent[0]["status"] == 1
+    assert result.already_done
+    assert _charged(_charges(symmio, start)) == {qid: _w(Decimal("0.001"))}
+    assert _quote(symmio, qid).last_funding_payment_timestamp == boundary
