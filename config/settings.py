@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     # while the broker account's free collateral is below `balance_min_free_collateral` (0 = off).
     balance_interval_seconds: int = Field(60, ge=0, le=86_400)
     balance_min_free_collateral: Decimal = Field(Decimal("1000"), ge=0)
+    # Funding (Schedule `hedger-funding`): every this many seconds (0 = paused), charge each open
+    # quote whose symbol's funding window is open the broker's rate (`chargeFundingRate`), plus
+    # `funding_spread` on both sides; keep the interval well below the window time.
+    funding_interval_seconds: int = Field(60, ge=0, le=86_400)
+    funding_spread: Decimal = Field(Decimal(0), ge=0)
 
     _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
         _split_list

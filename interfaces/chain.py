@@ -97,6 +97,25 @@ class AllocateRequest:
 
 
 @dataclass(frozen=True)
+class ChargeFundingRequest:
+    """`chargeFundingRate` of one PartyA's quotes for the epoch boundary `boundary` (each quote's
+    signed rate, a decimal string: positive, longs pay)."""
+
+    party_a: str
+    boundary: int
+    quote_ids: list[int]
+    rates: list[str]
+
+
+@dataclass(frozen=True)
+class ChargeFundingResult:
+    tx_hash: str | None
+    charged: list[int]  # the quotes this transaction charged (or an earlier one did: already)
+    skipped: list[int]  # already paid for `boundary` on chain, or no longer open
+    already_done: bool = False
+
+
+@dataclass(frozen=True)
 class TxResult:
     action: str
     quote_id: int
@@ -198,6 +217,10 @@ class ChainApi:
 
     @activity.defn(name="chain_allocate_for_party_b")
     async def allocate_for_party_b(self, req: AllocateRequest) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_charge_funding_rate")
+    async def charge_funding_rate(self, req: ChargeFundingRequest) -> ChargeFundingResult:
         raise NotImplementedError
 
 

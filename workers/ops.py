@@ -19,6 +19,7 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.funding import ensure_funding_schedule, funding_activities
 from workers.market_schedules import (
     MARKET_WORKFLOWS,
     MarketsPart,
@@ -31,12 +32,13 @@ from workers.validator import (
     refresh_findings_gauge,
 )
 from workflows.balance import BalanceWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
 
 # Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
-OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow]
+OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow, FundingWorkflow]
 
 
 def limits_from(settings: Settings) -> LimitsView:
@@ -75,6 +77,7 @@ def build_ops_worker(
             *ops.activities(),
             HealthcheckActivities().echo,
             *validator.activities(),
+            *funding_activities(validator.reads).activities(),
             *market_activities,
         ],  # fmt: skip
         workflows=[*OPS_WORKFLOWS, *(MARKET_WORKFLOWS if markets else [])],
@@ -109,6 +112,7 @@ async def main(settings: Settings) -> None:
     try:
         await seed_risk_control(client, settings, engine)
         await ensure_validator_schedule(client, settings)
+        await ensure_funding_schedule(client, settings)
         if markets is not None:
             await ensure_market_schedules(client, settings)
 
