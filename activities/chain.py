@@ -92,12 +92,15 @@ from domain.balance import (
 )
 from domain.enums import QuoteStatus
 from domain.fixed import from_wei18, to_wei18
+from domain.funding import funding_boundary
 from domain.quote import OPEN_STATUSES, Quote, same_address
 from domain.settlement import CloseSettlementFacts, close_settlement
 from interfaces.chain import (
     AllocateRequest,
     ChainApi,
     ChainTime,
+    ChargeFundingRequest,
+    ChargeFundingResult,
     CloseFillRequest,
     LockRequest,
     OpenRequest,
@@ -247,6 +250,16 @@ def alloc_action(party_a: str) -> str:
     return "alloc:" + party_a.lower().removeprefix("0x")
 
 
+def funding_action(party_a: str) -> str:
+    """Journal action of the funding charges of one PartyA (≤ 48 chars; rows carry no quote)."""
+    return "funding:" + party_a.lower().removeprefix("0x")
+
+
+def funding_key(boundary: int, quote_ids: Sequence[int]) -> str:
+    """The idempotency key of one charge: the epoch boundary and the quotes it pays for."""
+    return f"funding:{boundary}:{','.join(str(q) for q in sorted(quote_ids))}"
+
+
 def dealloc_action(party_a: str) -> str:
     """Journal action of a deallocation for `party_a` (48 chars)."""
     return "dealloc:" + party_a.lower().removeprefix("0x")
@@ -357,7 +370,8 @@ class ChainActivities(ChainApi):
             self.party_b_funds, self.party_b_available, self.lock_quote, self.unlock_quote,
             self.accept_cancel_request, self.open_position, self.fill_close_request,
             self.accept_cancel_close_request, self.emergency_close_position,
-            self.allocate_for_party_b, self.protocol_state, self.rebalance_party_b,
+            self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
+            self.rebalance_party_b,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -539,6 +553,106 @@ class ChainActivities(ChainApi):
                 except TxReverted as exc:
                     raise self._revert_error(exc) from exc
                 return TxResult(action, 0, outcome.tx_hash)
+
+    @activity.defn(name="chain_charge_funding_rate")
+    async def charge_funding_rate(self, req: ChargeFundingRequest) -> ChargeFundingResult:
+        """`chargeFundingRate(partyA, quoteIds, rates, PairUpnlSig)` for the epoch boundary
+        `req.boundary`, of the quotes the chain shows not yet paid for it.
+
+        Exactly once per (boundary, quote), whatever restarts: inside the pair lock, funding
+        charges of this PartyA still pending in the journal (any batch, any process) are
+        awaited first; a mined one with this batch's key counts as done; then each quote's
+        `lastFundingPaymentTimestamp` decides — a quote already paid for the boundary, no longer
+        open, or whose window is no longer the boundary's is skipped, not sent. The contract
+        refuses a second charge for a boundary too. A rate above a quote's `maxFundingRate` is
+        refused (InvalidArgument) before anything is sent."""
+        if len(req.quote_ids) != len(req.rates) or not req.quote_ids:
+            raise ApplicationError("quote_ids and rates must be non-empty and of one length",
+                                   type="InvalidArgument", non_retryable=True)  # fmt: skip
+        rates = {int(q): Decimal(r) for q, r in zip(req.quote_ids, req.rates, strict=True)}
+        party_a = to_checksum_address(req.party_a)
+        action = funding_action(party_a)
+        async with _heartbeating(f"{action}: waiting for the pair lock"):
+            async with self.pair_lock(party_a):
+                _phase(f"{action}: waiting for pending funding charges")
+                await self._await_pending(action)
+                earlier = await self._resume(
+                    action, None, key=funding_key(req.boundary, sorted(rates))
+                )
+                if earlier is not None:
+                    return ChargeFundingResult(earlier, sorted(rates), [], already_done=True)
+                _phase(f"{action}: reading the quotes")
+                todo, skipped = await self._funding_todo(party_a, req.boundary, rates)
+                if not todo:
+                    return ChargeFundingResult(None, [], skipped, already_done=True)
+                ids = sorted(todo)
+                try:
+                    wei = [to_wei18(todo[q], signed=True) for q in ids]
+                except ValueError as exc:
+                    raise ApplicationError(str(exc), type="InvalidArgument",
+                                           non_retryable=True) from exc  # fmt: skip
+                sig = await self._muon(
+                    self.muon.pair_upnl_sig(
+                        party_b=self.party_b,
+                        party_a=party_a,
+                        chain_id=self.chain_id,
+                        symmio=self.client.address,
+                    )  # fmt: skip
+                )
+                try:
+                    outcome = await self._send(
+                        action, None, "chargeFundingRate",
+                        [party_a, ids, wei, sig.to_abi_tuple()], key=funding_key(req.boundary, ids),
+                    )  # fmt: skip
+                except TxReverted as exc:
+                    left, _ = await self._funding_todo(party_a, req.boundary, todo)
+                    if not left:  # charged meanwhile (another sender): nothing left to do
+                        return ChargeFundingResult(None, [], sorted([*skipped, *ids]), True)
+                    raise self._revert_error(exc) from exc
+                return ChargeFundingResult(outcome.tx_hash, ids, skipped)
+
+    async def _funding_todo(
+        self, party_a: str, boundary: int, rates: dict[int, Decimal]
+    ) -> tuple[dict[int, Decimal], list[int]]:
+        """The quotes of `rates` the chain shows still to charge for `boundary` now, and the
+        ones to skip (paid for it, not open, or outside its window)."""
+        now = (await self._rpc(self.client.latest_block())).timestamp
+        todo: dict[int, Decimal] = {}
+        skipped: list[int] = []
+        symbols: dict[int, tuple[int, int]] = {}
+        for qid, rate in sorted(rates.items()):
+            quote = await self._quote(qid)
+            if not _ours(quote, self.party_b) or not same_address(quote.party_a, party_a):
+                raise invalid_state(f"quote {qid} is not ours with {party_a}")
+            if quote.status not in OPEN_STATUSES:
+                skipped.append(qid)
+                continue
+            if quote.symbol_id not in symbols:
+                sym = await self._rpc(self.client.get_symbol(quote.symbol_id))
+                symbols[quote.symbol_id] = (sym.funding_rate_epoch_duration,
+                                            sym.funding_rate_window_time)  # fmt: skip
+            epoch, window = symbols[quote.symbol_id]
+            due = None
+            if epoch > 0:
+                due = funding_boundary(now, epoch, window, quote.last_funding_payment_timestamp)
+            if due != boundary:
+                skipped.append(qid)
+                continue
+            if abs(rate) > quote.max_funding_rate:
+                raise ApplicationError(
+                    f"rate {rate} of quote {qid} is above its maxFundingRate "
+                    f"{quote.max_funding_rate}", type="InvalidArgument", non_retryable=True,
+                )  # fmt: skip
+            todo[qid] = rate
+        return todo, skipped
+
+    async def _await_pending(self, action: str) -> None:
+        """Wait for the journal's pending rows of `action` without a quote (any origin)."""
+        if self.journal is None:
+            return
+        rows = await self.journal.find(action, None, statuses=(PENDING,))
+        for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
+            await self._outcome_of([r for r in rows if r.nonce == nonce])
 
     @activity.defn(name="chain_rebalance_party_b")
     async def rebalance_party_b(self, req: RebalanceRequest) -> RebalanceResult:

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, gt=0, lt=65536)
     admin_token: SecretStr = SecretStr(DEVNET_ADMIN_TOKEN)
     metrics_port: int = Field(9100, ge=0, lt=65536)
+    # Bind address of the worker/listener metrics servers; 0.0.0.0 in a container, so that
+    # Prometheus (another container or pod) can scrape them.
+    metrics_host: str = "127.0.0.1"
     alert_webhook_url: str | None = None
 
     # --- API input limits (issue #10), checked before any work is done on a request ----------
@@ -190,6 +193,11 @@ class Settings(BaseSettings):
     balance_allocation_high: Decimal = Field(Decimal(0), ge=0)
     balance_allocation_margin: Decimal = Field(Decimal("10"), ge=0)
     balance_dry_run: bool = False
+    # Funding (Schedule `hedger-funding`): every this many seconds (0 = paused), charge each open
+    # quote whose symbol's funding window is open the broker's rate (`chargeFundingRate`), plus
+    # `funding_spread` on both sides; keep the interval well below the window time.
+    funding_interval_seconds: int = Field(60, ge=0, le=86_400)
+    funding_spread: Decimal = Field(Decimal(0), ge=0)
 
     _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
         _split_list

@@ -7,7 +7,7 @@ passes on what the broker charged; a `spread` keeps a margin on both sides. Each
 at the quote's `maxFundingRate`; a charge is accepted only inside the window around an epoch
 boundary, once per boundary per quote (`lastFundingPaymentTimestamp`).
 
-Not wired yet: no workflow calls these (see issue #14's funding part).
+Used by `workflows.funding.FundingWorkflow` and the chain activity `chain_charge_funding_rate`.
 """
 
 from __future__ import annotations

@@ -55,6 +55,14 @@ class Tier:
     party_bmm_pct: Decimal
 
 
+def notional_cap_for(name: str, default_cap: Decimal, caps: Mapping[str, Decimal]) -> Decimal:
+    """The notional cap of a symbol: its own configured cap (by SYMMIO name, any case) when one
+    is set, never above the hedger-wide per-symbol cap. What the API publishes and what the
+    open policy enforces both come from here."""
+    own = caps.get(name.upper())
+    return default_cap if own is None else min(default_cap, own)
+
+
 @dataclass(frozen=True, slots=True)
 class MarketPolicy:
     default_notional_cap: Decimal
@@ -142,8 +150,7 @@ def publish_symbols(
         elif not market.active:
             reason = f"the broker market {market.symbol} is not trading"
         lev = max(1, int(sym.max_leverage.to_integral_value(ROUND_FLOOR)))
-        caps = [c for c in (policy.notional_caps.get(sym.name.upper()),) if c is not None]
-        cap = min([policy.default_notional_cap, *caps])
+        cap = notional_cap_for(sym.name, policy.default_notional_cap, policy.notional_caps)
         tradable = reason is None
         base = market.base if market else _base_of(sym.name)
         out.append(

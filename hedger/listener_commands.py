@@ -84,7 +84,7 @@ def poll_command(
     settings = settings_or_exit()
     address = _address_or_exit(settings)
     configure_logging(settings)
-    serve_metrics(_metrics_port(settings, metrics_port, POLL_METRICS_OFFSET))
+    serve_metrics(_metrics_port(settings, metrics_port, POLL_METRICS_OFFSET), settings.metrics_host)
 
     async def body(delivery: Delivery, cursors: CursorStore, _: AsyncEngine) -> None:
         async with HttpRpc(
@@ -130,7 +130,7 @@ def ws_command(
     settings = settings_or_exit()
     address = _address_or_exit(settings)
     configure_logging(settings)
-    serve_metrics(_metrics_port(settings, metrics_port, WS_METRICS_OFFSET))
+    serve_metrics(_metrics_port(settings, metrics_port, WS_METRICS_OFFSET), settings.metrics_host)
 
     async def body(delivery: Delivery, cursors: CursorStore, _: AsyncEngine) -> None:
         listener = WsListener(
@@ -172,7 +172,9 @@ def subgraph_command(
     if not urls:
         fail("HEDGER_SUBGRAPH_URL: is not set (the SYMMIO events subgraph's GraphQL endpoint)")
     configure_logging(settings)
-    serve_metrics(_metrics_port(settings, metrics_port, SUBGRAPH_METRICS_OFFSET))
+    serve_metrics(
+        _metrics_port(settings, metrics_port, SUBGRAPH_METRICS_OFFSET), settings.metrics_host
+    )
 
     async def body(delivery: Delivery, cursors: CursorStore, _: AsyncEngine) -> None:
         client = SubgraphClient(urls)

@@ -21,7 +21,7 @@ def worker_workflows() -> None:
 
     settings = settings_or_exit()
     configure_logging(settings)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     run_then_exit(main(settings))
 
 
@@ -33,7 +33,7 @@ def worker_ops() -> None:
 
     settings = settings_or_exit()
     configure_logging(settings)
-    serve_metrics(settings.metrics_port + 1 if settings.metrics_port else 0)
+    serve_metrics(settings.metrics_port + 1 if settings.metrics_port else 0, settings.metrics_host)
     run_then_exit(main(settings))
 
 
@@ -45,7 +45,7 @@ def worker_broker() -> None:
 
     settings = settings_or_exit()
     configure_logging(settings)
-    serve_metrics(settings.metrics_port + 2 if settings.metrics_port else 0)
+    serve_metrics(settings.metrics_port + 2 if settings.metrics_port else 0, settings.metrics_host)
     run_then_exit(main(settings))
 
 
@@ -57,7 +57,7 @@ def worker_chain() -> None:
 
     settings = settings_or_exit()
     configure_logging(settings)
-    serve_metrics(settings.metrics_port + 3 if settings.metrics_port else 0)
+    serve_metrics(settings.metrics_port + 3 if settings.metrics_port else 0, settings.metrics_host)
     run_then_exit(main(settings))
 
 

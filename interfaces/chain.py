@@ -124,6 +124,25 @@ class RebalanceResult:
 
 
 @dataclass(frozen=True)
+class ChargeFundingRequest:
+    """`chargeFundingRate` of one PartyA's quotes for the epoch boundary `boundary` (each quote's
+    signed rate, a decimal string: positive, longs pay)."""
+
+    party_a: str
+    boundary: int
+    quote_ids: list[int]
+    rates: list[str]
+
+
+@dataclass(frozen=True)
+class ChargeFundingResult:
+    tx_hash: str | None
+    charged: list[int]  # the quotes this transaction charged (or an earlier one did: already)
+    skipped: list[int]  # already paid for `boundary` on chain, or no longer open
+    already_done: bool = False
+
+
+@dataclass(frozen=True)
 class TxResult:
     action: str
     quote_id: int
@@ -231,6 +250,10 @@ class ChainApi:
     async def rebalance_party_b(self, req: RebalanceRequest) -> RebalanceResult:
         """Allocate up to / deallocate down to the target when PartyB's headroom towards the
         PartyA is outside the bands; idempotent per `key`."""
+        raise NotImplementedError
+
+    @activity.defn(name="chain_charge_funding_rate")
+    async def charge_funding_rate(self, req: ChargeFundingRequest) -> ChargeFundingResult:
         raise NotImplementedError
 
 

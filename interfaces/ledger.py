@@ -9,10 +9,12 @@ strings (exact through any payload converter). Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
 
+from domain.markets import notional_cap_for
 from domain.quote import Quote
 from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize, TradingStateView
 
@@ -139,6 +141,13 @@ class LimitsView:
     max_notional_per_symbol: str
     price_band_pct: str
     min_seconds_to_deadline: int
+    # per-symbol caps below max_notional_per_symbol, by SYMMIO name (upper case); the same
+    # setting the symbol sync publishes (`HEDGER_SYMBOL_NOTIONAL_CAPS`)
+    notional_caps: dict[str, str] = field(default_factory=dict)
+
+    def notional_cap(self, symbol_name: str) -> str:
+        caps = {k: Decimal(v) for k, v in self.notional_caps.items()}
+        return str(notional_cap_for(symbol_name, Decimal(self.max_notional_per_symbol), caps))
 
 
 @dataclass(frozen=True)

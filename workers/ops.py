@@ -19,6 +19,7 @@ from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
+from workers.funding import ensure_funding_schedule, funding_activities
 from workers.market_schedules import (
     MARKET_WORKFLOWS,
     MarketsPart,
@@ -31,18 +32,20 @@ from workers.validator import (
     refresh_findings_gauge,
 )
 from workflows.balance import BalanceWorkflow
+from workflows.funding import FundingWorkflow
 from workflows.validator import ValidatorWorkflow
 
 log = logging.getLogger(__name__)
 
 # Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
-OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow]
+OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow, FundingWorkflow]
 
 
 def limits_from(settings: Settings) -> LimitsView:
     return LimitsView(
         max_open_interest=str(settings.max_open_interest),
         max_notional_per_symbol=str(settings.max_notional_per_symbol),
+        notional_caps={k.upper(): str(v) for k, v in settings.symbol_notional_caps.items()},
         price_band_pct=str(settings.price_band_pct),
         min_seconds_to_deadline=settings.min_seconds_to_deadline,
     )
@@ -74,6 +77,7 @@ def build_ops_worker(
             *ops.activities(),
             HealthcheckActivities().echo,
             *validator.activities(),
+            *funding_activities(validator.reads).activities(),
             *market_activities,
         ],  # fmt: skip
         workflows=[*OPS_WORKFLOWS, *(MARKET_WORKFLOWS if markets else [])],
@@ -108,6 +112,7 @@ async def main(settings: Settings) -> None:
     try:
         await seed_risk_control(client, settings, engine)
         await ensure_validator_schedule(client, settings)
+        await ensure_funding_schedule(client, settings)
         if markets is not None:
             await ensure_market_schedules(client, settings)
 

@@ -202,7 +202,7 @@ async def main(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO)
     metrics_port = os.environ.get("HEDGER_ORDER_MONITOR_METRICS_PORT")
     if metrics_port:
-        start_http_server(int(metrics_port), addr="127.0.0.1")
+        start_http_server(int(metrics_port), addr=settings.metrics_host)
     client = await connect(settings)
     exchange = make_exchange(BrokerConfig.from_settings(settings))
     monitor = OrderMonitor(exchange, client, settings.chain_id)

@@ -24,12 +24,12 @@ def configure_logging(settings: Settings) -> None:
     )
 
 
-def serve_metrics(port: int) -> None:
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
     """Expose this process's Prometheus metrics (0 disables; a taken port is reported, not fatal)."""
     if port <= 0:
         return
     try:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)
     except OSError as exc:
         log.warning(
             "metrics: port %s unavailable (%s); metrics not served by this process", port, exc

@@ -456,7 +456,7 @@ async def open_context(
         symbol = SymbolConfig(
             symbol_id=quote.symbol_id, name=info.name, supported=info.is_valid, broker_market=rules.symbol,
             step_size=Decimal(rules.step_size), min_notional=Decimal(rules.min_notional),
-            max_leverage=Decimal(info.max_leverage), notional_cap=Decimal(limits_view.max_notional_per_symbol),
+            max_leverage=Decimal(info.max_leverage), notional_cap=Decimal(limits_view.notional_cap(info.name)),
             notional_used=Decimal(exposure_view.by_symbol.get(info.name, "0")), price_band_pct=Decimal(limits_view.price_band_pct),
             tick_size=Decimal(rules.tick_size),
             max_quantity=Decimal(rules.max_quantity) if rules.max_quantity else None,

@@ -247,7 +247,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             grant = await calls.reserve_exposure(
                 ExposureRequest(
                     s.quote_id, s.symbol_name, str(quote.quantity * quote.requested_open_price),
-                    limits.max_open_interest, limits.max_notional_per_symbol,
+                    limits.max_open_interest, limits.notional_cap(s.symbol_name),
                 )
             )  # fmt: skip
             if not grant.granted:

@@ -60,8 +60,9 @@ class BrokerConfig:
             exchange_id=settings.broker_exchange_id,
             api_key=settings.broker_api_key.get_secret_value(),
             api_secret=settings.broker_api_secret.get_secret_value(),
-            rest_url=settings.broker_rest_url,
-            ws_url=settings.broker_ws_url,
+            # empty = the exchange's own URLs (the settings' defaults point at the simulator)
+            rest_url=settings.broker_rest_url or None,
+            ws_url=settings.broker_ws_url or None,
         )
 
     @classmethod

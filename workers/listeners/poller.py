@@ -40,7 +40,7 @@ from workers.listeners.delivery import (
     listened_topic0s,
     observe_lag,
 )
-from workers.listeners.reorg import ChainWindow, find_fork, vanished
+from workers.listeners.reorg import ChainWindow, find_fork, replay
 from workers.listeners.rpc import RpcError, RpcMethods, find_deployment_block
 
 log = logging.getLogger(__name__)
@@ -304,30 +304,17 @@ class LogPoller:
         high = min(newest, head - c.confirmations)
         REORGS.labels(c.source).inc()
         REORG_DEPTH.labels(c.source).set(max(0, newest - fork + 1))
-        delivered = [x for n, xs in self.window.logs.items() if n >= fork for x in xs]
         current = await self._get_logs(fork, high) if high >= fork else []
         top = await self._checked(current, high, head) if high >= fork else None
-        gone = vanished(delivered, current)
-        log.warning(
-            "%s: reorg from block %s (delivered up to %s): %d logs removed, %d re-read",
-            c.cursor_name,
-            fork,
-            newest,
-            len(gone),
-            len(current),
-        )
-        for raw in gone:
-            await self.delivery.deliver(raw, c.source)
-        for raw in sorted(current, key=sort_key):
-            await self.delivery.deliver(raw, c.source)
-        self.window.forget_from(fork)
-        for raw in current:
-            self.window.note_log(raw)
+        count = await replay(
+            self.window, self.delivery.deliver, source=c.source, cursor_name=c.cursor_name,
+            fork=fork, newest=newest, current=current, order=sort_key,
+        )  # fmt: skip
         if top is not None:
             self.window.note_block(high, top[0], top[1])
         if self.position is not None and self.position > high:
             self.position = high  # blocks above the confirmed head are scanned again
-        return len(gone) + len(current)
+        return count
 
     async def _get_logs(self, low: int, high: int) -> list[dict[str, Any]]:
         try:

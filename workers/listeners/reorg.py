@@ -129,3 +129,37 @@ def vanished(
         x["removed"] = True
     gone.sort(key=lambda x: (_num(x.get("blockNumber")), _num(x.get("logIndex"))))
     return gone
+
+
+Deliver = Callable[[Mapping[str, Any], str], Awaitable[Any]]
+
+
+async def replay(
+    window: ChainWindow,
+    deliver: Deliver,
+    *,
+    source: str,
+    cursor_name: str,
+    fork: int,
+    newest: int,
+    current: list[dict[str, Any]],
+    order: Callable[[dict[str, Any]], Any],
+) -> int:
+    """After a reorg from block `fork`: deliver every log the listener had delivered at or above
+    it that `current` (the chain's logs there now) no longer has, as ``removed: true``, then
+    `current` in `order`; the window then holds `current` instead. Returns how many logs were
+    delivered. The caller counts the reorg and re-reads `current`."""
+    delivered = [x for n, xs in window.logs.items() if n >= fork for x in xs]
+    gone = vanished(delivered, current)
+    log.warning(
+        "%s: reorg from block %s (delivered up to %s): %d logs removed, %d re-read",
+        cursor_name, fork, newest, len(gone), len(current),
+    )  # fmt: skip
+    for raw in gone:
+        await deliver(raw, source)
+    for raw in sorted(current, key=order):
+        await deliver(raw, source)
+    window.forget_from(fork)
+    for raw in current:
+        window.note_log(raw)
+    return len(gone) + len(current)

@@ -51,7 +51,7 @@ from workers.listeners.delivery import (
     observe_lag,
 )
 from workers.listeners.poller import initial_cursor, initial_or_live, seed_window, sort_key
-from workers.listeners.reorg import ChainWindow, find_fork, vanished
+from workers.listeners.reorg import ChainWindow, find_fork, replay
 from workers.listeners.rpc import BlockHeader, RpcError, RpcMethods, redact_url
 
 log = logging.getLogger(__name__)
@@ -384,24 +384,11 @@ class WsListener:
         REORGS.labels(c.source).inc()
         REORG_DEPTH.labels(c.source).set(max(0, newest - fork + 1))
         self.stats["reorgs"] += 1
-        delivered = [x for n, xs in self.window.logs.items() if n >= fork for x in xs]
         current = await rpc.get_logs(c.address, self.topics0, fork, high) if high >= fork else []
-        gone = vanished(delivered, current)
-        log.warning(
-            "%s: reorg from block %s (seen up to %s): %d logs removed, %d re-read",
-            c.cursor_name,
-            fork,
-            newest,
-            len(gone),
-            len(current),
-        )
-        for raw in gone:
-            await self.delivery.deliver(raw, c.source)
-        for raw in sorted(current, key=sort_key):
-            await self.delivery.deliver(raw, c.source)
-        self.window.forget_from(fork)
-        for raw in current:
-            self.window.note_log(raw)
+        await replay(
+            self.window, self.delivery.deliver, source=c.source, cursor_name=c.cursor_name,
+            fork=fork, newest=newest, current=current, order=sort_key,
+        )  # fmt: skip
         self.pending = [x for x in self.pending if sort_key(x)[0] < fork]
 
     async def _on_log(self, result: dict[str, Any]) -> None:

@@ -1,0 +1,96 @@
+"""The funding workflow's contract (task queue `hedger-ops`): what its read activities return,
+the workflow's input and result. Amounts and rates travel as strings. Nothing here does I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from temporalio import activity
+
+from interfaces.temporal import TaskQueues
+
+FUNDING_WORKFLOW = "FundingWorkflow"
+FUNDING_SCHEDULE_ID = "hedger-funding"
+# what one chargeFundingRate carries at most (one PartyA's quotes)
+FUNDING_BATCH_SIZE = 50
+
+
+def funding_workflow_id(chain_id: int) -> str:
+    return f"funding-{chain_id}"
+
+
+@dataclass(frozen=True)
+class FundingInput:
+    chain_id: int
+    spread: str = "0"  # added to what longs pay and taken from what shorts receive
+    chain_queue: str = TaskQueues.CHAIN
+    ops_queue: str = TaskQueues.OPS
+
+
+@dataclass(frozen=True)
+class FundingSymbol:
+    symbol_id: int
+    name: str
+    epoch_duration: int  # fundingRateEpochDuration
+    window: int  # fundingRateWindowTime
+
+
+@dataclass(frozen=True)
+class FundingQuote:
+    """One open quote of our PartyB, as the chain shows it."""
+
+    quote_id: int
+    party_a: str
+    symbol_id: int
+    position_type: int  # PositionType
+    max_funding_rate: str
+    last_paid: int  # lastFundingPaymentTimestamp
+
+
+@dataclass(frozen=True)
+class FundingSnapshotRequest:
+    party_b: str
+
+
+@dataclass(frozen=True)
+class FundingSnapshot:
+    symbols: list[FundingSymbol] = field(default_factory=list)
+    quotes: list[FundingQuote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BrokerRatesRequest:
+    symbols: list[str]  # SYMMIO symbol names
+
+
+@dataclass(frozen=True)
+class FundingCharge:
+    """What one run charged one PartyA (a chargeFundingRate), or why it did not."""
+
+    party_a: str
+    quote_ids: list[int]
+    rates: list[str]
+    tx_hash: str | None
+    already_done: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FundingResult:
+    run_id: str
+    chain_time: int
+    broker_rates: dict[str, str] = field(default_factory=dict)
+    charges: list[FundingCharge] = field(default_factory=list)
+
+
+class FundingApi:
+    @activity.defn(name="funding_snapshot")
+    async def snapshot(self, request: FundingSnapshotRequest) -> FundingSnapshot:
+        """The symbols with a funding epoch and our PartyB's open quotes (chain views)."""
+        raise NotImplementedError
+
+    @activity.defn(name="funding_broker_rates")
+    async def broker_rates(self, request: BrokerRatesRequest) -> dict[str, str]:
+        """The broker's current funding rate per SYMMIO symbol name (ccxt `fetchFundingRates`);
+        a symbol the broker does not list is left out."""
+        raise NotImplementedError
