@@ -37,6 +37,10 @@ margin (settings `close_top_up`, `close_top_up_margin`), journaled under the quo
 allocations are awaited first and the chain's allocation decides, so a retry never allocates
 twice.
 
+The balance manager's `chain_rebalance_party_b` decides (`domain.balance`) and sends one
+`allocateForPartyB` / `deallocateForPartyB` (with the fresh `SingleUpnlSig` its decision read)
+inside the pair lock, journaled with the run's key: a retry finds it and sends nothing more.
+
 Error mapping: a revert → `ApplicationError(type="TxReverted", non_retryable=True,
 details=[reason])`, except reasons a fresh signature fixes ("LibMuon: TSS not verified" — a
 nonce moved — and "LibMuon: Expired signature"), which are retryable; a revert whose cause is a
@@ -55,8 +59,8 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
@@ -78,6 +82,14 @@ from adapters.chain.journal import (
 )
 from adapters.chain.sender import TransactionSender, TxOutcome
 from adapters.muon.client import MuonClient, MuonError, MuonUnavailable
+from domain.balance import (
+    ALLOCATE,
+    DEALLOCATE,
+    NOTHING,
+    AllocationBands,
+    AllocationFacts,
+    decide_allocation,
+)
 from domain.enums import QuoteStatus
 from domain.fixed import from_wei18, to_wei18
 from domain.funding import funding_boundary
@@ -97,6 +109,8 @@ from interfaces.chain import (
     ProtocolStateView,
     QuoteRef,
     QuoteView,
+    RebalanceRequest,
+    RebalanceResult,
     SymbolInfo,
     TxResult,
     quote_view,
@@ -246,6 +260,11 @@ def funding_key(boundary: int, quote_ids: Sequence[int]) -> str:
     return f"funding:{boundary}:{','.join(str(q) for q in sorted(quote_ids))}"
 
 
+def dealloc_action(party_a: str) -> str:
+    """Journal action of a deallocation for `party_a` (48 chars)."""
+    return "dealloc:" + party_a.lower().removeprefix("0x")
+
+
 def close_fill_key(closed_amount_before_wei: int) -> str:
     """Idempotency key of a close fill: the quote's closedAmount the workflow saw before it."""
     return f"closed:{closed_amount_before_wei}"
@@ -352,6 +371,7 @@ class ChainActivities(ChainApi):
             self.accept_cancel_request, self.open_position, self.fill_close_request,
             self.accept_cancel_close_request, self.emergency_close_position,
             self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
+            self.rebalance_party_b,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -633,6 +653,75 @@ class ChainActivities(ChainApi):
         rows = await self.journal.find(action, None, statuses=(PENDING,))
         for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
             await self._outcome_of([r for r in rows if r.nonce == nonce])
+
+    @activity.defn(name="chain_rebalance_party_b")
+    async def rebalance_party_b(self, req: RebalanceRequest) -> RebalanceResult:
+        """The balance manager's action for one PartyA (`domain.balance.decide_allocation`),
+        decided and sent inside the pair lock from facts read in this attempt: the allocation,
+        the locked and pending values, a fresh `SingleUpnlSig` (also the deallocation's
+        signature), the free balance, the chain time and the deallocate cooldown.
+
+        Idempotent per `req.key` (one per balance run): an allocation or deallocation journaled
+        with that key and mined is this action done; one pending is awaited; a retry never sends
+        a second one."""
+        try:
+            bands = AllocationBands(Decimal(req.low), Decimal(req.target), Decimal(req.high),
+                                    Decimal(req.margin))  # fmt: skip
+        except (ArithmeticError, ValueError) as exc:
+            raise ApplicationError(f"bands: {exc}", type="InvalidArgument",
+                                   non_retryable=True) from None  # fmt: skip
+        party_a = to_checksum_address(req.party_a)
+        who = party_a.lower()
+        key = req.key or None
+        actions = {ALLOCATE: alloc_action(party_a), DEALLOCATE: dealloc_action(party_a)}
+        async with _heartbeating(f"rebalance {who}: waiting for the pair lock"):
+            async with self.pair_lock(party_a):
+                if key is not None and not req.dry_run:
+                    for kind, action in actions.items():
+                        earlier = await self._resume(action, None, key=key)
+                        if earlier is not None:
+                            return RebalanceResult(who, kind, "", "", "sent by an earlier attempt",
+                                                   tx_hash=earlier, already_done=True)  # fmt: skip
+                _phase(f"rebalance {who}: reading the chain and the oracle")
+                info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+                sig = await self._muon(
+                    self.muon.party_b_upnl_sig(
+                        party_b=self.party_b,
+                        party_a=party_a,
+                        chain_id=self.chain_id,
+                        symmio=self.client.address,
+                    )  # fmt: skip
+                )
+                free = await self._rpc(self.client.balance_of(self.party_b))
+                block = await self._rpc(self.client.latest_block())
+                last = await self._rpc(self.client.withdraw_cooldown_of(self.party_b))
+                cooldown = await self._rpc(self.client.deallocate_cooldown())
+                facts = AllocationFacts(
+                    allocated=info.allocated, locked=info.locked, pending=info.pending_locked,
+                    upnl=from_wei18(sig.upnl), free=free, now=block.timestamp,
+                    last_deallocate=last, deallocate_cooldown=cooldown,
+                )  # fmt: skip
+                decision = decide_allocation(facts, bands)
+                amount = decision.amount.quantize(Decimal("1e-18"), rounding=ROUND_DOWN)
+                result = RebalanceResult(
+                    who, decision.action, _dec(amount), _dec(decision.headroom), decision.reason,
+                    _dec(decision.short), dry_run=req.dry_run,
+                )  # fmt: skip
+                if req.dry_run or decision.action == NOTHING or amount <= 0:
+                    return result
+                if decision.action == ALLOCATE:
+                    fn, args = "allocateForPartyB", [to_wei18(amount), party_a]
+                else:
+                    fn, args = (
+                        "deallocateForPartyB",
+                        [to_wei18(amount), party_a, sig.to_abi_tuple()],
+                    )
+                log.info("rebalance %s: %s %s (%s)", who, decision.action, amount, decision.reason)
+                try:
+                    outcome = await self._send(actions[decision.action], None, fn, args, key=key)
+                except TxReverted as exc:
+                    raise self._revert_error(exc) from exc
+                return replace(result, tx_hash=outcome.tx_hash)
 
     # ---------------------------------------------------------------- core
     async def _transact(
@@ -1008,6 +1097,10 @@ class ChainActivities(ChainApi):
             type="TxReverted",
             non_retryable=not retryable,
         )
+
+
+def _dec(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
 
 
 def _wei(value: str, name: str) -> int:

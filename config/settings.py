@@ -184,6 +184,15 @@ class Settings(BaseSettings):
     # while the broker account's free collateral is below `balance_min_free_collateral` (0 = off).
     balance_interval_seconds: int = Field(60, ge=0, le=86_400)
     balance_min_free_collateral: Decimal = Field(Decimal("1000"), ge=0)
+    # Allocation bands per PartyA on PartyB's headroom (partyBAvailableForQuote): below `low`
+    # allocate up to `target`, above `high` deallocate down to it (after the deallocate cooldown,
+    # keeping `margin` above locked + pending + losses). target 0 = off; high 0 = never
+    # deallocate. `balance_dry_run`: only report what it would do.
+    balance_allocation_low: Decimal = Field(Decimal(0), ge=0)
+    balance_allocation_target: Decimal = Field(Decimal(0), ge=0)
+    balance_allocation_high: Decimal = Field(Decimal(0), ge=0)
+    balance_allocation_margin: Decimal = Field(Decimal("10"), ge=0)
+    balance_dry_run: bool = False
     # Funding (Schedule `hedger-funding`): every this many seconds (0 = paused), charge each open
     # quote whose symbol's funding window is open the broker's rate (`chargeFundingRate`), plus
     # `funding_spread` on both sides; keep the interval well below the window time.

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from temporalio import activity
 
+from interfaces.chain import RebalanceResult
+
 BALANCE_WORKFLOW = "BalanceWorkflow"
 BALANCE_SCHEDULE_ID = "hedger-balance"
 
@@ -20,6 +22,13 @@ class BalanceInput:
     chain_id: int
     min_free_collateral: str  # the band's floor for the broker's free collateral ("0": off)
     asset: str = "USDT"
+    # PartyB's headroom (partyBAvailableForQuote) per PartyA: below `low` allocate up to
+    # `target`, above `high` deallocate down to it keeping `margin` (target "0": off)
+    allocation_low: str = "0"
+    allocation_target: str = "0"
+    allocation_high: str = "0"
+    allocation_margin: str = "0"
+    dry_run: bool = False  # decide and report the allocations, send nothing
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class BalanceResult:
     view: BalanceView
     alerted: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    actions: list[RebalanceResult] = field(default_factory=list)  # one per PartyA (bands on)
 
 
 class BalanceApi:

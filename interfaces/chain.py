@@ -97,6 +97,33 @@ class AllocateRequest:
 
 
 @dataclass(frozen=True)
+class RebalanceRequest:
+    """Keep PartyB's headroom towards one PartyA inside the bands (`domain.balance`): the
+    activity reads the facts, decides and sends `allocateForPartyB` / `deallocateForPartyB`."""
+
+    party_a: str
+    low: str
+    target: str
+    high: str
+    margin: str = "0"
+    key: str = ""  # idempotency key (one per balance run): a retry never sends a second action
+    dry_run: bool = False  # decide and report only
+
+
+@dataclass(frozen=True)
+class RebalanceResult:
+    party_a: str
+    action: str  # allocate | deallocate | none
+    amount: str  # "" when an earlier attempt sent it (amount in its journal row / the chain)
+    headroom: str  # partyBAvailableForQuote(upnl) before the action
+    reason: str
+    short: str = "0"  # still below the low band after the action (free balance short)
+    tx_hash: str | None = None
+    already_done: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class ChargeFundingRequest:
     """`chargeFundingRate` of one PartyA's quotes for the epoch boundary `boundary` (each quote's
     signed rate, a decimal string: positive, longs pay)."""
@@ -217,6 +244,12 @@ class ChainApi:
 
     @activity.defn(name="chain_allocate_for_party_b")
     async def allocate_for_party_b(self, req: AllocateRequest) -> TxResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_rebalance_party_b")
+    async def rebalance_party_b(self, req: RebalanceRequest) -> RebalanceResult:
+        """Allocate up to / deallocate down to the target when PartyB's headroom towards the
+        PartyA is outside the bands; idempotent per `key`."""
         raise NotImplementedError
 
     @activity.defn(name="chain_charge_funding_rate")

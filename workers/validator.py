@@ -14,6 +14,7 @@ import logging
 from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,6 +38,7 @@ from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
 from adapters.chain.client import ChainClient
 from config.settings import Settings
+from domain.balance import AllocationBands
 from interfaces.balance import BALANCE_SCHEDULE_ID, BalanceInput, balance_workflow_id
 from interfaces.temporal import TaskQueues
 from interfaces.validator import VALIDATOR_SCHEDULE_ID, ValidatorInput, validator_workflow_id
@@ -99,14 +101,30 @@ def validator_schedule(settings: Settings, task_queue: str = TaskQueues.OPS) -> 
     return _schedule(action, settings.validator_interval_seconds, "validator_interval_seconds")
 
 
+def balance_input(settings: Settings) -> BalanceInput:
+    """The balance run's input from settings (the bands validated here, at worker start)."""
+    low, target = settings.balance_allocation_low, settings.balance_allocation_target
+    high, margin = settings.balance_allocation_high, settings.balance_allocation_margin
+    AllocationBands(low, target, high, margin)  # raises on inconsistent bands
+
+    def s(value: Decimal) -> str:
+        return format(value, "f")
+
+    return BalanceInput(
+        settings.chain_id, s(settings.balance_min_free_collateral),
+        allocation_low=s(low), allocation_target=s(target), allocation_high=s(high),
+        allocation_margin=s(margin), dry_run=settings.balance_dry_run,
+    )  # fmt: skip
+
+
 def balance_schedule(settings: Settings, task_queue: str = TaskQueues.OPS) -> Schedule:
     action = ScheduleActionStartWorkflow(
         BalanceWorkflow.run,
-        BalanceInput(settings.chain_id, format(settings.balance_min_free_collateral, "f")),
+        balance_input(settings),
         id=balance_workflow_id(settings.chain_id),
         task_queue=task_queue,
         execution_timeout=RUN_TIMEOUT,
-        static_summary="balance manager: PartyB allocations, broker margin band",
+        static_summary="balance manager: PartyB allocation bands, broker margin band",
     )
     return _schedule(action, settings.balance_interval_seconds, "balance_interval_seconds")
 

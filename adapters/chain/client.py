@@ -486,6 +486,14 @@ class ChainClient:
         """Deposited, unallocated balance (18 decimals)."""
         return from_wei18(int(await self.view("balanceOf", to_checksum_address(user))))
 
+    async def withdraw_cooldown_of(self, user: str) -> int:
+        """`withdrawCooldownOf(user)`: when `user` last deallocated (its withdraw cooldown start)."""
+        return int(await self.view("withdrawCooldownOf", to_checksum_address(user)))
+
+    async def deallocate_cooldown(self) -> int:
+        """The protocol's `deallocateCooldown` (the first of `coolDownsOfMA()`)."""
+        return int((await self.view("coolDownsOfMA"))[0])
+
     async def get_symbol(self, symbol_id: int) -> SymbolView:
         return _symbol_view(await self.view("getSymbol", symbol_id))
 
