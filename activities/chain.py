@@ -89,6 +89,7 @@ from domain.balance import (
     AllocationBands,
     AllocationFacts,
     decide_allocation,
+    liquidation_buffer,
 )
 from domain.enums import QuoteStatus
 from domain.fixed import from_wei18, to_wei18
@@ -106,6 +107,7 @@ from interfaces.chain import (
     OpenRequest,
     PartyARef,
     PartyBFunds,
+    PartyBHealth,
     ProtocolStateView,
     QuoteRef,
     QuoteView,
@@ -372,6 +374,7 @@ class ChainActivities(ChainApi):
             self.accept_cancel_close_request, self.emergency_close_position,
             self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
             self.rebalance_party_b,
+            self.party_b_health,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -653,6 +656,27 @@ class ChainActivities(ChainApi):
         rows = await self.journal.find(action, None, statuses=(PENDING,))
         for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
             await self._outcome_of([r for r in rows if r.nonce == nonce])
+
+    @activity.defn(name="chain_party_b_health")
+    async def party_b_health(self, party_a: str) -> PartyBHealth:
+        """Read-only: PartyB's allocation and locked values towards `party_a` and the oracle's
+        signed uPnL of PartyB, and the buffer to the liquidation threshold."""
+        who = to_checksum_address(party_a)
+        info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, who))
+        sig = await self._muon(
+            self.muon.party_b_upnl_sig(
+                party_b=self.party_b,
+                party_a=who,
+                chain_id=self.chain_id,
+                symmio=self.client.address,
+            )  # fmt: skip
+        )
+        upnl = from_wei18(sig.upnl)
+        locked = info.locked.cva + info.locked.lf
+        return PartyBHealth(
+            who.lower(), _dec(info.allocated), _dec(locked), _dec(upnl),
+            _dec(liquidation_buffer(info.allocated, locked, upnl)),
+        )  # fmt: skip
 
     @activity.defn(name="chain_rebalance_party_b")
     async def rebalance_party_b(self, req: RebalanceRequest) -> RebalanceResult:

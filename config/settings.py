@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     balance_allocation_high: Decimal = Field(Decimal(0), ge=0)
     balance_allocation_margin: Decimal = Field(Decimal("10"), ge=0)
     balance_dry_run: bool = False
+    # PartyB health: each balance run alerts (`partyb_health_low`, critical) while PartyB's
+    # liquidation buffer towards a PartyA (allocated - locked cva - lf + uPnL) is below this many
+    # USD, and resolves when it is back; 0 = off.
+    balance_health_min_buffer: Decimal = Field(Decimal(0), ge=0)
     # Funding (Schedule `hedger-funding`): every this many seconds (0 = paused), charge each open
     # quote whose symbol's funding window is open the broker's rate (`chargeFundingRate`), plus
     # `funding_spread` on both sides; keep the interval well below the window time.

@@ -47,7 +47,32 @@ def margin_findings(
 # `target` — never below what the locked and pending values, the losses and `margin` need.
 
 ALLOCATION_LOW = "partyb_allocation_low"
-BALANCE_KINDS = frozenset({MARGIN_LOW, ALLOCATION_LOW})
+HEALTH_LOW = "partyb_health_low"
+BALANCE_KINDS = frozenset({MARGIN_LOW, ALLOCATION_LOW, HEALTH_LOW})
+
+
+def liquidation_buffer(allocated: Decimal, locked_cva_lf: Decimal, upnl: Decimal) -> Decimal:
+    """`partyBAvailableBalanceForLiquidation` (SYMMIO.md §2.5): below zero, PartyB is
+    liquidatable towards that PartyA."""
+    return allocated - locked_cva_lf + upnl
+
+
+def health_findings(
+    party_a: str, buffer: Decimal, upnl: Decimal, min_buffer: Decimal
+) -> list[Finding]:
+    """A critical finding while PartyB's liquidation buffer towards `party_a` is below
+    `min_buffer` (0 disables): the alert comes while there is still time to allocate."""
+    if min_buffer <= 0 or buffer >= min_buffer:
+        return []
+    detail = {"party_a": party_a, "buffer": _fmt(buffer), "upnl": _fmt(upnl),
+              "min_buffer": _fmt(min_buffer)}  # fmt: skip
+    state = "liquidatable now" if buffer < 0 else "close to liquidation"
+    message = (
+        f"PartyB is {state} towards PartyA {party_a}: buffer {detail['buffer']} "
+        f"(uPnL {detail['upnl']}) is below {detail['min_buffer']}"
+    )
+    return [Finding(HEALTH_LOW, f"{HEALTH_LOW}:{party_a}", "critical", message, detail=detail)]
+
 
 ALLOCATE = "allocate"
 DEALLOCATE = "deallocate"

@@ -29,6 +29,8 @@ class BalanceInput:
     allocation_high: str = "0"
     allocation_margin: str = "0"
     dry_run: bool = False  # decide and report the allocations, send nothing
+    # alert while PartyB's liquidation buffer towards a PartyA is below this ("0": off)
+    health_min_buffer: str = "0"
 
 
 @dataclass(frozen=True)

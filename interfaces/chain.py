@@ -124,6 +124,19 @@ class RebalanceResult:
 
 
 @dataclass(frozen=True)
+class PartyBHealth:
+    """PartyB's distance to liquidation towards one PartyA (SYMMIO.md §2.5):
+    `buffer` = `partyBAvailableBalanceForLiquidation` = allocated - (locked cva + lf) + upnl;
+    below zero PartyB is liquidatable for that PartyA."""
+
+    party_a: str
+    allocated: str
+    locked_cva_lf: str
+    upnl: str  # PartyB's uPnL towards the PartyA, as the oracle signs it
+    buffer: str
+
+
+@dataclass(frozen=True)
 class ChargeFundingRequest:
     """`chargeFundingRate` of one PartyA's quotes for the epoch boundary `boundary` (each quote's
     signed rate, a decimal string: positive, longs pay)."""
@@ -254,6 +267,11 @@ class ChainApi:
 
     @activity.defn(name="chain_charge_funding_rate")
     async def charge_funding_rate(self, req: ChargeFundingRequest) -> ChargeFundingResult:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_party_b_health")
+    async def party_b_health(self, party_a: str) -> PartyBHealth:
+        """PartyB's liquidation buffer towards `party_a` (chain views + the oracle's uPnL)."""
         raise NotImplementedError
 
 

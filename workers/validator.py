@@ -114,6 +114,7 @@ def balance_input(settings: Settings) -> BalanceInput:
         settings.chain_id, s(settings.balance_min_free_collateral),
         allocation_low=s(low), allocation_target=s(target), allocation_high=s(high),
         allocation_margin=s(margin), dry_run=settings.balance_dry_run,
+        health_min_buffer=s(settings.balance_health_min_buffer),
     )  # fmt: skip
 
 

@@ -11,6 +11,10 @@ PartyA inside them: one `chain_rebalance_party_b` per PartyA on `hedger-chain` (
 sent there, inside the pair lock, keyed by this run so a retry sends nothing twice), each action
 recorded as an info alert; a headroom the free balance cannot bring up to `low` is a
 `partyb_allocation_low` finding. `dry_run` reports what it would do. It never sends an order.
+
+With `health_min_buffer` > 0 it reads PartyB's liquidation buffer towards each PartyA
+(`chain_party_b_health`) and keeps a `partyb_health_low` finding (critical, alerted, resolved)
+while the buffer is below it: the warning comes before `liquidatePartyB` can.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         AllocationBands,
         AllocationDecision,
         allocation_findings,
+        health_findings,
         margin_findings,
     )
     from domain.reconcile import track
@@ -47,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.validator import READ_RETRY, READ_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, finding_alert
 
 BANDS_PATCH = "balance-allocation-bands"
+HEALTH_PATCH = "balance-party-b-health"
 # A rebalance that cannot go through is retried a few times, then reported; the next run tries again.
 REBALANCE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
@@ -102,6 +108,17 @@ class BalanceWorkflow:
             )  # fmt: skip
         except (ArithmeticError, ValueError) as exc:
             raise ApplicationError(f"allocation bands: {exc}", non_retryable=True) from None
+        min_buffer = d(params.health_min_buffer)
+        if min_buffer > 0 and workflow.patched(HEALTH_PATCH):
+            for party in view.party_as:
+                health = await workflow.execute_activity_method(
+                    ChainApi.party_b_health, party.party_a, task_queue=TaskQueues.CHAIN,
+                    start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+                    summary=f"PartyB health towards PartyA {party.party_a}",
+                )  # fmt: skip
+                findings += health_findings(
+                    party.party_a, d(health.buffer), d(health.upnl), min_buffer
+                )
         actions: list[RebalanceResult] = []
         action_alerts: list[AlertRow] = []
         if bands.enabled and workflow.patched(BANDS_PATCH):
