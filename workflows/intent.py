@@ -103,6 +103,15 @@ class IntentState(HedgeState):
     reserved: bool = False  # holds a reservation in the exposure book
 
 
+# The front-end's notification for how an intent ended (SYMMIO.md §5.1 vocabulary): opened is
+# `SendQuote`/success (above); a cancel accepted, an expiry.
+NOTIFY_OUTCOME_PATCH = "notify-intent-outcome"
+_OUTCOME_NOTIFICATIONS: dict[HedgeStatus, tuple[str, str, str | None]] = {
+    HedgeStatus.CANCELLED: ("RequestToCancelQuote", "success", None),
+    HedgeStatus.EXPIRED: ("SendQuote", "failed", "the quote expired before it was opened"),
+}
+
+
 @workflow.defn(name="IntentWorkflow")
 class IntentWorkflow(HedgeWorkflow[IntentState]):
     KIND = "intent"
@@ -410,6 +419,15 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         assert s is not None
         if action.outcome == Outcome.HEDGED_OPEN:
             self._hold_exposure(quote.quantity * quote.opened_price)  # the position's from now
+            if workflow.patched(NOTIFY_OUTCOME_PATCH):
+                # the trader sees the position opened (a partial LIMIT fill: what filled)
+                self._write(
+                    NotificationRow(
+                        s.quote_id, quote.party_a, "SendQuote", "success",
+                        filled_amount_open=str(quote.quantity),
+                        avg_price_open=str(quote.opened_price), order_type=int(quote.order_type),
+                    )
+                )  # fmt: skip
             await self._start_position(quote)
             return await self._finish(HedgeStatus.OPEN, "opened")
         self._hold_exposure(ZERO)
@@ -425,6 +443,16 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             status = HedgeStatus.LOST  # another PartyB took it
         else:
             status = HedgeStatus.CLOSED  # opened and already over (closed, liquidated)
+        outcome = _OUTCOME_NOTIFICATIONS.get(status)
+        if outcome is not None and workflow.patched(NOTIFY_OUTCOME_PATCH):
+            action_name, action_status, failure = outcome
+            self._write(
+                NotificationRow(
+                    s.quote_id, quote.party_a, action_name, action_status,
+                    failure_type="EXPIRED" if failure else None, failure_message=failure,
+                    order_type=int(quote.order_type),
+                )
+            )  # fmt: skip
         return await self._finish(status, f"flat ({quote.status.name})")
 
     def _hold_exposure(self, notional: Decimal) -> None:

@@ -285,6 +285,13 @@ async def test_notifications_show_a_market_close_and_a_rejection(hedger: Any) ->
         )
         assert (seen["last_seen_action"], seen["state_type"]) == ("SendQuote", "alert")
         await hedger.wait_chain(quote_id, {QuoteStatus.OPENED}, account=account)
+        opened = await _notification(
+            ws, lambda n: n["quote_id"] == quote_id and n["action_status"] == "success"
+        )
+        assert (opened["last_seen_action"], opened["state_type"]) == ("SendQuote", "alert")
+        assert Decimal(opened["filled_amount_open"]) == Decimal("0.01")
+        opened_price = hedger.contract().functions.getQuote(quote_id).call()[5]  # openedPrice
+        assert Decimal(opened["avg_price_open"]) == Decimal(opened_price) / 10**18
         await hedger.request_close(quote_id, account=account)
         closed = await _notification(
             ws,
