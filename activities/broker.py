@@ -22,6 +22,7 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from prometheus_client import Counter
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -48,7 +49,13 @@ from interfaces.temporal import TaskQueues
 DEFAULT_ACTIVITIES_PER_SECOND = 10.0
 
 
+# Broker errors the activities met, by kind (rate limit, outage, rejection...); alert rule
+# HedgerBrokerErrors.
+BROKER_ERRORS = Counter("hedger_broker_errors_total", "Broker errors met by activities", ["kind"])
+
+
 def to_application_error(exc: BrokerError) -> ApplicationError:
+    BROKER_ERRORS.labels(exc.kind).inc()
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
     details = (exc.code,) if exc.code else ()
     return ApplicationError(

@@ -64,6 +64,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
+from prometheus_client import Counter, Gauge
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -116,6 +117,17 @@ from interfaces.chain import (
     SymbolInfo,
     TxResult,
     quote_view,
+)
+
+# Reverted transactions of the chain worker, by whether the revert is retried (a pause, a busy
+# nonce) or final; alert rule HedgerChainTxReverts.
+CHAIN_TX_REVERTS = Counter(
+    "hedger_chain_tx_reverts_total", "Chain transactions that reverted", ["retry"]
+)
+PARTY_B_LIQUIDATION_BUFFER = Gauge(
+    "hedger_partyb_liquidation_buffer",
+    "PartyB's liquidation buffer towards a PartyA (allocated - locked cva - lf + uPnL), USD",
+    ["party_a"],
 )
 
 log = logging.getLogger("hedger.activities.chain")
@@ -673,9 +685,11 @@ class ChainActivities(ChainApi):
         )
         upnl = from_wei18(sig.upnl)
         locked = info.locked.cva + info.locked.lf
+        buffer = liquidation_buffer(info.allocated, locked, upnl)
+        PARTY_B_LIQUIDATION_BUFFER.labels(who.lower()).set(float(buffer))
         return PartyBHealth(
             who.lower(), _dec(info.allocated), _dec(locked), _dec(upnl),
-            _dec(liquidation_buffer(info.allocated, locked, upnl)),
+            _dec(buffer),
         )  # fmt: skip
 
     @activity.defn(name="chain_rebalance_party_b")
@@ -1115,6 +1129,7 @@ class ChainActivities(ChainApi):
     @staticmethod
     def _revert_error(exc: TxReverted) -> ApplicationError:
         retryable = exc.reason in RETRYABLE_REVERTS
+        CHAIN_TX_REVERTS.labels("retryable" if retryable else "final").inc()
         return ApplicationError(
             f"reverted: {exc.reason}" + (f" (tx {exc.tx_hash})" if exc.tx_hash else ""),
             exc.reason,

@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 TRADING_STATE_TTL_SECONDS = 1.0
 
 
+def webhook_payload(row: AlertRow) -> dict[str, Any]:
+    """A Slack-compatible body (`text` is what Slack and Mattermost show) carrying the alert's
+    fields too, so any webhook consumer can route on `kind`, `severity` and `dedupe_key` (a
+    resolve message is a row whose key ends in `:resolved`)."""
+    resolved = bool(row.dedupe_key and row.dedupe_key.endswith(":resolved"))
+    mark = "RESOLVED" if resolved else row.severity.upper()
+    return {"text": f"[{mark}] {row.kind}: {row.message}", **row.__dict__}
+
+
 class OpsActivities(OpsApi):
     def __init__(
         self,
@@ -76,7 +85,7 @@ class OpsActivities(OpsApi):
         if self.alert_webhook_url:
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    await client.post(self.alert_webhook_url, json=row.__dict__)
+                    await client.post(self.alert_webhook_url, json=webhook_payload(row))
             except httpx.HTTPError as exc:  # recorded; a dead webhook must not block the hedge
                 log.error("alert webhook failed: %s", exc)
 

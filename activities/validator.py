@@ -55,6 +55,10 @@ from interfaces.validator import (
 from interfaces.workflows import INTENT_WORKFLOW, POSITION_WORKFLOW
 from ledger.models import PositionRecord, QuoteRecord, ValidatorFinding
 
+STUCK_HEDGES = Gauge(
+    "hedger_stuck_hedges",
+    "Running intent and position workflows parked in STUCK (by the validator)",
+)
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
@@ -154,6 +158,7 @@ class ValidatorActivities(ValidatorApi):
         quotes: set[int] = set()
         symbols: set[str] = set()
         party_as: set[str] = set()
+        stuck = 0
         async for wf in self.temporal.list_workflows(query):
             if not wf.id.startswith(prefixes):
                 continue
@@ -161,6 +166,7 @@ class ValidatorActivities(ValidatorApi):
             if party_a := attrs.get(SearchAttributes.PARTY_A):
                 party_as.add(party_a)
             status = attrs.get(SearchAttributes.HEDGE_STATUS) or "RECEIVED"
+            stuck += status == HedgeStatus.STUCK
             if status not in WORKING:
                 continue
             quote_id = attrs.get(SearchAttributes.QUOTE_ID) or int(wf.id.rsplit("-", 1)[1])
@@ -169,6 +175,7 @@ class ValidatorActivities(ValidatorApi):
                 symbol = attrs.get(SearchAttributes.SYMBOL) or await self._ledger_symbol(quote_id)
                 if symbol:
                     symbols.add(symbol)
+        STUCK_HEDGES.set(stuck)
         return quotes, symbols, party_as
 
     async def _chain_positions(self, party_b: str, party_as: list[str]) -> list[ChainPositionRow]:

@@ -175,3 +175,51 @@ async def test_alerts_and_notifications_are_written_once(
     assert await _count(engine, Alert) == 1  # a dead webhook loses nothing
     assert await _count(engine, Notification) == 1
     assert (await env.run(ops.limits)) == LIMITS
+
+
+async def test_the_alert_webhook_gets_one_slack_compatible_post_per_key(
+    engine: AsyncEngine, temporal_client: Client
+) -> None:
+    """A real HTTP receiver: one post per dedupe key (a retry sends nothing), with Slack's
+    `text` and the alert's own fields; a resolve row is marked RESOLVED."""
+    import asyncio
+    import json
+    import uuid
+
+    received: list[dict[str, object]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
+        received.append(json.loads(await reader.readexactly(length)))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        risk = RiskControl(temporal_client, 31337)
+        ops = OpsActivities(engine, LIMITS, risk, alert_webhook_url=f"http://127.0.0.1:{port}/hook")
+        env = ActivityEnvironment()
+        key = f"partyb_health_low:0xabc:{uuid.uuid4().hex[:8]}"
+        alert = AlertRow("partyb_health_low", "critical", "PartyB close to liquidation", {},
+                         dedupe_key=key)  # fmt: skip
+        await env.run(ops.raise_alert, alert)
+        await env.run(ops.raise_alert, alert)  # a retry: recorded and sent already
+        resolved = AlertRow("partyb_health_low", "info", "back inside", {},
+                            dedupe_key=f"{key}:resolved")  # fmt: skip
+        await env.run(ops.raise_alert, resolved)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [r["dedupe_key"] for r in received] == [key, f"{key}:resolved"]
+    assert received[0]["text"] == "[CRITICAL] partyb_health_low: PartyB close to liquidation"
+    assert str(received[1]["text"]).startswith("[RESOLVED] partyb_health_low")
+    assert received[0]["severity"] == "critical" and received[0]["kind"] == "partyb_health_low"

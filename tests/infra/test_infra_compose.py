@@ -278,12 +278,28 @@ def test_prometheus_scrapes_every_hedger_service(compose: dict[str, Any]) -> Non
 def test_alert_rules_parse_and_use_defined_metrics() -> None:
     rules = load_yaml(INFRA / "prometheus" / "alerts.yml")
     groups = {g["name"]: g["rules"] for g in rules["groups"]}
-    assert set(groups) == {"hedger-validator", "hedger-balance"}
-    series = exposed_series(defined_metrics())
+    assert set(groups) == {"hedger-validator", "hedger-balance", "hedger-operations"}
+    names = {rule["alert"] for rules_ in groups.values() for rule in rules_}
+    # what #11 asks to be alerted on: stuck hedges, validator mismatches, listener lag, chain
+    # transaction failures, broker errors, a process or schedule not running, balance out of
+    # band, PartyB health low
+    assert {
+        "HedgerStuckHedges",
+        "HedgerUnhedged",
+        "HedgerListenerLag",
+        "HedgerChainTxReverts",
+        "HedgerBrokerErrors",
+        "HedgerProcessDown",
+        "HedgerValidatorNotRunning",
+        "HedgerBalanceFindings",
+        "HedgerPartyBHealthLow",
+        "HedgerBrokerMarginLow",
+    } <= names
+    series = exposed_series(defined_metrics()) | {"up"}  # `up`: Prometheus's own, per target
     for rule_list in groups.values():
         for rule in rule_list:
             assert rule["alert"] and rule["expr"] and rule["labels"]["severity"]
-            used = series_in(rule["expr"])
+            used = series_in(rule["expr"]) | ({"up"} if "up{" in rule["expr"] else set())
             assert used and used <= series, f"{rule['alert']}: unknown {used - series}"
 
 
