@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
     # this many seconds; 0 = the schedule is paused.
     validator_interval_seconds: int = Field(60, ge=0, le=86_400)
+    # Finding classes the validator repairs by itself once a finding is confirmed (off by
+    # default). Only `orphan_broker_order` has a repair: cancel the resting order of a quote no
+    # workflow is working (it can only reduce exposure); each repair is recorded and alerted.
+    validator_auto_repair: CsvList = Field(default_factory=list)
     # Balance manager (Schedule `hedger-balance`): every this many seconds (0 = paused); alerts
     # while the broker account's free collateral is below `balance_min_free_collateral` (0 = off).
     balance_interval_seconds: int = Field(60, ge=0, le=86_400)
@@ -203,9 +207,9 @@ class Settings(BaseSettings):
     funding_interval_seconds: int = Field(60, ge=0, le=86_400)
     funding_spread: Decimal = Field(Decimal(0), ge=0)
 
-    _split = field_validator("rpc_http_urls", "rpc_ws_urls", "muon_urls", mode="before")(
-        _split_list
-    )
+    _split = field_validator(
+        "rpc_http_urls", "rpc_ws_urls", "muon_urls", "validator_auto_repair", mode="before"
+    )(_split_list)
 
     @field_validator("private_key")
     @classmethod

@@ -2,7 +2,7 @@
 write, and the workflow's input and result. Amounts travel as strings. Nothing here does I/O.
 
 The validator only reads the chain, the broker and Temporal; it writes nothing but its own
-findings (and alerts, through `ops_raise_alert`). It never trades.
+findings (and alerts, through `ops_raise_alert`). It never trades (its one optional repair cancels an orphan order).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ class ValidatorInput:
     chain_id: int
     # a finding alerts once this many consecutive runs saw it (a hedge in flight clears sooner)
     persist_runs: int = 2
+    # finding classes repaired once confirmed (see REPAIRABLE); empty: the validator never acts
+    auto_repair: list[str] = field(default_factory=list)
+
+
+# The classes with an automatic repair, and what it does.
+REPAIRABLE = {"orphan_broker_order": "cancel the resting broker order"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class ValidatorResult:
     open_by_kind: dict[str, int]
     alerted: list[str] = field(default_factory=list)  # finding keys alerted by this run
     resolved: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # finding keys an auto-repair acted on
 
 
 class ValidatorApi:

@@ -41,7 +41,12 @@ from config.settings import Settings
 from domain.balance import AllocationBands
 from interfaces.balance import BALANCE_SCHEDULE_ID, BalanceInput, balance_workflow_id
 from interfaces.temporal import TaskQueues
-from interfaces.validator import VALIDATOR_SCHEDULE_ID, ValidatorInput, validator_workflow_id
+from interfaces.validator import (
+    REPAIRABLE,
+    VALIDATOR_SCHEDULE_ID,
+    ValidatorInput,
+    validator_workflow_id,
+)
 from workflows.balance import BalanceWorkflow
 from workflows.validator import ValidatorWorkflow
 
@@ -89,10 +94,21 @@ def _schedule(action: ScheduleActionStartWorkflow, interval: int, variable: str)
     )
 
 
+def repair_classes(settings: Settings) -> list[str]:
+    """The auto-repair classes, checked at worker start (an unknown class stops it)."""
+    unknown = set(settings.validator_auto_repair) - set(REPAIRABLE)
+    if unknown:
+        raise ValueError(
+            f"HEDGER_VALIDATOR_AUTO_REPAIR: no repair for {sorted(unknown)}; "
+            f"repairable: {sorted(REPAIRABLE)}"
+        )
+    return list(settings.validator_auto_repair)
+
+
 def validator_schedule(settings: Settings, task_queue: str = TaskQueues.OPS) -> Schedule:
     action = ScheduleActionStartWorkflow(
         ValidatorWorkflow.run,
-        ValidatorInput(settings.chain_id),
+        ValidatorInput(settings.chain_id, auto_repair=repair_classes(settings)),
         id=validator_workflow_id(settings.chain_id),
         task_queue=task_queue,
         execution_timeout=RUN_TIMEOUT,

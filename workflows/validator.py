@@ -5,7 +5,8 @@ Reads our PartyB's address (from the chain worker, the signer's own answer), one
 the chain, the broker, the ledger and the live workflows, reconciles them (`domain.reconcile`),
 records the findings, resolves those that cleared, and alerts each finding once it persisted
 `persist_runs` consecutive runs (a hedge in flight clears sooner), with a resolve message when
-it clears. It never trades. Its current details in the Temporal UI are its last findings.
+it clears. It never trades; the one repair an operator may enable (`auto_repair`,
+HEDGER_VALIDATOR_AUTO_REPAIR) cancels a confirmed orphan broker order, recorded and alerted. Its current details in the Temporal UI are its last findings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.reconcile import (
@@ -24,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         reconcile,
         track,
     )
+    from interfaces.broker import BrokerApi, OrderRef
     from interfaces.chain import ChainApi
     from interfaces.ledger import AlertRow, OpsApi
     from interfaces.temporal import TaskQueues
@@ -36,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         ValidatorResult,
         to_snapshot,
     )
+
+AUTO_REPAIR_PATCH = "validator-auto-repair"
 
 # A run that cannot read a side fails after a few tries; the next scheduled run tries again.
 READ_RETRY = RetryPolicy(
@@ -102,6 +107,15 @@ class ValidatorWorkflow:
         )  # fmt: skip
         alerts = [finding_alert(t) for t in tracking.to_alert]
         alerts += [finding_alert(t, resolved=True) for t in tracking.resolved if t.alerted]
+        repaired: list[str] = []
+        if params.auto_repair and workflow.patched(AUTO_REPAIR_PATCH):
+            for tracked in tracking.open:
+                if not self._repairable(tracked, params):
+                    continue
+                row = await self._repair(tracked)
+                alerts.append(row)
+                if row.severity == "info":
+                    repaired.append(tracked.finding.key)
         for row in alerts:
             await workflow.execute_activity_method(
                 OpsApi.raise_alert, row, task_queue=TaskQueues.OPS,
@@ -113,9 +127,44 @@ class ValidatorWorkflow:
             open_by_kind=counts_by_kind(tracking.open),
             alerted=[t.finding.key for t in tracking.to_alert],
             resolved=[t.finding.key for t in tracking.resolved],
+            repaired=repaired,
         )
         workflow.set_current_details(self._details(tracking.open, len(view.chain), view.party_as))
         return self._result
+
+    @staticmethod
+    def _repairable(tracked: TrackedFinding, params: ValidatorInput) -> bool:
+        """Confirmed (seen on `persist_runs` runs, as an alert is) and of a class the operator
+        enabled; only an orphan order has a repair."""
+        kind = tracked.finding.kind
+        return (
+            kind == FindingKind.ORPHAN_BROKER_ORDER
+            and kind in params.auto_repair
+            and tracked.seen_runs >= params.persist_runs
+            and bool(tracked.finding.symbol)
+        )
+
+    @staticmethod
+    async def _repair(tracked: TrackedFinding) -> AlertRow:
+        """Cancel the orphan order (idempotent: cancelling a cancelled order is a no-op at the
+        broker activity); the repair is an alert row of its own, keyed per occurrence."""
+        f = tracked.finding
+        client_id = str(f.detail.get("client_order_id", f.key.split(":", 1)[1]))
+        key = f"repair:{alert_key(tracked)}"
+        context = {"key": f.key, "symbol": f.symbol, "client_order_id": client_id}
+        try:
+            await workflow.execute_activity_method(
+                BrokerApi.cancel_order, OrderRef(f.symbol or "", client_id),
+                task_queue=TaskQueues.BROKER, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=READ_RETRY, summary=f"auto-repair: cancel {client_id}",
+            )  # fmt: skip
+        except ActivityError as exc:
+            cause = exc.cause if exc.cause is not None else exc
+            return AlertRow("validator_repair_failed", "warning",
+                            f"auto-repair of {f.key} failed: {cause}", context, key)  # fmt: skip
+        return AlertRow("validator_repair", "info",
+                        f"auto-repair: cancelled orphan broker order {client_id} ({f.symbol})",
+                        context, key)  # fmt: skip
 
     @staticmethod
     def _details(open_findings: list[TrackedFinding], positions: int, party_as: int) -> str:

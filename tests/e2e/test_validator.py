@@ -61,10 +61,10 @@ async def broker(hedger) -> AsyncIterator[BrokerAdapter]:  # type: ignore[no-unt
         await adapter.close()
 
 
-async def run_validator(hedger, record: Any = None, label: str = "") -> ValidatorResult:  # type: ignore[no-untyped-def]
+async def run_validator(hedger, record: Any = None, label: str = "", auto_repair: list[str] | None = None) -> ValidatorResult:  # type: ignore[no-untyped-def]  # fmt: skip
     handle = await hedger.client.start_workflow(
         ValidatorWorkflow.run,
-        ValidatorInput(hedger.chain_id),
+        ValidatorInput(hedger.chain_id, auto_repair=auto_repair or []),
         id=f"validator-{hedger.chain_id}-e2e-{uuid.uuid4().hex[:8]}",
         task_queue=TaskQueues.OPS,
     )
@@ -182,6 +182,41 @@ async def test_orders_behind_the_hedgers_back_are_orphan_or_unknown(  # type: ig
     assert sorted(cleared.resolved) == [f"orphan_broker_order:{orphan}", f"unknown_broker_order:{unknown}"]  # fmt: skip
     (raised, resolved) = await validator_alerts(hedger, f"orphan_broker_order:{orphan}")
     assert resolved == f"{raised}:resolved"
+
+
+async def test_auto_repair_cancels_a_confirmed_orphan_order_once(  # type: ignore[no-untyped-def]
+    hedger, paused_schedule, broker, record_history
+) -> None:
+    """With `orphan_broker_order` enabled the validator cancels an orphan order once it is
+    confirmed (second run), records and alerts the repair, and leaves an unknown order alone;
+    the simulator's own record says which order was cancelled."""
+    mark = await hedger.mark_price()
+    price = (mark * Decimal("0.8")).quantize(Decimal("0.1"))
+    orphan, unknown = "h999998o1", f"manual-{uuid.uuid4().hex[:6]}"
+    await place(broker, orphan, "buy", "limit", "0.01", price)
+    await place(broker, unknown, "buy", "limit", "0.01", price)
+    try:
+        first = await run_validator(hedger, auto_repair=["orphan_broker_order"])
+        assert first.repaired == []  # one sighting could be a hedge in flight
+        assert (await broker.fetch_order(BTC, orphan)).status == "open"  # type: ignore[union-attr]
+        second = await run_validator(
+            hedger, record_history, "auto-repair", auto_repair=["orphan_broker_order"]
+        )
+        assert second.repaired == [f"orphan_broker_order:{orphan}"]
+        assert (await broker.fetch_order(BTC, orphan)).status == "canceled"  # type: ignore[union-attr]
+        assert (await broker.fetch_order(BTC, unknown)).status == "open"  # type: ignore[union-attr]
+        repairs = await hedger.ledger(
+            "SELECT count(*) FROM alerts WHERE kind = 'validator_repair' "
+            f"AND context->>'client_order_id' = '{orphan}'"
+        )
+        assert [tuple(r) for r in repairs] == [(1,)], repairs
+        third = await run_validator(hedger, auto_repair=["orphan_broker_order"])
+        assert third.repaired == []  # the order is gone: nothing to repair
+    finally:
+        await broker.cancel_order(BTC, unknown)
+        if (await broker.fetch_order(BTC, orphan)).status == "open":  # type: ignore[union-attr]
+            await broker.cancel_order(BTC, orphan)
+    await run_validator(hedger)  # resolves the findings for the tests after this one
 
 
 async def test_a_position_closed_on_the_broker_is_a_mismatch(  # type: ignore[no-untyped-def]
