@@ -45,11 +45,19 @@ with workflow.unsafe.imports_passed_through():
         BalanceResult,
     )
     from interfaces.chain import ChainApi, RebalanceRequest, RebalanceResult
-    from interfaces.ledger import AlertRow, OpsApi
+    from interfaces.ledger import AlertRow
     from interfaces.temporal import TaskQueues
     from interfaces.validator import RecordRequest, ValidatorApi
 
-from workflows.validator import READ_RETRY, READ_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT, finding_alert
+from workflows.validator import (
+    READ_RETRY,
+    READ_TIMEOUT,
+    WRITE_RETRY,
+    WRITE_TIMEOUT,
+    finding_alert,
+    our_party_b,
+    raise_alerts,
+)
 
 BANDS_PATCH = "balance-allocation-bands"
 HEALTH_PATCH = "balance-party-b-health"
@@ -87,10 +95,7 @@ class BalanceWorkflow:
     @workflow.run
     async def run(self, params: BalanceInput) -> BalanceResult:
         info = workflow.info()
-        party_b = await workflow.execute_activity_method(
-            ChainApi.party_b_address, task_queue=TaskQueues.CHAIN,
-            start_to_close_timeout=timedelta(seconds=20), retry_policy=READ_RETRY,
-        )  # fmt: skip
+        party_b = await our_party_b()
         view = await workflow.execute_activity_method(
             BalanceApi.snapshot, BalanceRequest(party_b, params.asset), task_queue=TaskQueues.OPS,
             start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
@@ -163,12 +168,7 @@ class BalanceWorkflow:
         )  # fmt: skip
         alerts = [*action_alerts, *(finding_alert(t) for t in tracking.to_alert)]
         alerts += [finding_alert(t, resolved=True) for t in tracking.resolved if t.alerted]
-        for row in alerts:
-            await workflow.execute_activity_method(
-                OpsApi.raise_alert, row, task_queue=TaskQueues.OPS,
-                start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
-                summary=f"alert {row.dedupe_key}",
-            )  # fmt: skip
+        await raise_alerts(alerts)
         self._result = BalanceResult(
             info.workflow_id, view, [t.finding.key for t in tracking.to_alert],
             [t.finding.key for t in tracking.resolved], actions,

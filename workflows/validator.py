@@ -57,6 +57,24 @@ DETAIL_LINES = 20
 VALIDATOR_KINDS = frozenset(kind.value for kind in FindingKind)
 
 
+async def our_party_b() -> str:
+    """Our PartyB's address, from the chain worker (the signer's own answer)."""
+    return await workflow.execute_activity_method(
+        ChainApi.party_b_address, task_queue=TaskQueues.CHAIN,
+        start_to_close_timeout=timedelta(seconds=20), retry_policy=READ_RETRY,
+    )  # fmt: skip
+
+
+async def raise_alerts(rows: list[AlertRow]) -> None:
+    """Raise each alert through `ops_raise_alert`, in order (deduplicated by its key there)."""
+    for row in rows:
+        await workflow.execute_activity_method(
+            OpsApi.raise_alert, row, task_queue=TaskQueues.OPS,
+            start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
+            summary=f"alert {row.dedupe_key}",
+        )  # fmt: skip
+
+
 def finding_alert(tracked: TrackedFinding, *, resolved: bool = False) -> AlertRow:
     """The alert of a finding (or its resolve message), deduplicated per occurrence."""
     f = tracked.finding
@@ -83,10 +101,7 @@ class ValidatorWorkflow:
     async def run(self, params: ValidatorInput) -> ValidatorResult:
         info = workflow.info()
         workflow.set_current_details("reading the chain, the broker, the ledger and workflows")
-        party_b = await workflow.execute_activity_method(
-            ChainApi.party_b_address, task_queue=TaskQueues.CHAIN,
-            start_to_close_timeout=timedelta(seconds=20), retry_policy=READ_RETRY,
-        )  # fmt: skip
+        party_b = await our_party_b()
         view = await workflow.execute_activity_method(
             ValidatorApi.snapshot, SnapshotRequest(party_b), task_queue=TaskQueues.OPS,
             start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
@@ -116,12 +131,7 @@ class ValidatorWorkflow:
                 alerts.append(row)
                 if row.severity == "info":
                     repaired.append(tracked.finding.key)
-        for row in alerts:
-            await workflow.execute_activity_method(
-                OpsApi.raise_alert, row, task_queue=TaskQueues.OPS,
-                start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
-                summary=f"alert {row.dedupe_key}",
-            )  # fmt: skip
+        await raise_alerts(alerts)
         self._result = ValidatorResult(
             run_id=info.workflow_id,
             open_by_kind=counts_by_kind(tracking.open),
