@@ -39,6 +39,17 @@ ANVIL_KEYS = {
     9: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 }
 WAD = 10**18
+FIRST_FRESH_ACCOUNT = 100  # `Hedger.new_account()` numbers start here, far from anvil's ten
+
+
+def trader_key(account: int) -> str:
+    """The private key of trader `account`: one of anvil's funded accounts for 5..9, else a key
+    derived from the number (funded with ether on first use by `Hedger.trader`)."""
+    if account in ANVIL_KEYS:
+        return ANVIL_KEYS[account]
+    from eth_utils import keccak
+
+    return "0x" + keccak(text=f"symmio-hedger e2e trader {account}").hex()
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Hedger:
     engine: AsyncEngine
     chain_id: int = 31337
     _traders: dict[int, Any] = field(default_factory=dict)
+    _next_account: int = FIRST_FRESH_ACCOUNT
 
     # ------------------------------------------------------------------ parts
     @property
@@ -74,6 +86,14 @@ class Hedger:
         self.rpc("evm_increaseTime", [seconds])
         self.rpc("evm_mine")
 
+    def new_account(self) -> int:
+        """A trader no other test has used: its own PartyA, so the positions, balances, uPnL and
+        PartyB's per-PartyA allocation a test asserts on are its own alone (one session-wide
+        stack runs every e2e test in turn)."""
+        account = self._next_account
+        self._next_account += 1
+        return account
+
     def trader(self, account: int = 5) -> Any:
         from web3 import Web3
 
@@ -81,8 +101,10 @@ class Hedger:
 
         if account not in self._traders:
             chain = PartyAChain(
-                Web3(Web3.HTTPProvider(self.rpc_url)), self.symmio, ANVIL_KEYS[account]
+                Web3(Web3.HTTPProvider(self.rpc_url)), self.symmio, trader_key(account)
             )
+            if account not in ANVIL_KEYS:
+                self.rpc("anvil_setBalance", [chain.address, hex(1000 * WAD)])
             chain.fund(100_000 * WAD)
             self._traders[account] = chain
         return self._traders[account]

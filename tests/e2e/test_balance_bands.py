@@ -23,7 +23,6 @@ from workflows.balance import BalanceWorkflow
 pytestmark = pytest.mark.slow
 
 WAD = Decimal(10**18)
-ACCOUNT = 6  # a trader of its own
 
 
 def allocated(hedger: Any, party_a: str) -> Decimal:  # type: ignore[no-untyped-def]
@@ -71,6 +70,7 @@ async def action_alerts(hedger: Any, run_id: str) -> list[tuple[str, str]]:
 async def test_bands_allocate_below_low_and_deallocate_the_surplus_after_the_cooldown(  # type: ignore[no-untyped-def]
     hedger, record_history
 ) -> None:
+    ACCOUNT = hedger.new_account()  # a trader of its own
     trader = hedger.trader(ACCOUNT)
     party_a = trader.address.lower()
     await hedger.freeze_prices()  # a steady uPnL: the headroom is what the allocation makes it

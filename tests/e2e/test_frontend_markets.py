@@ -196,7 +196,7 @@ async def test_upnl_moves_with_the_broker_price(hedger: Any) -> None:
     chain position at the broker mark the MarketData schedule publishes."""
     from domain.enums import OrderType, PositionType, QuoteStatus
 
-    account = 6
+    account = hedger.new_account()  # its own PartyA: uPnL sums every position of it
     start = await hedger.mark_price()
     quote_id = await hedger.send_quote(
         side=PositionType.LONG,
@@ -268,7 +268,7 @@ async def test_notifications_show_a_market_close_and_a_rejection(hedger: Any) ->
     error_code (the texts from /error_codes)."""
     from domain.enums import OrderType, PositionType, QuoteStatus
 
-    account = 7
+    account = hedger.new_account()
     address = hedger.trader(account).address
     ws_url = _api(hedger).replace("http://", "ws://") + "/ws/position-state-ws3"
     async with websockets.connect(ws_url) as ws:

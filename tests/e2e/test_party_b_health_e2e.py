@@ -21,7 +21,6 @@ from workflows.balance import BalanceWorkflow
 
 pytestmark = pytest.mark.slow
 
-ACCOUNT = 8  # a PartyA of its own: PartyB's margin is isolated per PartyA
 WAD = Decimal(10**18)
 
 
@@ -54,6 +53,7 @@ async def test_party_b_health_alerts_before_liquidation_and_resolves(  # type: i
 ) -> None:
     schedule = hedger.client.get_schedule_handle(BALANCE_SCHEDULE_ID)
     await schedule.pause(note="e2e: PartyB health runs by hand")
+    ACCOUNT = hedger.new_account()  # a PartyA of its own: PartyB's margin is per PartyA
     start = await hedger.mark_price()
     quote_id = await hedger.send_quote(
         side=PositionType.LONG, order_type=OrderType.MARKET, quantity=Decimal("0.1"),

@@ -119,7 +119,7 @@ async def test_party_b_liquidation_flattens_every_broker_hedge_once(hedger: Any)
     positions of other PartyAs are untouched."""
     from adapters.muon.client import MuonClient
 
-    account = 8
+    account = hedger.new_account()
     party_a = hedger.trader(account).address
     before = await hedger.broker_position()
     mark = await hedger.mark_price()
@@ -127,8 +127,9 @@ async def test_party_b_liquidation_flattens_every_broker_hedge_once(hedger: Any)
     for quote_id in quotes:
         await hedger.wait_chain(quote_id, OPEN, account=account)
         assert await hedger.wait_workflow(hedger.intent(quote_id)) == "opened"
-    other = await hedger.send_quote(quantity=Decimal("0.01"), account=9)  # another PartyA
-    await hedger.wait_chain(other, OPEN, account=9)
+    bystander = hedger.new_account()  # another PartyA
+    other = await hedger.send_quote(quantity=Decimal("0.01"), account=bystander)
+    await hedger.wait_chain(other, OPEN, account=bystander)
     assert await hedger.broker_position() - before == Decimal("0.03")
     await hedger.assert_hedged()
 
@@ -175,8 +176,8 @@ async def test_party_b_liquidation_flattens_every_broker_hedge_once(hedger: Any)
         assert any("complete" in a[0] for a in alerts), alerts
     finally:
         await hedger.set_price(mark)
-    await hedger.request_close(other, account=9)
-    await hedger.wait_chain(other, {QuoteStatus.CLOSED}, account=9)
+    await hedger.request_close(other, account=bystander)
+    await hedger.wait_chain(other, {QuoteStatus.CLOSED}, account=bystander)
     await hedger.assert_hedged()
 
 
@@ -186,13 +187,14 @@ async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_brok
     """The protocol delists BTCUSDT (setSymbolValidationState false): every position of ours on
     it is closed with emergencyClosePosition at the oracle's price and its broker hedge
     flattened, with an alert; a position on another symbol stays open and hedged."""
+    a, b, c = hedger.new_account(), hedger.new_account(), hedger.new_account()
     btc_before = await hedger.broker_position()
     btc = [
-        await hedger.send_quote(quantity=Decimal("0.01"), account=5),
-        await hedger.send_quote(quantity=Decimal("0.02"), account=6),
+        await hedger.send_quote(quantity=Decimal("0.01"), account=a),
+        await hedger.send_quote(quantity=Decimal("0.02"), account=b),
     ]
-    eth = await hedger.send_quote(quantity=Decimal("0.1"), account=7, symbol_id=2)
-    for quote_id, account in ((btc[0], 5), (btc[1], 6), (eth, 7)):
+    eth = await hedger.send_quote(quantity=Decimal("0.1"), account=c, symbol_id=2)
+    for quote_id, account in ((btc[0], a), (btc[1], b), (eth, c)):
         await hedger.wait_chain(quote_id, OPEN, account=account)
     await hedger.assert_hedged()
     await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
@@ -200,7 +202,7 @@ async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_brok
 
     await asyncio.to_thread(hedger.admin_send, "setSymbolValidationState", 1, False)
     try:
-        for quote_id, account in ((btc[0], 5), (btc[1], 6)):
+        for quote_id, account in ((btc[0], a), (btc[1], b)):
             view = await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
             assert view.closed_amount == view.quantity
             assert (await hedger.wait_workflow(hedger.position(quote_id))).startswith("flat")
@@ -210,7 +212,7 @@ async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_brok
             assert await hedger.broker_traded(quote_id) == 0
         assert await hedger.broker_position() == btc_before
         await hedger.assert_hedged()
-        assert (await asyncio.to_thread(hedger.quote, eth, 7)).status == QuoteStatus.OPENED
+        assert (await asyncio.to_thread(hedger.quote, eth, c)).status == QuoteStatus.OPENED
         await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
         alerts = await hedger.ledger(
             "SELECT message FROM alerts WHERE kind = 'emergency_close' ORDER BY id"
@@ -219,8 +221,8 @@ async def test_a_symbol_made_invalid_emergency_closes_its_positions_and_the_brok
             assert any(f"position {quote_id}:" in a[0] and "made invalid" in a[0] for a in alerts)
     finally:
         await asyncio.to_thread(hedger.admin_send, "setSymbolValidationState", 1, True)
-    await hedger.request_close(eth, account=7)
-    await hedger.wait_chain(eth, {QuoteStatus.CLOSED}, account=7)
+    await hedger.request_close(eth, account=c)
+    await hedger.wait_chain(eth, {QuoteStatus.CLOSED}, account=c)
     await hedger.assert_hedged(symbol_id=2, symbol="ETHUSDT")
 
 
@@ -299,10 +301,10 @@ async def test_a_third_party_force_close_is_followed_by_the_broker_and_its_cost_
     signature. Once the broker accepts again the hedge follows the chain (flat for the quote)
     and an alert states what the force-close cost."""
     from adapters.muon.client import MuonClient
-    from tests.e2e.conftest import ANVIL_KEYS
+    from tests.e2e.conftest import trader_key
 
     await hedger.freeze_prices()
-    account = 9
+    account = hedger.new_account()
     trader = hedger.trader(account)
     before = await hedger.broker_position()
     mark = await hedger.mark_price()
@@ -330,7 +332,7 @@ async def test_a_third_party_force_close_is_followed_by_the_broker_and_its_cost_
         now = await asyncio.to_thread(trader.now)
         sig = await _price_range_sig(hedger, trader.address, requested_at + 300, now - 120)
         await asyncio.to_thread(
-            _send_as, hedger, ANVIL_KEYS[account], "forceClosePosition", quote_id, sig
+            _send_as, hedger, trader_key(account), "forceClosePosition", quote_id, sig
         )
         view = await asyncio.to_thread(hedger.quote, quote_id, account)
         assert view.status == QuoteStatus.CLOSED

@@ -19,11 +19,11 @@ from domain.enums import OrderType, PositionType, QuoteStatus
 
 pytestmark = pytest.mark.slow
 
-ACCOUNT = 9  # a PartyA of its own: PartyB's allocation is isolated per PartyA
 WAD = 10**18
 
 
 async def test_profitable_close_beyond_the_allocation_fills_once(hedger) -> None:  # type: ignore[no-untyped-def]
+    ACCOUNT = hedger.new_account()  # a PartyA of its own: PartyB's allocation is per PartyA
     start_price = await hedger.mark_price()
     quantity = Decimal("0.1")
     # 50x: the hedger allocates about twice what the quote locks, 2 × notional / 50 ≈ 4% of it
