@@ -126,8 +126,23 @@ async def _on_database_error(request: Request, exc: Exception) -> Response:
     return _unavailable("database")
 
 
+def _raised_in(exc: BaseException, packages: tuple[str, ...]) -> bool:
+    """Whether a frame of `exc`'s traceback runs code of one of `packages`."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] in packages:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 async def _on_os_error(request: Request, exc: Exception) -> Response:
+    """A refused or reset connection. The database driver raises a refused connect as a bare
+    `OSError` (not a SQLAlchemy error): its frames in the traceback name the database."""
     log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    if _raised_in(exc, ("asyncpg", "sqlalchemy")):
+        return _unavailable("database")
     return _unavailable("a backing service (database or Temporal)")
 
 

@@ -1,0 +1,200 @@
+"""A Postgres outage seen from a front-end (#12): the real `hedger api` process on a Postgres of
+this test's own, which the test stops and starts again. While it is down the data endpoints answer
+503 with a clear message and `Retry-After`; the websockets that read Postgres stay open (never a
+1006: SYMMIO's SDK reconnects only a few times) and their updates resume once it is back.
+
+The session-wide Postgres other tests share is never touched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_process import ApiProcess, api_process
+from conftest import upsert_symbols
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from config.settings import Settings
+from devnet.stack.postgres import Postgres, start_postgres
+from devnet.stack.process import free_port
+from ledger.migrate import upgrade_async
+from ledger.models import Notification
+
+TRADER = "0x" + "b1" * 20
+OUTAGE_SECONDS = 8.0  # several upnl ticks (2 s) and notification polls (0.5 s) while it is down
+# GET endpoints that read Postgres, each with a request that succeeds when it is up
+DATA_ENDPOINTS = [
+    "/contract-symbols",
+    "/open-interest",
+    "/notional_cap/1",
+    "/price-range/BTCUSDT",
+    "/get_market_info",
+    "/get_funding_info",
+    "/get_locked_params/BTCUSDT?leverage=10",
+    f"/check_in-whitelist/{TRADER}/{'0x' + 'c2' * 20}",
+]
+
+
+@dataclass
+class OwnPostgres:
+    port: int
+    data_dir: Path
+    server: Postgres
+
+    @property
+    def url(self) -> str:
+        return self.server.url()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server = start_postgres(port=self.port, data_dir=self.data_dir)
+
+
+@pytest.fixture(scope="module")
+def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
+    port = free_port()
+    data_dir = Path(tmp_path_factory.mktemp("blip-pg")) / "data"
+    pg = OwnPostgres(port, data_dir, start_postgres(port=port, data_dir=data_dir))
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="module")
+async def api(
+    settings: Settings, own_postgres: OwnPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ApiProcess]:
+    await upgrade_async(own_postgres.url)
+    engine = create_async_engine(own_postgres.url, poolclass=NullPool)
+    try:
+        await upsert_symbols(engine)
+    finally:
+        await engine.dispose()
+    log = Path(tmp_path_factory.mktemp("blip")) / "api.log"
+    async with api_process(
+        database_url=own_postgres.url,
+        temporal_address=settings.temporal_address,
+        log_path=log,
+        extra_env={"HEDGER_CHAIN_ID": "454545"},
+    ) as running:
+        yield running
+
+
+async def _notify(url: str, quote_id: int) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    now = int(time.time())
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(Notification).values(
+                    id=uuid.uuid4(), quote_id=quote_id, counterparty_address=TRADER,
+                    last_seen_action="SendQuote", action_status="seen", state_type="alert",
+                    order_type=1, create_time=now, modify_time=now,
+                )
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+async def _recv(ws: ClientConnection, timeout: float) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return data
+
+
+async def _wait_for(ws: ClientConnection, want: Any, timeout: float, what: str) -> dict[str, Any]:
+    """The first message `want(message)` accepts, within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        try:
+            message = await _recv(ws, max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if want(message):
+            return message
+        seen.append(message)
+    raise AssertionError(f"{what}: not received in {timeout}s; got {seen[-5:]}")
+
+
+async def _drain(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    """Every message for `seconds`; a close (whatever its code) fails the test."""
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        with suppress(TimeoutError):
+            out.append(await _recv(ws, left))
+    return out
+
+
+async def test_a_postgres_outage_keeps_websockets_open_and_data_endpoints_answer_503(
+    api: ApiProcess, own_postgres: OwnPostgres
+) -> None:
+    async with (
+        ws_connect(f"{api.ws_base}/ws/position-state-ws3") as state,
+        ws_connect(f"{api.ws_base}/ws/upnl-ws") as upnl,
+        httpx.AsyncClient(base_url=api.base, timeout=20) as http,
+    ):
+        await state.send(json.dumps({"address": [TRADER]}))
+        await upnl.send(TRADER)
+        await _wait_for(upnl, lambda m: "upnl" in m, 10, "first upnl")
+        await asyncio.sleep(1.0)  # the notification hub's cursor starts at its first subscription
+        await _notify(own_postgres.url, 1)
+        await _wait_for(state, lambda m: m.get("quote_id") == 1, 10, "notification before")
+        for path in DATA_ENDPOINTS:
+            assert (await http.get(path)).status_code == 200, path
+
+        own_postgres.stop()
+        try:
+            for path in DATA_ENDPOINTS:
+                r = await http.get(path)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                assert r.json() == {"detail": "database unavailable, try again shortly"}, path
+                assert r.headers["retry-after"] == "2", path
+            for path in (f"/add-sub-address-in-whitelist/{TRADER}/{TRADER}",):
+                r = await http.get(path)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                assert r.json() == {"detail": "database unavailable, try again shortly"}, path
+                assert r.headers["retry-after"] == "2", path
+            r = await http.post("/position-state/0/10", json={"address": TRADER})
+            assert r.status_code == 503, r.text
+            during = await asyncio.gather(
+                _drain(state, OUTAGE_SECONDS), _drain(upnl, OUTAGE_SECONDS)
+            )
+        except ConnectionClosed as closed:
+            raise AssertionError(
+                f"a websocket closed during the outage: {closed!r}\n{api.log()[-3000:]}"
+            ) from None
+        finally:
+            own_postgres.start()
+        # the upnl socket says once that the database is away; it never invents figures
+        assert {"error": "database unavailable, retrying"} in during[1], during[1]
+        assert not [m for m in during[1] if "upnl" in m], during[1]
+
+        try:
+            await _wait_for(upnl, lambda m: "upnl" in m, 20, "upnl after the outage")
+            await _notify(own_postgres.url, 2)
+            await _wait_for(state, lambda m: m.get("quote_id") == 2, 20, "notification after")
+        except ConnectionClosed as closed:
+            raise AssertionError(
+                f"a websocket closed after the outage: {closed!r}\n{api.log()[-3000:]}"
+            ) from None
+        for path in DATA_ENDPOINTS:
+            assert (await http.get(path)).status_code == 200, path
+    assert api.alive, api.log()[-3000:]
