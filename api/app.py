@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from api.errors import SafeJSONResponse, install_error_handlers, install_openapi
 from api.guard import Limits, RequestGuard
 from api.metrics import MetricsMiddleware
 from api.routers import admin, findings, frontend, health, ws
+from api.throttle import ClientLimits
 from config.settings import Settings
 
 # The API process parses untrusted JSON: it runs with Python's default recursion limit, whatever
@@ -39,9 +41,11 @@ def create_app(
     temporal_client: Client | None = None,
     upnl_interval: float = 2.0,
     poll_interval: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """Build the app. `upnl_interval`: seconds between upnl/funding pushes; `poll_interval`:
-    how often `position-state-ws3` polls the notifications table."""
+    how often `position-state-ws3` polls the notifications table; `clock`: the per-client rate
+    limit's (tests move it by hand)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,9 +89,11 @@ def create_app(
     app.state.poll_interval = poll_interval
 
     # Innermost first: the guard (limits, admin token before the body is read) runs before any
-    # router; CORS wraps it so a browser can read its refusals; the access log sees everything.
+    # router; the per-client limits before the guard (a 429 before the body is read); CORS wraps
+    # them so a browser can read their refusals; the access log sees everything.
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ClientLimits, settings=settings, clock=clock)
     # Front-ends call from the browser, from any origin; the admin API needs its bearer token.
     app.add_middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"]
@@ -117,7 +123,9 @@ def serve(settings: Settings) -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # X-Forwarded-For is read by api.throttle, only from HEDGER_API_TRUSTED_PROXIES
+        # (uvicorn's own handling would believe it from any 127.0.0.1 peer).
+        proxy_headers=False,
         ws_ping_interval=20,
         ws_max_size=settings.api_ws_max_message_bytes,
         access_log=False,

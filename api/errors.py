@@ -5,6 +5,7 @@
   back (it may be huge, not finite, or not encodable).
 * Every other 4xx / 503: `{"detail": "<message>"}` (`ErrorMessage`), except the whitelist
   endpoint SYMMIO front-ends read as `{"successful": false, "message": ...}`.
+* 429 (per-client rate limit, `api.throttle`): `ErrorMessage` with `Retry-After`.
 * The database or Temporal unreachable, or timing out: 503 with `Retry-After`, never a 500, and
   never the driver's message (a connection error can name the DSN).
 
@@ -251,6 +252,9 @@ def install_openapi(app: FastAPI) -> None:
                 if "requestBody" in op:
                     responses.setdefault("413", _error("Request body too large"))
                     responses.setdefault("415", _error("Request body is not JSON"))
+                responses.setdefault(
+                    "429", _error("Too many requests from this client (see Retry-After)")
+                )
                 if path not in _NO_BACKEND:
                     responses.setdefault("503", _error("Database or Temporal unavailable"))
                 if path.startswith("/admin/"):

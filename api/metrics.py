@@ -65,3 +65,10 @@ class MetricsMiddleware:
             method = str(scope.get("method", "GET"))
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - start)
+
+
+REFUSED = Counter(
+    "hedger_api_client_limit_refusals_total",
+    "Requests and websockets refused by the per-client limits (api.throttle)",
+    ["kind"],  # rate (HTTP 429), ws_rate, ws_client, ws_total (websocket closed with 1013)
+)

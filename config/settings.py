@@ -149,6 +149,17 @@ class Settings(BaseSettings):
     api_max_reason_chars: int = Field(2000, ge=1, le=100_000)
     # Bytes of one websocket message from a client (larger: the socket is closed with 1009).
     api_ws_max_message_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Per-client limits (issue #12). A client is the TCP peer's IP (an IPv6 address's /64);
+    # X-Forwarded-For is believed only from a peer in `api_trusted_proxies` (IPs or CIDRs,
+    # comma-separated; empty: the header is ignored). HTTP requests and websocket handshakes
+    # spend one token of the client's bucket: `api_request_burst` at once, then
+    # `api_requests_per_second` (0: no limit); over it a 429 with Retry-After.
+    api_requests_per_second: float = Field(50.0, ge=0, le=1_000_000)
+    api_request_burst: int = Field(500, ge=1, le=1_000_000)
+    # Open websockets per client and in total; one more is closed at once with 1013.
+    api_max_ws_per_client: int = Field(64, ge=1, le=100_000)
+    api_max_ws_total: int = Field(2048, ge=1, le=1_000_000)
+    api_trusted_proxies: CsvList = Field(default_factory=list)
     # --- end of API input limits ----------------------------------------------------------------
 
     # Risk limits (hedger policy)
@@ -208,8 +219,25 @@ class Settings(BaseSettings):
     funding_spread: Decimal = Field(Decimal(0), ge=0)
 
     _split = field_validator(
-        "rpc_http_urls", "rpc_ws_urls", "muon_urls", "validator_auto_repair", mode="before"
+        "rpc_http_urls",
+        "rpc_ws_urls",
+        "muon_urls",
+        "validator_auto_repair",
+        "api_trusted_proxies",
+        mode="before",
     )(_split_list)
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {entry!r}") from None
+        return value
 
     @field_validator("private_key")
     @classmethod
