@@ -51,7 +51,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned: AsyncEngine | None = None
         if app.state.engine is None:
-            owned = create_async_engine(settings.database_url, pool_size=5, pool_pre_ping=True)
+            owned = create_async_engine(
+                settings.database_url,
+                pool_size=5,
+                pool_pre_ping=True,
+                pool_timeout=settings.api_db_timeout_seconds,
+                connect_args={
+                    "timeout": settings.api_db_timeout_seconds,
+                    "command_timeout": settings.api_db_timeout_seconds,
+                },
+            )
             app.state.engine = owned
         chain = None
         if app.state.chain is None and settings.symmio_address is not None:

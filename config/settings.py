@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     api_max_ws_per_client: int = Field(64, ge=1, le=100_000)
     api_max_ws_total: int = Field(2048, ge=1, le=1_000_000)
     api_trusted_proxies: CsvList = Field(default_factory=list)
+    # Seconds the API waits for Postgres: to connect, for a pooled connection, for one statement.
+    # A stalled database then gets a 503 in bounded time instead of hanging every request.
+    api_db_timeout_seconds: float = Field(5.0, gt=0, le=600)
     # --- end of API input limits ----------------------------------------------------------------
 
     # Risk limits (hedger policy)

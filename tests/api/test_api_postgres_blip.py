@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from api_process import ApiProcess, api_process
 from conftest import upsert_symbols
@@ -65,6 +67,14 @@ class OwnPostgres:
     def start(self) -> None:
         self.server = start_postgres(port=self.port, data_dir=self.data_dir)
 
+    def freeze(self, frozen: bool) -> None:
+        """SIGSTOP / SIGCONT every postgres process (each backend is a session of its own, so
+        the postmaster's process group is not enough): connections stay up, nothing answers."""
+        postmaster = psutil.Process(self.server.process.pid)
+        for process in [postmaster, *postmaster.children(recursive=True)]:
+            with suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+
 
 @pytest.fixture(scope="module")
 def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
@@ -74,6 +84,7 @@ def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgr
     try:
         yield pg
     finally:
+        pg.freeze(False)
         pg.stop()
 
 
@@ -197,4 +208,47 @@ async def test_a_postgres_outage_keeps_websockets_open_and_data_endpoints_answer
             ) from None
         for path in DATA_ENDPOINTS:
             assert (await http.get(path)).status_code == 200, path
+    assert api.alive, api.log()[-3000:]
+
+
+STALL_ANSWER_SECONDS = 12.0  # HEDGER_API_DB_TIMEOUT_SECONDS (5) for the query, plus slack
+
+
+async def test_a_stalled_postgres_gets_503s_in_bounded_time_and_websockets_stay_open(
+    api: ApiProcess, own_postgres: OwnPostgres
+) -> None:
+    """Postgres that accepts connections but answers nothing (a hung host, a full disk, a
+    network partition): requests must not hang with it."""
+    async with (
+        ws_connect(f"{api.ws_base}/ws/position-state-ws3") as state,
+        ws_connect(f"{api.ws_base}/ws/upnl-ws") as upnl,
+        httpx.AsyncClient(base_url=api.base, timeout=60) as http,
+    ):
+        await state.send(json.dumps({"address": [TRADER]}))
+        await upnl.send(TRADER)
+        await _wait_for(upnl, lambda m: "upnl" in m, 20, "first upnl")
+        assert (await http.get("/contract-symbols")).status_code == 200
+        own_postgres.freeze(True)
+        try:
+            started = time.monotonic()
+            answers = await asyncio.gather(
+                *(http.get(path) for path in ("/contract-symbols", "/open-interest"))
+            )
+            took = time.monotonic() - started
+            await asyncio.gather(_drain(state, 3), _drain(upnl, 3))
+        except ConnectionClosed as closed:
+            raise AssertionError(f"a websocket closed during the stall: {closed!r}") from None
+        finally:
+            own_postgres.freeze(False)
+        for r in answers:
+            assert r.status_code == 503, (r.status_code, r.text)
+            assert "database unavailable" in r.json()["detail"], r.text
+        assert took < STALL_ANSWER_SECONDS, took
+        try:
+            await _wait_for(upnl, lambda m: "upnl" in m, 30, "upnl after the stall")
+            await _notify(own_postgres.url, 3)
+            await _wait_for(state, lambda m: m.get("quote_id") == 3, 30, "notification after")
+        except ConnectionClosed as closed:
+            raise AssertionError(f"a websocket closed after the stall: {closed!r}") from None
+        assert (await http.get("/contract-symbols")).status_code == 200
     assert api.alive, api.log()[-3000:]
