@@ -1,7 +1,8 @@
 """A Postgres outage seen from a front-end (#12): the real `hedger api` process on a Postgres of
-this test's own, which the test stops and starts again. While it is down the data endpoints answer
-503 with a clear message and `Retry-After`; the websockets that read Postgres stay open (never a
-1006: SYMMIO's SDK reconnects only a few times) and their updates resume once it is back.
+this test's own, which the test stops and starts again (and, in the second test, freezes). While
+it is away the data endpoints answer 503 with a clear message and `Retry-After`; the websockets
+that read Postgres (position-state-ws3, upnl-ws, funding-rate-ws) stay open (never a 1006:
+SYMMIO's SDK reconnects only a few times) and their updates resume once it is back.
 
 The session-wide Postgres other tests share is never touched."""
 
@@ -160,11 +161,14 @@ async def test_a_postgres_outage_keeps_websockets_open_and_data_endpoints_answer
     async with (
         ws_connect(f"{api.ws_base}/ws/position-state-ws3") as state,
         ws_connect(f"{api.ws_base}/ws/upnl-ws") as upnl,
+        ws_connect(f"{api.ws_base}/ws/funding-rate-ws") as funding,
         httpx.AsyncClient(base_url=api.base, timeout=20) as http,
     ):
         await state.send(json.dumps({"address": [TRADER]}))
         await upnl.send(TRADER)
+        await funding.send(json.dumps({"symbols": ["BTCUSDT"]}))
         await _wait_for(upnl, lambda m: "upnl" in m, 10, "first upnl")
+        await _wait_for(funding, lambda m: "BTCUSDT" in m, 10, "first funding rates")
         await asyncio.sleep(1.0)  # the notification hub's cursor starts at its first subscription
         await _notify(own_postgres.url, 1)
         await _wait_for(state, lambda m: m.get("quote_id") == 1, 10, "notification before")
@@ -186,7 +190,9 @@ async def test_a_postgres_outage_keeps_websockets_open_and_data_endpoints_answer
             r = await http.post("/position-state/0/10", json={"address": TRADER})
             assert r.status_code == 503, r.text
             during = await asyncio.gather(
-                _drain(state, OUTAGE_SECONDS), _drain(upnl, OUTAGE_SECONDS)
+                _drain(state, OUTAGE_SECONDS),
+                _drain(upnl, OUTAGE_SECONDS),
+                _drain(funding, OUTAGE_SECONDS),
             )
         except ConnectionClosed as closed:
             raise AssertionError(
@@ -197,9 +203,11 @@ async def test_a_postgres_outage_keeps_websockets_open_and_data_endpoints_answer
         # the upnl socket says once that the database is away; it never invents figures
         assert {"error": "database unavailable, retrying"} in during[1], during[1]
         assert not [m for m in during[1] if "upnl" in m], during[1]
+        assert {"error": "database unavailable, retrying"} in during[2], during[2]
 
         try:
             await _wait_for(upnl, lambda m: "upnl" in m, 20, "upnl after the outage")
+            await _wait_for(funding, lambda m: "BTCUSDT" in m, 20, "funding after the outage")
             await _notify(own_postgres.url, 2)
             await _wait_for(state, lambda m: m.get("quote_id") == 2, 20, "notification after")
         except ConnectionClosed as closed:
