@@ -19,10 +19,12 @@ Used by `workflows.funding.FundingWorkflow` and the chain activity `chain_charge
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from domain.enums import PositionType
 from domain.fixed import exact
+
+WEI_STEP = Decimal("1e-18")  # the chain's rates are 18-decimal fixed point
 
 
 def funding_boundary(now: int, epoch_duration: int, window: int, last_paid: int = 0) -> int | None:
@@ -55,12 +57,14 @@ def rate_per_epoch(broker_rate: Decimal, broker_interval: int, epoch_duration: i
     """The broker's `broker_rate` (paid every `broker_interval` seconds) as the rate for one chain
     epoch of `epoch_duration` seconds: what the broker charges over that epoch, as a simple sum
     (funding is paid on the notional, not compounded). An 8-h rate on an 8-h epoch is unchanged,
-    a 4-h or 1-h one counts 2 or 8 times, an 8-h rate on a 1-h epoch an eighth of it."""
+    a 4-h or 1-h one counts 2 or 8 times, an 8-h rate on a 1-h epoch an eighth of it. Rounded
+    toward zero to the chain's 18 decimals (never more than the broker charged)."""
     if broker_interval <= 0 or epoch_duration <= 0:
         raise ValueError("the broker's funding interval and the chain epoch must be > 0 seconds")
     if not broker_rate.is_finite():
         raise ValueError(f"a funding rate must be finite, not {broker_rate}")
-    return broker_rate * Decimal(epoch_duration) / Decimal(broker_interval)
+    scaled = broker_rate * Decimal(epoch_duration) / Decimal(broker_interval)
+    return scaled.quantize(WEI_STEP, rounding=ROUND_DOWN)
 
 
 def interval_seconds(interval: str | int | None, default: int) -> int:

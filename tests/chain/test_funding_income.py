@@ -11,7 +11,10 @@ ccxt (`fetch_funding_history`: FUNDING_FEE income, `fetch_funding_rate_history`:
 mark of the event); what the chain charged is the `ChargeFundingRate` events and each quote's
 `openedPrice` before and after (PartyB's income on a quote is openAmount x the move of its
 openedPrice, in PartyB's favour). They match, quote by quote and in total, except where a
-quote's `maxFundingRate` caps the chain's rate below the broker's.
+quote's `maxFundingRate` caps the chain's rate below the broker's. Stated tolerance: the chain
+applies the rate to the quote's openedPrice, the broker to its mark, so a quote's income may
+differ from its share of the broker's charge by share x |openedPrice − mark| / mark (plus 1e-6
+USDT of rounding); a quote opened at the mark matches to the rounding.
 """
 
 from __future__ import annotations
@@ -103,6 +106,12 @@ def _open_quote(
     return int(trader.send_quote(quote, symmio._send_quote_sig(trader.address), ()))
 
 
+def _next_window(symmio: DevnetSymmio) -> int:
+    """The next epoch boundary whose window (its second half before it) is still ahead."""
+    boundary = (symmio.now() // EPOCH + 1) * EPOCH
+    return boundary if boundary - WINDOW // 2 > symmio.now() else boundary + EPOCH
+
+
 def _income_of_party_b(
     side: PositionType, qty: Decimal, before: Decimal, after: Decimal
 ) -> Decimal:
@@ -143,7 +152,7 @@ async def test_funding_income_on_chain_tracks_what_the_broker_charged(
     await admin.set_funding_rate("BTCUSDT", str(RATE))
 
     # the chain's next funding window; the workflow charges what the broker quotes
-    boundary = (symmio.now() // EPOCH + 1) * EPOCH
+    boundary = _next_window(symmio)
     _warp_to(symmio, boundary - WINDOW // 2)
     start = symmio.w3.eth.block_number
     before = {q: _quote(symmio, q).opened_price for q in quotes}
@@ -186,4 +195,88 @@ async def test_funding_income_on_chain_tracks_what_the_broker_charged(
     capped_away = Decimal("0.01") * mark * (RATE - Decimal("0.0002"))
     assert abs(income - (broker_paid - capped_away)) <= TOLERANCE, (income, broker_paid)
     assert abs(income - expected_income) <= TOLERANCE
+    assert alerts == []
+
+
+async def test_a_broker_rate_per_4h_is_charged_per_8h_chain_epoch(
+    temporal_client: Client, chain_worker: tuple[str, Any], funding_queue: tuple[str, Any, Any],
+    symmio: DevnetSymmio, anvil: Anvil, admin: ExchangeAdmin, ccxt_client: Any,
+    record_history: Any,
+) -> None:  # fmt: skip
+    """BTCUSDT moves to 4-h funding on the broker (`fundingInfo`), the chain epoch stays 8 h: the
+    broker charges twice per chain epoch, so the chain is charged twice the broker's rate; the
+    income still matches the broker's two FUNDING_FEE payments. The earlier test's quotes are
+    still open and charged too: the totals cover every open quote and the whole hedge."""
+    _, party_as, alerts = funding_queue
+    a3 = funded_key(anvil)
+    symmio.trader(a3[0]).fund(100_000 * WAD)
+    new: dict[int, tuple[PositionType, Decimal, Decimal]] = {}
+    for side, qty in ((PositionType.LONG, Decimal("0.02")), (PositionType.SHORT, Decimal("0.005"))):
+        qid = _open_quote(symmio, a3[0], side, qty, Decimal("0.01"))
+        ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                      {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+        ok(await call(temporal_client, chain_worker, "chain_open_position",
+                      {"quote_id": qid, "filled_amount": str(qty), "opened_price": str(PRICE)}))  # fmt: skip
+        new[qid] = (side, qty, Decimal("0.01"))
+    party_as.add(a3[1].lower())
+    await ccxt_client.create_order(BTC, "market", "buy", 0.015, None, {"clientOrderId": "h901o1"})
+    rate = Decimal("0.0003")
+    await admin.set_funding_rate("BTCUSDT", str(rate), interval_hours=4)
+    hedge = Decimal(str((await ccxt_client.fetch_positions([BTC]))[0]["contracts"]))
+    assert hedge == Decimal("0.045")  # this test's 0.015 and the earlier test's 0.03
+
+    every = {
+        q: (
+            PositionType(_quote(symmio, q).position_type),
+            _quote(symmio, q).quantity,
+            _quote(symmio, q).max_funding_rate,
+        )
+        for q in range(1, int(symmio.contract.functions.getNextQuoteId().call()) + 1)
+        if _quote(symmio, q).party_a.lower() in party_as
+    }
+    assert set(new) <= set(every) and len(every) == 5
+    boundary = _next_window(symmio)
+    _warp_to(symmio, boundary - WINDOW // 2)
+    start = symmio.w3.eth.block_number
+    before = {q: _quote(symmio, q).opened_price for q in every}
+    await _run(temporal_client, chain_worker, funding_queue, record_history, "broker-4h-interval")
+    since = int(time.time() * 1000) - 1
+    await admin.settle_funding("BTCUSDT")  # the broker's two 4-h funding times of the epoch
+    await admin.settle_funding("BTCUSDT")
+    paid = await ccxt_client.fetch_funding_history(BTC, since)
+    events = await ccxt_client.fetch_funding_rate_history(BTC, since)
+    assert len(paid) == 2 and len(events) == 2
+    assert all(Decimal(e["info"]["fundingRate"]) == rate for e in events)
+    mark = Decimal(events[0]["info"]["markPrice"])
+    broker_paid = -sum(Decimal(str(p["info"]["income"])) for p in paid)
+    assert broker_paid == 2 * (hedge * mark * rate).quantize(Decimal("1e-8"))
+
+    charged: dict[int, int] = {}
+    for e in _charges(symmio, start):
+        assert boundary - WINDOW <= e["time"] <= boundary + WINDOW
+        charged.update(zip(e["quoteIds"], e["rates"], strict=True))
+    assert set(charged) == set(every)
+    per_epoch = 2 * rate  # two broker intervals in one chain epoch
+    income = slack = capped_away = Decimal(0)
+    for qid, (side, qty, cap) in every.items():
+        sign = 1 if side == PositionType.LONG else -1
+        assert Decimal(charged[qid]) / WAD == max(-cap, min(cap, sign * per_epoch)), qid
+        got = _income_of_party_b(side, qty, before[qid], _quote(symmio, qid).opened_price)
+        share = qty * mark * min(cap, per_epoch) * sign
+        # the chain charges the rate on the quote's openedPrice, the broker on its mark: the
+        # stated tolerance is that gap (the earlier test's charge moved those openedPrices)
+        allowed = abs(share) * abs(before[qid] - mark) / mark + TOLERANCE
+        assert abs(got - share) <= allowed, (qid, got, share)
+        income += got
+        slack += allowed
+        capped_away += qty * mark * (per_epoch - min(cap, per_epoch)) * sign
+    assert capped_away > 0  # the earlier test's quote capped at 0.02 %
+    assert abs(income - (broker_paid - capped_away)) <= slack, (income, broker_paid)
+    # this test's own quotes opened at the mark: exact to the rounding
+    for qid, (side, qty, _) in new.items():
+        got = _income_of_party_b(side, qty, before[qid], _quote(symmio, qid).opened_price)
+        assert (
+            abs(got - qty * mark * per_epoch * (1 if side == PositionType.LONG else -1))
+            <= TOLERANCE
+        )
     assert alerts == []
