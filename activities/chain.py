@@ -35,7 +35,11 @@ it: protocol-core's solvency-after-close and realised-profit checks, `domain.set
 preceded, inside the same pair lock, by an `allocateForPartyB` top-up of the shortfall plus a
 margin (settings `close_top_up`, `close_top_up_margin`), journaled under the quote; pending
 allocations are awaited first and the chain's allocation decides, so a retry never allocates
-twice.
+twice. When PartyB's free balance cannot pay that top-up (and the available balance after the
+close is not what is short), PartyA's losing positions with us are settled first with
+`settleUpnl` (Muon `settle_upnl`, fully at the signed price; `domain.settlement.quotes_to_settle`,
+setting `close_settle_upnl`), which moves their losses into PartyB's allocation for that PartyA;
+journaled under the quote the same way.
 
 The balance manager's `chain_rebalance_party_b` decides (`domain.balance`) and sends one
 `allocateForPartyB` / `deallocateForPartyB` (with the fresh `SingleUpnlSig` its decision read)
@@ -96,7 +100,13 @@ from domain.enums import QuoteStatus
 from domain.fixed import from_wei18, to_wei18
 from domain.funding import funding_boundary
 from domain.quote import OPEN_STATUSES, Quote, same_address
-from domain.settlement import CloseSettlementFacts, close_settlement
+from domain.settlement import (
+    CloseSettlementFacts,
+    SettleCandidate,
+    close_settlement,
+    needed_from_settlement,
+    quotes_to_settle,
+)
 from interfaces.chain import (
     AllocateRequest,
     ChainApi,
@@ -264,6 +274,11 @@ def alloc_action(party_a: str) -> str:
     return "alloc:" + party_a.lower().removeprefix("0x")
 
 
+def settle_action(party_a: str) -> str:
+    """Journal action of a settleUpnl with `party_a` (47 chars)."""
+    return "settle:" + party_a.lower().removeprefix("0x")
+
+
 def funding_action(party_a: str) -> str:
     """Journal action of the funding charges of one PartyA (≤ 48 chars; rows carry no quote)."""
     return "funding:" + party_a.lower().removeprefix("0x")
@@ -360,11 +375,13 @@ class ChainActivities(ChainApi):
         chain_id: int,
         close_top_up: bool = True,
         close_top_up_margin: Decimal = Decimal(1),
+        close_settle_upnl: bool = True,
     ) -> None:
         self.client = client
         # top up the allocation for the PartyA before a close fill it could not pay otherwise
         self.close_top_up = close_top_up
         self.close_top_up_margin = close_top_up_margin
+        self.close_settle_upnl = close_settle_upnl
         self.sender = sender
         self.muon = muon
         self.chain_id = chain_id
@@ -1046,12 +1063,67 @@ class ChainActivities(ChainApi):
                 "close of quote %s: PartyA's profit %s needs a top-up of %s for %s, but only %s "
                 "is free", quote.id, settlement.party_a_pnl, top_up, quote.party_a, free,
             )  # fmt: skip
-            return False
+            needed = needed_from_settlement(settlement, info.allocated)
+            if needed is None or not self.close_settle_upnl:
+                return False
+            return await self._settle_for_close(
+                quote, needed + self.close_top_up_margin, key
+            )  # fmt: skip
         log.info("close of quote %s: PartyA's profit %s; allocating %s for %s first",
                  quote.id, settlement.party_a_pnl, top_up, quote.party_a)  # fmt: skip
         await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(top_up), to_checksum_address(quote.party_a)],
                          key=f"topup:{key or 'close'}")  # fmt: skip
+        return True
+
+    async def _settle_for_close(self, quote: Quote, needed: Decimal, key: str | None) -> bool:
+        """`settleUpnl` of PartyA's losing positions with us (fully, at Muon's price) so PartyB's
+        allocation for PartyA gains at least `needed`: the alternative to a top-up when the free
+        balance cannot pay one. True if it settled. Journaled under the quote (`settle:<close
+        key>`); settlements still pending for the pair are awaited first and the chain then
+        decides, so a retry that finds the allocation covered sends none again. A refused
+        settlement is logged and the fill left to the chain."""
+        action = settle_action(quote.party_a)
+        await self._await_allocations(action, quote.id)
+        a = to_checksum_address(quote.party_a)
+        count = int(await self._rpc(self.client.view("partyBPositionsCount", self.party_b, a)))
+        others: list[Quote] = []
+        for start in range(0, count, 50):
+            raw = await self._rpc(
+                self.client.view("getPartyBOpenPositions", self.party_b, a, start, 50)
+            )
+            others += [q for q in map(Quote.from_struct, raw) if q.id != quote.id]
+        if not others:
+            return False
+        ids = sorted(q.id for q in others)
+        sig = await self._muon(self.muon.settlement_sig(
+            party_a=a, quote_ids=ids, chain_id=self.chain_id, symmio=self.client.address,
+        ))  # fmt: skip
+        price_of = {r.quote_id: from_wei18(r.current_price) for r in sig.rows}
+        chosen = quotes_to_settle(
+            [SettleCandidate(q.id, q.position_type, q.opened_price, q.quantity - q.closed_amount,
+                             price_of[q.id]) for q in others],
+            needed,
+        )  # fmt: skip
+        if not chosen:
+            log.warning("close of quote %s: PartyA's losing positions cannot cover %s; "
+                        "no settlement", quote.id, needed)  # fmt: skip
+            return False
+        if chosen != ids:
+            sig = await self._muon(self.muon.settlement_sig(
+                party_a=a, quote_ids=chosen, chain_id=self.chain_id, symmio=self.client.address,
+            ))  # fmt: skip
+        log.info("close of quote %s: settling PartyA's losing quotes %s first (needs %s)",
+                 quote.id, chosen, needed)  # fmt: skip
+        try:
+            await self._send(action, quote.id, "settleUpnl",
+                             [sig.to_abi_tuple(), [r.current_price for r in sig.rows], a],
+                             key=f"settle:{key or 'close'}")  # fmt: skip
+        except ApplicationError as exc:
+            if exc.type != "TxReverted":
+                raise
+            log.warning("close of quote %s: settleUpnl refused: %s", quote.id, exc)
+            return False
         return True
 
     async def _await_allocations(self, action: str, quote_id: int) -> None:

@@ -1,8 +1,8 @@
 """Funding activities (task queue `hedger-ops`): read-only. The symbols with a funding epoch
 and our PartyB's open quotes (chain views: `getSymbols`, `partyBPositionsCount` /
 `getPartyBOpenPositions` per PartyA, each quote's `maxFundingRate` and
-`lastFundingPaymentTimestamp`), and the broker's current funding rate per symbol (ccxt
-`fetchFundingRates`). The charge itself is the chain activity `chain_charge_funding_rate`.
+`lastFundingPaymentTimestamp`), the broker's current funding rate per symbol (ccxt
+`fetchFundingRates`) and its funding interval (ccxt `fetchFundingIntervals`, 8 h when unlisted). The charge itself is the chain activity `chain_charge_funding_rate`.
 The contract is `interfaces.funding.FundingApi`."""
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.errors import BrokerError
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable
+from domain.funding import interval_seconds
 from domain.quote import OPEN_STATUSES, Quote
 from interfaces.funding import (
+    DEFAULT_BROKER_FUNDING_INTERVAL,
     BrokerRatesRequest,
     FundingApi,
     FundingQuote,
@@ -51,7 +53,7 @@ class FundingActivities(FundingApi):
         self._chain, self._broker, self._party_as = chain, broker, party_as
 
     def activities(self) -> list[Any]:
-        return [self.snapshot, self.broker_rates]
+        return [self.snapshot, self.broker_rates, self.broker_intervals]
 
     @activity.defn(name="funding_snapshot")
     async def snapshot(self, request: FundingSnapshotRequest) -> FundingSnapshot:
@@ -93,17 +95,23 @@ class FundingActivities(FundingApi):
             raise ApplicationError(f"RpcUnavailable: {exc}", type="RpcUnavailable") from exc
         return FundingSnapshot(symbols, sorted(quotes, key=lambda q: q.quote_id))
 
+    async def _markets(self, names: list[str]) -> dict[str, str]:
+        """SYMMIO symbol name → the broker's unified symbol, for the names the broker lists."""
+        broker = self._broker()
+        markets: dict[str, str] = {}
+        for name in names:
+            try:
+                markets[name] = (await broker.rules(name)).symbol
+            except BrokerError as exc:
+                if exc.retryable:
+                    raise
+        return markets
+
     @activity.defn(name="funding_broker_rates")
     async def broker_rates(self, request: BrokerRatesRequest) -> dict[str, str]:
         broker = self._broker()
         try:
-            markets: dict[str, str] = {}
-            for name in request.symbols:
-                try:
-                    markets[name] = (await broker.rules(name)).symbol
-                except BrokerError as exc:
-                    if exc.retryable:
-                        raise
+            markets = await self._markets(request.symbols)
             if not markets:
                 return {}
             funding = await broker.fetch_funding_rates(sorted(set(markets.values())))
@@ -116,3 +124,26 @@ class FundingActivities(FundingApi):
             if rate is not None:
                 rates[name] = format(rate, "f")
         return rates
+
+    @activity.defn(name="funding_broker_intervals")
+    async def broker_intervals(self, request: BrokerRatesRequest) -> dict[str, int]:
+        broker = self._broker()
+        try:
+            markets = await self._markets(request.symbols)
+            if not markets:
+                return {}
+            listed = await broker.fetch_funding_intervals(sorted(set(markets.values())))
+        except BrokerError as exc:
+            raise to_application_error(exc) from exc
+        intervals: dict[str, int] = {}
+        for name, market in markets.items():
+            entry = listed.get(market) or {}
+            hours = (entry.get("info") or {}).get("fundingIntervalHours")
+            raw = entry.get("interval") or (f"{hours}h" if hours is not None else None)
+            try:
+                intervals[name] = interval_seconds(raw, DEFAULT_BROKER_FUNDING_INTERVAL)
+            except ValueError as exc:
+                raise ApplicationError(
+                    f"the broker's funding interval of {market}: {exc}", type="BrokerBadResponse"
+                ) from exc
+        return intervals

@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     # it), allocate the shortfall plus this margin first (false: never top up; the fill reverts).
     close_top_up: bool = True
     close_top_up_margin: Decimal = Field(Decimal("1"), ge=0)
+    # when the free balance cannot pay that top-up: settleUpnl PartyA's losing quotes with us first
+    close_settle_upnl: bool = True
     # Intent and position workflows continue-as-new beyond this many history events (set by the
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)

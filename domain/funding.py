@@ -1,21 +1,30 @@
 """Funding charged back on chain (`chargeFundingRate`, SYMMIO.md §2.5): pure rules, no I/O.
 
-The chain's sign convention is the market's: a positive rate makes longs pay and shorts receive
-(a LONG quote's openedPrice rises, a SHORT's falls). The hedger holds the trader's side on the
-broker (a trader LONG is hedged by a broker long), so charging the broker's rate unchanged
-passes on what the broker charged; a `spread` keeps a margin on both sides. Each rate is capped
-at the quote's `maxFundingRate`; a charge is accepted only inside the window around an epoch
-boundary, once per boundary per quote (`lastFundingPaymentTimestamp`).
+The chain's sign convention is per quote, not the market's: a positive rate makes **PartyA
+pay, whatever its side** (protocol-core's `FundingRateFacetImpl`: a LONG quote's openedPrice
+rises, a SHORT's falls, and PartyA's available balance drops by openAmount x priceDiff either
+way). The market's convention is a positive rate making longs pay and shorts receive. The hedger
+holds the trader's side on the broker (a trader LONG is hedged by a broker long), so passing on
+what the broker charged is `+rate` for a LONG quote and `−rate` for a SHORT one
+(`chain_rate`); a `spread` keeps a margin on both sides. Each rate is capped at the quote's
+`maxFundingRate`; a charge is accepted only inside the window around an epoch boundary, once per
+boundary per quote (`lastFundingPaymentTimestamp`).
+
+The broker quotes its rate per its own funding interval (Binance: 8 h, 4 h or 1 h for some
+symbols, `fundingInfo`); the chain charges once per `fundingRateEpochDuration`.
+`rate_per_epoch` scales one to the other (`interval_seconds` reads ccxt's "4h").
 
 Used by `workflows.funding.FundingWorkflow` and the chain activity `chain_charge_funding_rate`.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from domain.enums import PositionType
 from domain.fixed import exact
+
+WEI_STEP = Decimal("1e-18")  # the chain's rates are 18-decimal fixed point
 
 
 def funding_boundary(now: int, epoch_duration: int, window: int, last_paid: int = 0) -> int | None:
@@ -44,10 +53,59 @@ def side_rates(broker_rate: Decimal, spread: Decimal = Decimal(0)) -> tuple[Deci
 
 
 @exact
+def rate_per_epoch(broker_rate: Decimal, broker_interval: int, epoch_duration: int) -> Decimal:
+    """The broker's `broker_rate` (paid every `broker_interval` seconds) as the rate for one chain
+    epoch of `epoch_duration` seconds: what the broker charges over that epoch, as a simple sum
+    (funding is paid on the notional, not compounded). An 8-h rate on an 8-h epoch is unchanged,
+    a 4-h or 1-h one counts 2 or 8 times, an 8-h rate on a 1-h epoch an eighth of it. Rounded
+    toward zero to the chain's 18 decimals (never more than the broker charged)."""
+    if broker_interval <= 0 or epoch_duration <= 0:
+        raise ValueError("the broker's funding interval and the chain epoch must be > 0 seconds")
+    if not broker_rate.is_finite():
+        raise ValueError(f"a funding rate must be finite, not {broker_rate}")
+    scaled = broker_rate * Decimal(epoch_duration) / Decimal(broker_interval)
+    return scaled.quantize(WEI_STEP, rounding=ROUND_DOWN)
+
+
+def interval_seconds(interval: str | int | None, default: int) -> int:
+    """A broker funding interval as seconds: ccxt's "8h" / "4h" / "1h" (or "30m", "1d"), a number
+    of seconds, or `default` when the broker does not say (Binance lists only adjusted symbols)."""
+    if interval is None or interval == "":
+        return default
+    if isinstance(interval, int) and not isinstance(interval, bool):
+        value = interval
+    else:
+        text = str(interval).strip().lower()
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        unit = units.get(text[-1:]) if text else None
+        number = text[:-1] if unit is not None else text
+        if not number.isdigit():
+            raise ValueError(f"unreadable funding interval {interval!r}")
+        value = int(number) * (unit or 1)
+    if value <= 0:
+        raise ValueError(f"a funding interval must be > 0, not {interval!r}")
+    return value
+
+
+@exact
+def chain_rate(
+    position_type: PositionType, long_rate: Decimal, short_rate: Decimal, max_funding_rate: Decimal
+) -> Decimal:
+    """The signed rate to send for one quote in the chain's convention (positive: PartyA pays),
+    capped at ±`max_funding_rate`: a LONG quote `long_rate`, a SHORT quote `−short_rate` (a
+    positive market rate pays shorts, so a SHORT PartyA receives it)."""
+    rate = long_rate if position_type == PositionType.LONG else -short_rate
+    cap = abs(max_funding_rate)
+    return max(-cap, min(cap, rate))
+
+
+@exact
 def quote_rate(
     position_type: PositionType, long_rate: Decimal, short_rate: Decimal, max_funding_rate: Decimal
 ) -> Decimal:
-    """The signed rate to charge one quote, capped at ±`max_funding_rate`."""
+    """The signed rate to charge one quote, capped at ±`max_funding_rate`, in the market's
+    convention: what `FundingWorkflow` sent before the `funding-party-a-pays` patch, which
+    charged a SHORT PartyA a positive market rate instead of paying it (use `chain_rate`)."""
     rate = long_rate if position_type == PositionType.LONG else short_rate
     cap = abs(max_funding_rate)
     return max(-cap, min(cap, rate))

@@ -39,6 +39,7 @@ class MuonMethod:
     UPNL_WITH_SYMBOL_PRICE = "uPnlWithSymbolPrice"  # PairUpnlAndPriceSig (open/fillClose/...)
     UPNL = "uPnl"  # PairUpnlSig (chargeFundingRate)
     PRICE = "price"  # QuotePriceSig (liquidatePositionsPartyB)
+    SETTLE_UPNL = "settle_upnl"  # SettlementSig (settleUpnl)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,6 +302,58 @@ def liquidation_hash(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class QuoteSettlementData:
+    """`QuoteSettlementData{uint256 quoteId; uint256 currentPrice; uint8 partyBUpnlIndex}`."""
+
+    quote_id: int
+    current_price: int
+    party_b_upnl_index: int
+
+    def to_abi_tuple(self) -> tuple[int, int, int]:
+        return (self.quote_id, self.current_price, self.party_b_upnl_index)
+
+
+def settlement_hash(
+    *,
+    muon_app_id: int,
+    req_id: bytes,
+    symmio: str,
+    nonces_b: Sequence[int],
+    nonce_a: int,
+    settlements: Sequence[QuoteSettlementData],
+    upnl_party_bs: Sequence[int],
+    upnl_party_a: int,
+    timestamp: int,
+    chain_id: int,
+) -> MuonHash:
+    """`SettlementSig` (`LibMuonSettlement.verifySettlement`): settleUpnl. The literal
+    "verifySettlement" follows the contract address; `nonces_b[i]` is the nonce of quote i's
+    PartyB with PartyA; each row packs quoteId, currentPrice (32 bytes each) and the uint8
+    partyBUpnlIndex (1 byte)."""
+    if len(nonces_b) != len(settlements):
+        raise ValueError("one PartyB nonce per settled quote")
+    rows = b""
+    for row in settlements:
+        if not 0 <= row.party_b_upnl_index <= 255:
+            raise ValueError(f"partyBUpnlIndex is a uint8: {row.party_b_upnl_index}")
+        rows += pack_uint256(row.quote_id) + pack_uint256(row.current_price)
+        rows += bytes([row.party_b_upnl_index])
+    return _hashed(
+        pack_uint256(muon_app_id),
+        req_id,
+        pack_address(symmio),
+        b"verifySettlement",
+        pack_uint256_array(nonces_b),
+        pack_uint256(nonce_a),
+        rows,
+        pack_int256_array(upnl_party_bs),
+        pack_int256(upnl_party_a),
+        pack_uint256(timestamp),
+        pack_uint256(chain_id),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Signature structs (MuonStorage.sol). `to_abi_tuple()` gives web3's tuple order.
 
@@ -485,3 +538,30 @@ ABI_TYPES: dict[type, str] = {
         "(bytes,uint256,bytes,int256,int256,uint256[],uint256[],bytes,(uint256,address,address))"
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementSig:
+    """`(bytes reqId, uint256 timestamp, QuoteSettlementData[] quotesSettlementsData,
+    int256[] upnlPartyBs, int256 upnlPartyA, bytes gatewaySignature, SchnorrSign sigs)`."""
+
+    req_id: bytes
+    timestamp: int
+    rows: tuple[QuoteSettlementData, ...]
+    upnl_party_bs: tuple[int, ...]
+    upnl_party_a: int
+    gateway_signature: bytes
+    sigs: SchnorrSign
+
+    def to_abi_tuple(
+        self,
+    ) -> tuple[bytes, int, list[tuple[int, int, int]], list[int], int, bytes, SchnorrTuple]:
+        return (
+            self.req_id,
+            self.timestamp,
+            [r.to_abi_tuple() for r in self.rows],
+            list(self.upnl_party_bs),
+            self.upnl_party_a,
+            self.gateway_signature,
+            self.sigs.to_abi_tuple(),
+        )

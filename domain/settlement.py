@@ -14,8 +14,11 @@ shows both reverts on our devnet contract):
 
 PartyB fixes both with `allocateForPartyB(amount, partyA)` from its free deposited balance: the
 top-up is the larger shortfall plus a margin, zero when the allocation already covers both.
-(A losing PartyA whose allocation cannot pay is the mirror case; only PartyA's side can fix
-that, or `settleUpnl` of its profitable positions — not a top-up.)
+When PartyB's free balance cannot pay a top-up, `settleUpnl` of PartyA's *losing* positions with
+the same PartyB realises their losses into PartyB's allocation for that PartyA
+(`quotes_to_settle`); it fixes only check 2, as settling leaves the available balance of check 1
+unchanged. (A losing PartyA whose allocation cannot pay is the mirror case; only PartyA's side
+can fix that, or `settleUpnl` of its profitable positions — not a top-up.)
 
 The arithmetic mirrors the contract's on 18-decimal integers (every division rounds down), so
 a shortfall of zero means the fill passes with exactly these inputs.
@@ -131,3 +134,54 @@ def close_top_up(facts: CloseSettlementFacts, margin: Decimal) -> Decimal:
     """`allocateForPartyB` amount that lets this close fill pass (shortfall + margin; 0 when the
     allocation already covers it)."""
     return close_settlement(facts).top_up(margin)
+
+
+@dataclass(frozen=True, slots=True)
+class SettleCandidate:
+    """One other open quote of the pair, at the price Muon signs for settling it."""
+
+    quote_id: int
+    position_type: PositionType
+    opened_price: Decimal
+    open_quantity: Decimal
+    current_price: Decimal
+
+
+def needed_from_settlement(settlement: CloseSettlement, allocated: Decimal) -> Decimal | None:
+    """What `settleUpnl` must move into PartyB's allocation for the fill to pass, or None when
+    settling cannot help: it realises uPnL into the allocation, leaving PartyB's available
+    balance (check 1) unchanged, so it fixes only the realised-profit check (2)."""
+    if settlement.available_after < 0:
+        return None
+    return max(ZERO, settlement.party_a_pnl - allocated)
+
+
+@exact
+def quotes_to_settle(candidates: list[SettleCandidate], needed: Decimal) -> list[int] | None:
+    """The quotes whose settlement (fully, at `current_price`) moves at least `needed` of
+    PartyA's losses into PartyB's allocation for it: the largest losses first, as few as that
+    takes; [] when nothing is needed; None when PartyA's losing quotes together fall short."""
+    if needed <= 0:
+        return []
+    losses = sorted(
+        (
+            (
+                -realised_pnl_for_party_a(
+                    c.position_type, c.opened_price, c.current_price, c.open_quantity
+                ),
+                c.quote_id,
+            )  # fmt: skip
+            for c in candidates
+        ),
+        key=lambda t: (-t[0], t[1]),
+    )
+    chosen: list[int] = []
+    covered = ZERO
+    for loss, quote_id in losses:
+        if loss <= 0:
+            break
+        chosen.append(quote_id)
+        covered += loss
+        if covered >= needed:
+            return sorted(chosen)
+    return None

@@ -13,6 +13,9 @@ FUNDING_WORKFLOW = "FundingWorkflow"
 FUNDING_SCHEDULE_ID = "hedger-funding"
 # what one chargeFundingRate carries at most (one PartyA's quotes)
 FUNDING_BATCH_SIZE = 50
+# the broker's funding interval when it does not say (Binance: 8 h, except the symbols its
+# `fundingInfo` lists)
+DEFAULT_BROKER_FUNDING_INTERVAL = 8 * 3600
 
 
 def funding_workflow_id(chain_id: int) -> str:
@@ -93,4 +96,12 @@ class FundingApi:
     async def broker_rates(self, request: BrokerRatesRequest) -> dict[str, str]:
         """The broker's current funding rate per SYMMIO symbol name (ccxt `fetchFundingRates`);
         a symbol the broker does not list is left out."""
+        raise NotImplementedError
+
+    @activity.defn(name="funding_broker_intervals")
+    async def broker_intervals(self, request: BrokerRatesRequest) -> dict[str, int]:
+        """Seconds between the broker's funding times per SYMMIO symbol name (ccxt
+        `fetchFundingIntervals`; `DEFAULT_BROKER_FUNDING_INTERVAL` for a symbol it does not
+        list, or when the broker has no such call); a symbol the broker does not list is left
+        out."""
         raise NotImplementedError

@@ -135,6 +135,7 @@ def build_agent(
     activities = ChainActivities(
         client, sender, muon, journal, chain_id=settings.chain_id,
         close_top_up=settings.close_top_up, close_top_up_margin=settings.close_top_up_margin,
+        close_settle_upnl=settings.close_settle_upnl,
     )  # fmt: skip
     return ChainAgent(client, sender, muon, engine, activities, journal, mirror)
 

@@ -4,8 +4,12 @@
 Reads the chain's time, the symbols' funding epochs and our PartyB's open quotes (chain views),
 keeps the quotes whose symbol's window is open now and not yet paid for its boundary
 (`domain.funding.funding_boundary` on each quote's `lastFundingPaymentTimestamp`), reads the
-broker's funding rate of those symbols (ccxt), turns it into each quote's signed rate (long /
-short, plus the spread, capped at the quote's `maxFundingRate`; a zero rate is not sent) and
+broker's funding rate of those symbols (ccxt) scaled from the broker's funding interval
+(`fetchFundingIntervals`: 8 h, 4 h, 1 h) to the symbol's chain epoch
+(`domain.funding.rate_per_epoch`), turns it into each quote's signed rate in the
+chain's convention (positive: PartyA pays; a LONG quote the market rate, a SHORT quote the market
+rate negated, plus the spread, capped at the quote's `maxFundingRate`; a zero rate is not
+sent: `domain.funding.chain_rate`) and
 charges each PartyA's quotes with `chargeFundingRate` (chain activity
 `chain_charge_funding_rate`, in batches). Exactly once
 per (boundary, quote): the chain activity journals and keys each charge and lets the chain's
@@ -26,7 +30,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.enums import PositionType
-    from domain.funding import funding_boundary, quote_rate, side_rates
+    from domain.funding import (
+        chain_rate,
+        funding_boundary,
+        quote_rate,
+        rate_per_epoch,
+        side_rates,
+    )
     from interfaces.chain import ChainApi, ChainTime, ChargeFundingRequest
     from interfaces.funding import (
         FUNDING_BATCH_SIZE,
@@ -42,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.validator import READ_RETRY, READ_TIMEOUT, WRITE_RETRY, WRITE_TIMEOUT
 
+PATCH_PARTY_A_PAYS = "funding-party-a-pays"
+PATCH_BROKER_INTERVAL = "funding-broker-interval"
 CHARGE_TIMEOUT = timedelta(seconds=120)
 CHARGE_HEARTBEAT = timedelta(seconds=15)
 CHARGE_RETRY = RetryPolicy(
@@ -95,14 +107,33 @@ class FundingWorkflow:
             task_queue=ops_q, start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
             summary="the broker's funding rates",
         )  # fmt: skip
+        names = sorted({n for _, _, n in due})
+        # the broker's rate is per its own funding interval (8 h, 4 h, 1 h): scaled to the chain
+        # epoch of each symbol (before this patch it was charged unscaled)
+        intervals: dict[str, int] | None = None
+        if workflow.patched(PATCH_BROKER_INTERVAL):
+            intervals = await workflow.execute_activity_method(
+                FundingApi.broker_intervals, BrokerRatesRequest(names), task_queue=ops_q,
+                start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+                summary="the broker's funding intervals",
+            )  # fmt: skip
+        epochs = {s.name: s.epoch_duration for s in symbols.values()}
         spread = Decimal(params.spread)
+        # a positive chain rate makes PartyA pay whatever its side: a SHORT quote is sent the
+        # market rate negated (before this patch a SHORT PartyA paid a positive market rate)
+        to_chain = chain_rate if workflow.patched(PATCH_PARTY_A_PAYS) else quote_rate
         batches: dict[tuple[str, int], list[tuple[int, Decimal]]] = {}
         for q, boundary, name in due:
             if name not in rates:
                 continue
-            long_rate, short_rate = side_rates(Decimal(rates[name]), spread)
-            rate = quote_rate(PositionType(q.position_type), long_rate, short_rate,
-                              Decimal(q.max_funding_rate))  # fmt: skip
+            broker_rate = Decimal(rates[name])
+            if intervals is not None:
+                if name not in intervals:
+                    continue
+                broker_rate = rate_per_epoch(broker_rate, intervals[name], epochs[name])
+            long_rate, short_rate = side_rates(broker_rate, spread)
+            rate = to_chain(PositionType(q.position_type), long_rate, short_rate,
+                            Decimal(q.max_funding_rate))  # fmt: skip
             if rate == 0:
                 continue  # nothing owed (a zero rate, or a quote whose maxFundingRate is 0)
             batches.setdefault((q.party_a, boundary), []).append((q.quote_id, rate))

@@ -173,6 +173,14 @@ class BrokerAdapter:
         result: dict[str, Any] = await self._call(self.exchange.fetch_funding_rates, symbols)
         return result
 
+    async def fetch_funding_intervals(self, symbols: list[str]) -> dict[str, Any]:
+        """Funding interval ("4h", ...) of those unified symbols the broker lists apart (Binance's
+        `fundingInfo`: only symbols off the default 8 h); {} when the broker has no such call."""
+        if not self.exchange.has.get("fetchFundingIntervals"):
+            return {}
+        result: dict[str, Any] = await self._call(self.exchange.fetch_funding_intervals, symbols)
+        return result
+
     async def fetch_order_book(self, symbol: str | int, limit: int = 20) -> dict[str, Any]:
         rules = await self.rules(symbol)
         result: dict[str, Any] = await self._call(

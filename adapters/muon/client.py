@@ -35,7 +35,9 @@ from domain.muon import (
     PairUpnlAndPriceSig,
     PairUpnlSig,
     QuotePriceSig,
+    QuoteSettlementData,
     SchnorrSign,
+    SettlementSig,
     SingleUpnlAndPriceSig,
     SingleUpnlSig,
 )
@@ -478,6 +480,47 @@ class MuonClient:
             answer.timestamp,
             tuple(ids),
             answer.int_list("prices"),
+            answer.gateway_signature,
+            answer.sigs,
+        )
+
+    async def settlement_sig(
+        self, *, party_a: str, quote_ids: Sequence[int], chain_id: int, symmio: str
+    ) -> SettlementSig:
+        """`settle_upnl` → SettlementSig (settleUpnl) for PartyA's open `quote_ids`, each at the
+        current price Muon signs (`rows[i].current_price`)."""
+        ids = [int(q) for q in quote_ids]
+        params: dict[str, ParamValue] = {
+            "partyA": party_a, "quoteIds": ids, "chainId": chain_id, "symmio": symmio,
+        }  # fmt: skip
+
+        def rows_of(a: MuonResponse) -> tuple[QuoteSettlementData, ...]:
+            raw = a.result.get("quoteSettlementData")
+            if not isinstance(raw, list):
+                raise MuonError(f"settle_upnl: quoteSettlementData is not a list: {raw!r}")
+            try:
+                rows = tuple(QuoteSettlementData(int(str(q)), int(str(p)), int(str(i)))
+                             for q, p, i in raw)  # fmt: skip
+            except (TypeError, ValueError):
+                raise MuonError(f"settle_upnl: unreadable quoteSettlementData {raw!r}") from None
+            if [r.quote_id for r in rows] != ids:
+                raise MuonError(f"settle_upnl answer is for quotes {raw!r}, asked {ids}")
+            return rows
+
+        def hashed(a: MuonResponse) -> muon.MuonHash:
+            return muon.settlement_hash(
+                **self._common(a, symmio, chain_id), nonces_b=a.int_list("noncesB"),
+                nonce_a=a.int_field("nonceA"), settlements=rows_of(a),
+                upnl_party_bs=a.int_list("upnlPartyBs"), upnl_party_a=a.int_field("uPnlA"),
+            )  # fmt: skip
+
+        answer = await self._checked(params, MuonMethod.SETTLE_UPNL, hashed)
+        return SettlementSig(
+            answer.req_id,
+            answer.timestamp,
+            rows_of(answer),
+            answer.int_list("upnlPartyBs"),
+            answer.int_field("uPnlA"),
             answer.gateway_signature,
             answer.sigs,
         )

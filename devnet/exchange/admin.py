@@ -146,9 +146,19 @@ class ExchangeAdmin:
         )
         return result
 
-    async def set_funding_rate(self, symbol: str, rate: Decimal | str) -> dict[str, Any]:
-        result: dict[str, Any] = await self._post(
-            "/admin/funding", {"symbol": symbol, "rate": str(rate)}
+    async def set_funding_rate(
+        self, symbol: str, rate: Decimal | str, interval_hours: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"symbol": symbol, "rate": str(rate)}
+        if interval_hours is not None:
+            body["interval_hours"] = interval_hours
+        result: dict[str, Any] = await self._post("/admin/funding", body)
+        return result
+
+    async def settle_funding(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """One funding event now (for `symbol`, or every symbol); the FUNDING_FEE rows written."""
+        result: list[dict[str, Any]] = await self._post(
+            "/admin/funding/settle", {} if symbol is None else {"symbol": symbol}
         )
         return result
 

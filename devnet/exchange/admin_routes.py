@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, HTTPException, Query
 
-from devnet.exchange.engine import ZERO, fmt
+from devnet.exchange.engine import ZERO, fmt, now_ms
 
 # the hedger's client order ids: h<quoteId>o<n> (open) and h<quoteId>c<closeId>n<n> (close)
 HEDGER_CLIENT_ID = re.compile(r"^h(?P<quote>\d+)(?:o(?P<n>\d+)|c(?P<close>\d+)n(?P<cn>\d+))$")
@@ -140,13 +140,17 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         return {
             "rates": {s: fmt(r, 8) for s, r in eng.funding_rates.items()},
             "interval_seconds": eng.config.funding_interval,
+            "intervals": {s: eng.funding_interval_of(s) for s in eng.markets},
             "next_funding_time": eng.next_funding_ms,
+            "next_funding_times": dict(eng.next_funding),
             "events": len(eng.funding_history),
         }
 
     @app.post("/admin/funding")
     async def set_funding(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        """{symbol, rate}: the rate that symbol pays at its next funding time (and after)."""
+        """{symbol, rate, interval_hours?}: the rate that symbol pays at its next funding time
+        (and after); `interval_hours` (whole hours, as Binance's 4 h / 1 h symbols) moves it to
+        its own funding interval, listed by GET /fapi/v1/fundingInfo."""
         symbol = str(body.get("symbol", ""))
         if symbol not in eng.markets:
             raise HTTPException(404, f"unknown symbol {symbol}")
@@ -154,8 +158,28 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
             rate = Decimal(str(body["rate"]))
         except (KeyError, InvalidOperation) as exc:
             raise HTTPException(400, "rate: a decimal, e.g. 0.0001") from exc
+        hours = body.get("interval_hours")
+        if hours is not None:
+            if not isinstance(hours, int) or isinstance(hours, bool) or hours <= 0:
+                raise HTTPException(400, "interval_hours: a whole number of hours > 0")
+            eng.set_funding_interval(symbol, hours * 3600.0)
         eng.set_funding_rate(symbol, rate)
-        return {"symbol": symbol, "rate": fmt(rate, 8), "next_funding_time": eng.next_funding_ms}
+        return {"symbol": symbol, "rate": fmt(rate, 8),
+                "interval_seconds": eng.funding_interval_of(symbol),
+                "next_funding_time": eng.next_funding[symbol]}  # fmt: skip
+
+    @app.post("/admin/funding/settle")
+    async def settle_funding_now(
+        body: Annotated[dict[str, Any] | None, Body()] = None,
+    ) -> list[dict[str, Any]]:
+        """{symbol?}: one funding event now for that symbol (default: every symbol), at its
+        current rate and mark, as if a funding time had come — what a test uses instead of
+        waiting for one; the scheduled funding times are unchanged. Answers the FUNDING_FEE
+        rows it wrote."""
+        symbol = (body or {}).get("symbol")
+        if symbol is not None and symbol not in eng.markets:
+            raise HTTPException(404, f"unknown symbol {symbol}")
+        return eng.settle_funding(now_ms(), None if symbol is None else [str(symbol)])
 
     # ------------------------------------------------------------ the audit trail
     @app.get("/admin/orders")

@@ -111,7 +111,9 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
 
         async def funding() -> None:
             while True:  # wake at each funding time; settle every epoch that came due, once
-                await asyncio.sleep(max(0.01, (sim.engine.next_funding_ms - now_ms()) / 1000))
+                # at most a second: an admin may shorten a symbol's interval meanwhile
+                wait = (sim.engine.next_funding_ms - now_ms()) / 1000
+                await asyncio.sleep(min(1.0, max(0.01, wait)))
                 try:
                     sim.engine.settle_funding_due()
                 except Exception:
@@ -414,7 +416,7 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
             "estimatedSettlePrice": fmt(m.path.mid),
             "lastFundingRate": fmt(eng.funding_rates[m.spec.symbol], 8),
             "interestRate": "0.00010000",
-            "nextFundingTime": eng.next_funding_ms,
+            "nextFundingTime": eng.next_funding[m.spec.symbol],
             "time": t,
         }
 
@@ -432,6 +434,21 @@ def create_app(config: ExchangeConfig | None = None) -> FastAPI:
         if params.get("endTime"):
             rows = [r for r in rows if r[key] <= int(params["endTime"])]
         return rows[:limit] if params.get("startTime") else rows[-limit:]
+
+    @route("/fapi/v1/fundingInfo", ["GET"], private=False)
+    def funding_info(params: dict[str, str]) -> list[dict[str, Any]]:
+        """As Binance: only the symbols whose funding interval was set apart from the default
+        (the rest pay every `funding_interval`, 8 h)."""
+        return [
+            {
+                "symbol": symbol,
+                "adjustedFundingRateCap": "0.03000000",
+                "adjustedFundingRateFloor": "-0.03000000",
+                "fundingIntervalHours": int(seconds // 3600),
+                "disclaimer": False,
+            }
+            for symbol, seconds in sorted(eng.funding_intervals.items())
+        ]
 
     @route("/fapi/v1/fundingRate", ["GET"], private=False)
     def funding_rate_history(params: dict[str, str]) -> list[dict[str, Any]]:

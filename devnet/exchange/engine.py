@@ -159,10 +159,16 @@ class Engine:
         self.placements: list[dict[str, Any]] = []
         # funding: the rate each symbol pays at its next funding time, and what was paid
         self.funding_rates: dict[str, Decimal] = {s: cfg.funding_rate for s in self.markets}
+        # seconds between a symbol's funding times (Binance: 8 h, 4 h or 1 h for some symbols);
+        # a symbol set apart from the default is listed by GET /fapi/v1/fundingInfo
+        self.funding_intervals: dict[str, float] = {}
         self.funding_history: list[dict[str, Any]] = []
         self.income: list[dict[str, Any]] = []
         self._next_tran_id = 9_000_000_000 + cfg.seed * 1_000_000
-        self.next_funding_ms = self.funding_time_after(now_ms())
+        start = now_ms()
+        self.next_funding: dict[str, int] = {
+            s: self.funding_time_after(start, s) for s in self.markets
+        }
         self._next_order_id = 4_000_000_000 + cfg.seed * 1_000_000
         self._next_trade_id = 1_000_000 + cfg.seed * 1_000
         self.fill_delay: float = 0.0  # seconds: fault "delayed fills"
@@ -611,35 +617,63 @@ class Engine:
         self._emit_account_update("ORDER", m)
 
     # ----------------------------------------------------------------- funding
+    def funding_interval_of(self, symbol: str) -> float:
+        """Seconds between `symbol`'s funding times."""
+        return self.funding_intervals.get(symbol, self.config.funding_interval)
+
+    def funding_interval_ms_of(self, symbol: str) -> int:
+        return max(1, int(self.funding_interval_of(symbol) * 1000))
+
     @property
     def funding_interval_ms(self) -> int:
         return max(1, int(self.config.funding_interval * 1000))
 
-    def funding_time_after(self, t_ms: int) -> int:
+    @property
+    def next_funding_ms(self) -> int:
+        """The earliest next funding time over every symbol."""
+        return min(self.next_funding.values())
+
+    def funding_time_after(self, t_ms: int, symbol: str | None = None) -> int:
         """The first funding time after `t_ms` (epochs aligned to the Unix epoch, as 00/08/16 UTC)."""
-        interval = self.funding_interval_ms
+        interval = (
+            self.funding_interval_ms if symbol is None else self.funding_interval_ms_of(symbol)
+        )
         return (t_ms // interval + 1) * interval
 
     def set_funding_rate(self, symbol: str, rate: Decimal) -> None:
         self.market(symbol)
         self.funding_rates[symbol] = rate
 
+    def set_funding_interval(self, symbol: str, seconds: float) -> None:
+        """`symbol` pays funding every `seconds` from its next aligned funding time on."""
+        self.market(symbol)
+        if seconds <= 0:
+            raise ValueError("a funding interval must be > 0")
+        self.funding_intervals[symbol] = seconds
+        self.next_funding[symbol] = self.funding_time_after(now_ms(), symbol)
+
     def settle_funding_due(self, t_ms: int | None = None) -> int:
         """Apply every funding epoch that has come due, each exactly once; how many were applied."""
         t = now_ms() if t_ms is None else t_ms
         applied = 0
         while t >= self.next_funding_ms:
-            self.settle_funding(self.next_funding_ms)
-            self.next_funding_ms += self.funding_interval_ms
+            due = min(self.next_funding.values())
+            symbols = sorted(s for s, at in self.next_funding.items() if at == due)
+            self.settle_funding(due, symbols)
+            for s in symbols:
+                self.next_funding[s] += self.funding_interval_ms_of(s)
             applied += 1
         return applied
 
-    def settle_funding(self, at_ms: int) -> None:
-        """One funding event: each open position pays (or receives) amount x mark x rate.
+    def settle_funding(self, at_ms: int, symbols: list[str] | None = None) -> list[dict[str, Any]]:
+        """One funding event for `symbols` (default: all): each open position pays (or receives)
+        amount x mark x rate; the FUNDING_FEE income rows it wrote.
 
         A positive rate makes longs pay shorts, as on Binance; the payment lands in the wallet
         and in the income history as FUNDING_FEE."""
-        for symbol, m in self.markets.items():
+        paid: list[dict[str, Any]] = []
+        for symbol in symbols if symbols is not None else list(self.markets):
+            m = self.markets[symbol]
             rate = self.funding_rates[symbol]
             mark = self.mark(m)
             self.funding_history.append(
@@ -656,7 +690,9 @@ class Engine:
             self.wallet += payment
             self.update_time = at_ms
             self._record_income(symbol, "FUNDING_FEE", payment, at_ms, None)
+            paid.append(self.income[-1])
             self._emit_account_update("FUNDING_FEE", m)
+        return paid
 
     def _record_income(
         self, symbol: str, kind: str, amount: Decimal, t_ms: int, trade_id: int | None

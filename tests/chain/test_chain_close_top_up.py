@@ -24,6 +24,7 @@ from devnet.oracle.server import BackgroundOracle
 from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.stack.anvil import Anvil
 from domain.enums import QuoteStatus
+from domain.quote import Quote
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
 WAD = 10**18
@@ -130,3 +131,66 @@ async def test_a_close_the_allocation_covers_sends_no_top_up(
     ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
     assert status_of(symmio, qid) == QuoteStatus.CLOSED
     assert chain_calls(symmio, hedger_key[1], "allocateForPartyB", start) == []
+
+
+async def test_without_free_balance_for_a_top_up_partya_losing_quote_is_settled_first(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    anvil: Anvil, hedger_key: tuple[str, str],
+) -> None:  # fmt: skip
+    """PartyA holds a LONG and an offsetting SHORT with us; the price rises 50%. The LONG's
+    close needs more than PartyB's allocation for PartyA and PartyB's free balance cannot pay a
+    top-up: the fill reverts ("PartyA should first exit its positions that are incurring
+    losses") unless the hedger first `settleUpnl`s the losing SHORT, which moves PartyA's loss
+    into PartyB's allocation. Then the fill passes; no allocation is sent; a repeat sends
+    nothing more."""
+    us = hedger_key[1]
+    key, trader = funded_key(anvil)
+    symmio.trader(key).fund(100_000 * WAD)
+    PRICES.set_price("BTCUSDT", PRICE)
+    qty = Decimal("0.1")
+    long_q = symmio.send_quote(key, quantity=qty)
+    short_q = symmio.send_quote(key, position_type=1, price=PRICE - 100, quantity=qty)
+    for qid in (long_q, short_q):
+        ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                      {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+        ok(await call(temporal_client, chain_worker, "chain_open_position",
+                      {"quote_id": qid, "filled_amount": str(qty), "opened_price": str(PRICE)}))  # fmt: skip
+    # PartyB's free balance goes elsewhere (allocated for another PartyA): no top-up possible
+    free = Decimal(symmio.contract.functions.balanceOf(us).call()) / WAD
+    elsewhere = funded_key(anvil)[1]
+    ok(await call(temporal_client, chain_worker, "chain_allocate_for_party_b",
+                  {"amount": str(free - 10), "party_a": elsewhere}))  # fmt: skip
+    allocation = _allocated(symmio, us, trader)
+    PRICES.set_price("BTCUSDT", PRICE * Decimal("1.5"))
+    profit = qty * PRICE / 2
+    assert profit > allocation and profit - allocation > 10  # more than a top-up could pay
+    symmio.request_to_close(key, long_q, PRICE * Decimal("1.49"), qty)
+    start = symmio.w3.eth.block_number
+    fill = {"quote_id": long_q, "filled_amount": str(qty),
+            "closed_price": str(PRICE * Decimal("1.5")), "closed_amount_before": "0"}  # fmt: skip
+
+    _, agent = chain_worker
+    agent.activities.close_settle_upnl = False  # the hedger before this change
+    try:
+        refused = await call(temporal_client, chain_worker, "chain_fill_close_request", fill)
+    finally:
+        agent.activities.close_settle_upnl = True
+    assert refused["error"]["type"] == "TxReverted", refused
+    assert refused["error"]["details"] == [
+        "LibQuote: PartyA should first exit its positions that are incurring losses"
+    ]
+    assert status_of(symmio, long_q) == QuoteStatus.CLOSE_PENDING
+
+    filled = ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
+    assert filled["tx_hash"] and status_of(symmio, long_q) == QuoteStatus.CLOSED
+    settles = chain_calls(symmio, us, "settleUpnl", start)
+    assert len(settles) == 1 and settles[0]["status"] == 1
+    assert chain_calls(symmio, us, "allocateForPartyB", start) == []
+    # the SHORT was settled fully at the signed price; it stays open
+    assert status_of(symmio, short_q) == QuoteStatus.OPENED
+    assert Quote.from_struct(symmio.quote(short_q)).opened_price == PRICE * Decimal("1.5")
+
+    again = ok(await call(temporal_client, chain_worker, "chain_fill_close_request", fill))
+    assert again["already_done"]
+    assert len(chain_calls(symmio, us, "settleUpnl", start)) == 1
+    assert len(chain_calls(symmio, us, "fillCloseRequest", start)) == 1

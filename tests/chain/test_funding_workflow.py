@@ -256,13 +256,18 @@ async def test_each_open_quote_is_charged_once_per_epoch_within_the_window(
     assert {c.party_a.lower() for c in done.charges} == {a1[1].lower(), a2[1].lower()}
     events = _charges(symmio, start)
     assert len(events) == 2  # one chargeFundingRate per PartyA
-    assert _charged(events) == dict.fromkeys(opened, _w(Decimal("0.004")))
+    # the chain's convention: a positive rate makes PartyA pay, so the SHORT (which the market's
+    # +0.4% pays) is sent −0.4%
+    assert _charged(events) == {
+        q: _w(Decimal("0.004")) * (1 if side == PositionType.LONG else -1)
+        for q, side in opened.items()
+    }
     assert all(boundary - WINDOW <= e["time"] <= boundary + WINDOW for e in events)
-    for qid, side in opened.items():
+    for qid in opened:
         q = _quote(symmio, qid)
         assert q.last_funding_payment_timestamp == boundary
-        moved = before[qid] * Decimal("0.004")  # a positive rate: longs pay, shorts receive
-        assert q.opened_price == before[qid] + (moved if side == PositionType.LONG else -moved)
+        # the LONG pays (its openedPrice rises), the SHORT receives (its openedPrice rises too)
+        assert q.opened_price == before[qid] + before[qid] * Decimal("0.004")
 
     # the same window again, either side of the boundary: nothing more is sent
     again = await _run(temporal_client, chain_worker, funding_queue)

@@ -15,9 +15,13 @@ import pytest
 from domain.enums import PositionType
 from domain.quote import LockedValues
 from domain.settlement import (
+    CloseSettlement,
     CloseSettlementFacts,
+    SettleCandidate,
     close_settlement,
     close_top_up,
+    needed_from_settlement,
+    quotes_to_settle,
     realised_pnl_for_party_a,
 )
 
@@ -147,3 +151,28 @@ def test_the_top_up_is_exactly_enough_on_random_closes() -> None:
         assert _contract_accepts(facts, result.shortfall)
         assert not _contract_accepts(facts, result.shortfall - D("0.000000000000000001"))
         assert facts.party_b_allocated + close_top_up(facts, ONE) > facts.party_b_allocated
+
+
+def test_settling_helps_only_the_realised_profit_check() -> None:
+    # the bug report's one-position case: short in check 1 — settling cannot fix it
+    assert needed_from_settlement(close_settlement(_facts()), D("22.44")) is None
+    # PartyA's profit 3,000 against an allocation of 1,923.2, check 1 fine: 1,076.8 to settle
+    offset = CloseSettlement(party_a_pnl=D(3000), available_after=D("1263.2"), shortfall=D(0))
+    assert needed_from_settlement(offset, D("1923.2")) == D("1076.8")
+    assert needed_from_settlement(offset, D(5000)) == 0  # the allocation already pays it
+
+
+def test_the_largest_losses_of_party_a_are_settled_first_as_few_as_cover_it() -> None:
+    c = [
+        SettleCandidate(7, SHORT, D(60_000), D("0.1"), D(90_000)),  # PartyA loses 3,000
+        SettleCandidate(8, LONG, D(60_000), D("0.1"), D(90_000)),  # PartyA gains: never settled
+        SettleCandidate(9, SHORT, D(80_000), D("0.1"), D(90_000)),  # PartyA loses 1,000
+        SettleCandidate(3, LONG, D(95_000), D("0.2"), D(90_000)),  # PartyA loses 1,000
+    ]
+    assert quotes_to_settle(c, D(0)) == []
+    assert quotes_to_settle(c, D("2999.99")) == [7]
+    assert quotes_to_settle(c, D(3500)) == [3, 7]  # ties by quote id
+    assert quotes_to_settle(c, D(5000)) == [3, 7, 9]
+    assert quotes_to_settle(c, D("5000.01")) is None  # the losses fall short
+    assert quotes_to_settle(c[1:2], D(1)) is None
+    assert quotes_to_settle([], D(1)) is None

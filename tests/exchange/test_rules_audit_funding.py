@@ -196,6 +196,31 @@ async def test_funding_rate_history_and_payments_through_ccxt(
     assert (await ex.fetch_funding_rate(BTC))["fundingRate"] == -0.002
 
 
+async def test_a_symbol_on_its_own_funding_interval_and_a_funding_event_on_demand(
+    ex: Any, admin: ExchangeAdmin
+) -> None:
+    """ETHUSDT moved to 4-h funding (as Binance's adjusted symbols): `fundingInfo` lists it (and
+    only it) for ccxt's `fetch_funding_intervals`, its next funding time is 4-h aligned, and a
+    funding event applied now (admin) pays amount x mark x rate as FUNDING_FEE income."""
+    eth = "ETH/USDT:USDT"
+    await admin.set_price("ETHUSDT", "3000")
+    await admin.set_funding_rate("ETHUSDT", "0.0005", interval_hours=4)
+    intervals = await ex.fetch_funding_intervals()
+    assert {k: v["interval"] for k, v in intervals.items()} == {eth: "4h"}
+    nxt = (await ex.fetch_funding_rate(eth))["fundingTimestamp"]
+    assert nxt % (4 * 3600_000) == 0 and nxt > time.time() * 1000
+    await ex.create_order(eth, "market", "sell", 1.0, None, {"clientOrderId": "h22o1"})
+    since = int(time.time() * 1000)
+    rows = await admin.settle_funding("ETHUSDT")
+    assert [r["incomeType"] for r in rows] == ["FUNDING_FEE"]
+    paid = await ex.fetch_funding_history(eth, since)
+    # a short receives a positive rate: 1 ETH x 3000 x 0.0005 = 1.5 USDT
+    assert [Decimal(str(p["amount"])) for p in paid] == [Decimal("1.5")]
+    assert (await ex.fetch_funding_rate(eth))["fundingTimestamp"] == nxt  # schedule unchanged
+    with pytest.raises(httpx.HTTPStatusError):
+        await admin.set_funding_rate("ETHUSDT", "0.0005", interval_hours=0)
+
+
 async def test_every_fault_kind_opens_as_a_window(admin: ExchangeAdmin) -> None:
     for kind in KINDS:
         fault = await admin.add_fault(kind, count=None, duration=0.4, path=r"^/nothing$")

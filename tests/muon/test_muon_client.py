@@ -139,6 +139,28 @@ async def test_typed_calls_against_the_oracle(oracle: BackgroundOracle) -> None:
         )
 
 
+async def test_settlement_sig_against_the_oracle(oracle: BackgroundOracle) -> None:
+    """`settle_upnl` → SettlementSig: the client rebuilds the packed hash (domain.muon
+    .settlement_hash) and accepts the answer only if the gateway signed that hash."""
+    async with MuonClient([oracle.url], verification=VERIFY) as client:
+        sig = await client.settlement_sig(
+            party_a=PARTY_A, quote_ids=[5], chain_id=31337, symmio=SYMMIO
+        )
+        assert [r.to_abi_tuple() for r in sig.rows] == [(5, 60000 * E18, 0)]
+        assert (sig.upnl_party_bs, sig.upnl_party_a) == ((-UPNL_A,), UPNL_A)
+        digest = muon.settlement_hash(
+            muon_app_id=DEVNET_MUON_APP_ID, req_id=sig.req_id, symmio=SYMMIO, nonces_b=[2],
+            nonce_a=3, settlements=sig.rows, upnl_party_bs=[-UPNL_A], upnl_party_a=UPNL_A,
+            timestamp=sig.timestamp, chain_id=31337,
+        ).digest  # fmt: skip
+        verify_sig(digest, sig)
+        assert sig.to_abi_tuple()[2:5] == ([(5, 60000 * E18, 0)], [-UPNL_A], UPNL_A)
+        with pytest.raises(MuonError):  # quote 6 does not exist: the oracle refuses
+            await client.settlement_sig(
+                party_a=PARTY_A, quote_ids=[6], chain_id=31337, symmio=SYMMIO
+            )
+
+
 async def test_falls_back_past_a_dead_gateway(oracle: BackgroundOracle) -> None:
     async with MuonClient([dead_url(), dead_url(), oracle.url], timeout=2) as client:
         sig = await client.party_b_upnl_sig(

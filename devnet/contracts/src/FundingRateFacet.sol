@@ -47,7 +47,7 @@ contract FundingRateFacet is Events {
         uint256 magnitude = rate >= 0 ? uint256(rate) : uint256(-rate);
         require(magnitude <= q.maxFundingRate, "ChargeFundingFacet: High funding rate");
         uint256 priceDiff = (q.openedPrice * magnitude) / 1e18;
-        // a positive rate: longs pay (their openedPrice rises), shorts receive (theirs falls)
+        // a positive rate: PartyA pays, LONG (its openedPrice rises) or SHORT (its openedPrice falls)
         bool up = (rate >= 0) == (q.positionType == PositionType.LONG);
         q.openedPrice = up ? q.openedPrice + priceDiff : q.openedPrice - priceDiff;
         int256 value = int256((LibCore.openAmount(q) * priceDiff) / 1e18);
