@@ -21,7 +21,7 @@ from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.errors import BrokerError
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable
-from domain.funding import interval_seconds
+from domain.funding import listed_interval
 from domain.quote import OPEN_STATUSES, Quote
 from interfaces.funding import (
     DEFAULT_BROKER_FUNDING_INTERVAL,
@@ -137,11 +137,10 @@ class FundingActivities(FundingApi):
             raise to_application_error(exc) from exc
         intervals: dict[str, int] = {}
         for name, market in markets.items():
-            entry = listed.get(market) or {}
-            hours = (entry.get("info") or {}).get("fundingIntervalHours")
-            raw = entry.get("interval") or (f"{hours}h" if hours is not None else None)
             try:
-                intervals[name] = interval_seconds(raw, DEFAULT_BROKER_FUNDING_INTERVAL)
+                intervals[name] = listed_interval(
+                    listed.get(market), DEFAULT_BROKER_FUNDING_INTERVAL
+                )
             except ValueError as exc:
                 raise ApplicationError(
                     f"the broker's funding interval of {market}: {exc}", type="BrokerBadResponse"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,7 +21,15 @@ from temporalio import activity
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.symbols import MarketRules
 from adapters.chain.client import ChainClient
-from domain.markets import MarketPolicy, MarketSnapshot, funding_sides, publish_symbols
+from domain.funding import listed_interval, next_epoch_boundary
+from domain.markets import (
+    MarketPolicy,
+    MarketSnapshot,
+    charged_funding_sides,
+    funding_sides,
+    publish_symbols,
+)
+from interfaces.funding import DEFAULT_BROKER_FUNDING_INTERVAL
 from interfaces.markets import (
     BrokerMarketView,
     ContractSymbolView,
@@ -55,11 +64,26 @@ def _dec(*candidates: Any) -> Decimal | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class ChargedFunding:
+    """How `FundingWorkflow` turns the broker's rate into what it charges on chain: the
+    broker's interval for this market, the symbol's chain epoch, the spread, the chain's time."""
+
+    broker_interval: int
+    epoch_duration: int
+    spread: Decimal
+    chain_now: int
+
+
 def snapshot_of(
-    symbol_id: int, ticker: Mapping[str, Any] | None, funding: Mapping[str, Any] | None
+    symbol_id: int,
+    ticker: Mapping[str, Any] | None,
+    funding: Mapping[str, Any] | None,
+    charged: ChargedFunding | None = None,
 ) -> MarketSnapshot | None:
     """One symbol's market data from a ccxt ticker and funding-rate structure (None without a
-    mark price)."""
+    mark price). With `charged`, the funding rates and next funding time are what the funding
+    workflow will charge at the symbol's next chain epoch, not the broker's own."""
     t_info = (ticker or {}).get("info") or {}
     f_info = (funding or {}).get("info") or {}
     mark = _dec(f_info.get("markPrice"), (funding or {}).get("markPrice"),
@@ -67,8 +91,16 @@ def snapshot_of(
     if mark is None or mark <= 0:
         return None
     rate = _dec(f_info.get("lastFundingRate"), (funding or {}).get("fundingRate"))
+    long_rate: Decimal | None
+    short_rate: Decimal | None
     long_rate, short_rate = funding_sides(rate) if rate is not None else (None, None)
     next_time = _dec(f_info.get("nextFundingTime"), (funding or {}).get("fundingTimestamp"))
+    if charged is not None and charged.epoch_duration > 0:
+        if rate is not None:
+            long_rate, short_rate = charged_funding_sides(
+                rate, charged.broker_interval, charged.epoch_duration, charged.spread
+            )
+        next_time = Decimal(next_epoch_boundary(charged.chain_now, charged.epoch_duration) * 1000)
     return MarketSnapshot(
         symbol_id=symbol_id,
         mark_price=mark,
@@ -147,6 +179,15 @@ class MarketsActivities(MarketsApi):
             not_tradable={r.name: r.reason or "" for r in rows if not r.tradable},
         )
 
+    async def _funding_intervals(self, symbols: list[str]) -> Mapping[str, Any]:
+        """ccxt `fetchFundingIntervals` (Binance lists only symbols off the default 8 h); a
+        broker without it, or failing to answer, leaves every market on the default."""
+        try:
+            return await self.broker.fetch_funding_intervals(symbols)
+        except Exception as exc:  # the rates are still published, unscaled by a wrong interval
+            log.warning("no funding intervals from the broker (%s); using 8 h", exc)
+            return {}
+
     @activity.defn(name="markets_refresh_market_data")
     async def refresh_market_data(self) -> MarketDataResult:
         markets = await market_store.tradable_markets(self.engine)
@@ -155,10 +196,28 @@ class MarketsActivities(MarketsApi):
         symbols = sorted({m.broker_market for m in markets})
         tickers = await self.broker.fetch_tickers(symbols)
         funding = await self.broker.fetch_funding_rates(symbols)
+        intervals = await self._funding_intervals(symbols)
+        try:
+            chain_now: int | None = (await self.chain.latest_block()).timestamp
+        except Exception as exc:  # marks and volumes are still worth publishing
+            log.warning("chain time unavailable (%s); funding published as the broker's", exc)
+            chain_now = None
         snapshots, missing = [], []
         for m in markets:
+            charged = None
+            if chain_now is not None:
+                try:
+                    interval = listed_interval(
+                        intervals.get(m.broker_market), DEFAULT_BROKER_FUNDING_INTERVAL
+                    )
+                except ValueError as exc:
+                    log.warning("funding interval of %s: %s; using 8 h", m.broker_market, exc)
+                    interval = DEFAULT_BROKER_FUNDING_INTERVAL
+                charged = ChargedFunding(
+                    interval, m.funding_epoch, self.policy.funding_spread, chain_now
+                )
             snap = snapshot_of(
-                m.symbol_id, tickers.get(m.broker_market), funding.get(m.broker_market)
+                m.symbol_id, tickers.get(m.broker_market), funding.get(m.broker_market), charged
             )
             if snap is None:
                 missing.append(m.name)

@@ -19,7 +19,9 @@ Used by `workflows.funding.FundingWorkflow` and the chain activity `chain_charge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from domain.enums import PositionType
 from domain.fixed import exact
@@ -85,6 +87,22 @@ def interval_seconds(interval: str | int | None, default: int) -> int:
     if value <= 0:
         raise ValueError(f"a funding interval must be > 0, not {interval!r}")
     return value
+
+
+def listed_interval(entry: Mapping[str, Any] | None, default: int) -> int:
+    """One market's funding interval in seconds from ccxt's `fetchFundingIntervals` entry
+    (`interval` "4h", or Binance's raw `fundingIntervalHours`); `default` when unlisted."""
+    entry = entry or {}
+    hours = (entry.get("info") or {}).get("fundingIntervalHours")
+    raw = entry.get("interval") or (f"{hours}h" if hours is not None else None)
+    return interval_seconds(raw, default)
+
+
+def next_epoch_boundary(now: int, epoch_duration: int) -> int:
+    """The first chain epoch boundary after `now` (seconds): when the next charge is due."""
+    if epoch_duration <= 0:
+        raise ValueError("epoch duration must be > 0")
+    return (now // epoch_duration + 1) * epoch_duration
 
 
 @exact

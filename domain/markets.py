@@ -8,7 +8,8 @@ it valid **and** the broker lists an active market for it; any other symbol is s
 
 `funding_sides` turns a broker funding rate into the two rates SYMMIO's front-end shows: from
 the holder's side, positive means "you get paid" (SDK `MarketFundingRate`), so a positive broker
-rate (longs pay shorts) is negative for a LONG and positive for a SHORT.
+rate (longs pay shorts) is negative for a LONG and positive for a SHORT. `charged_funding_sides`
+does the same for what the funding workflow will charge per chain epoch (scaled, with spread).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class MarketPolicy:
     broker_markets: Mapping[str, str] = field(default_factory=dict)  # SYMMIO name -> market
     hedger_fee_open: Decimal = ZERO
     hedger_fee_close: Decimal = ZERO
+    funding_spread: Decimal = ZERO  # what FundingWorkflow keeps on both sides
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,22 @@ def _base_of(name: str) -> str:
 def funding_sides(broker_rate: Decimal) -> tuple[Decimal, Decimal]:
     """(long, short) as the front-end shows them: positive = the holder gets paid."""
     return -broker_rate, broker_rate
+
+
+def charged_funding_sides(
+    broker_rate: Decimal, broker_interval: int, epoch_duration: int, spread: Decimal = ZERO
+) -> tuple[Decimal, Decimal]:
+    """(long, short) as the front-end shows them, for the rate `FundingWorkflow` will charge at
+    the next chain epoch: the broker's rate scaled from its interval to the symbol's epoch, the
+    spread on both sides (`domain.funding.rate_per_epoch`, `side_rates`). A LONG pays its rate,
+    so it is shown negated; a SHORT receives its rate. Before the contract's epoch is known
+    (0), the broker's rate as it is."""
+    from domain.funding import rate_per_epoch, side_rates
+
+    if epoch_duration > 0:
+        broker_rate = rate_per_epoch(broker_rate, broker_interval, epoch_duration)
+    long_rate, short_rate = side_rates(broker_rate, spread)
+    return -long_rate, short_rate
 
 
 @dataclass(frozen=True, slots=True)

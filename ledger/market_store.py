@@ -26,6 +26,7 @@ class TradableMarket:
     symbol_id: int
     name: str
     broker_market: str
+    funding_epoch: int = 0  # the contract's fundingRateEpochDuration, seconds (0: unknown)
 
 
 def _values(row: PublishedSymbol) -> dict[str, object]:
@@ -102,11 +103,16 @@ async def publish_symbols(engine: AsyncEngine, rows: Sequence[PublishedSymbol]) 
 async def tradable_markets(engine: AsyncEngine) -> list[TradableMarket]:
     async with AsyncSession(engine) as session:
         rows = await session.execute(
-            select(SymbolRecord.symbol_id, SymbolRecord.name, SymbolRecord.broker_market)
+            select(
+                SymbolRecord.symbol_id,
+                SymbolRecord.name,
+                SymbolRecord.broker_market,
+                SymbolRecord.funding_rate_epoch_duration,
+            )  # fmt: skip
             .where(col(SymbolRecord.is_valid), col(SymbolRecord.broker_market).is_not(None))
             .order_by(col(SymbolRecord.symbol_id))
         )
-        return [TradableMarket(int(i), str(n), str(m)) for i, n, m in rows.all()]
+        return [TradableMarket(int(i), str(n), str(m), int(e or 0)) for i, n, m, e in rows.all()]
 
 
 async def write_market_data(engine: AsyncEngine, snapshots: Sequence[MarketSnapshot]) -> None:

@@ -58,6 +58,7 @@ def market_policy(settings: Settings) -> MarketPolicy:
         broker_markets={k.upper(): v for k, v in settings.symbol_broker_markets.items()},
         hedger_fee_open=settings.hedger_fee_open,
         hedger_fee_close=settings.hedger_fee_close,
+        funding_spread=settings.funding_spread,
     )
 
 

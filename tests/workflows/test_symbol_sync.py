@@ -153,6 +153,7 @@ async def test_symbol_sync_publishes_the_contract_joined_with_the_broker(
     admin = ExchangeAdmin(exchange.rest_url)
     await admin.set_price("BTCUSDT", "61234.5")
     await admin.set_funding_rate("BTCUSDT", "0.0003")
+    await admin.set_funding_rate("ETHUSDT", "0.0002", interval_hours=4)  # paid twice per epoch
     await admin.aclose()
     handle = await temporal_client.start_workflow(
         SymbolSyncWorkflow.run, SymbolSyncInput(page_size=3),  # 4 symbols: pages of 3 and 1
@@ -196,6 +197,14 @@ async def test_symbol_sync_publishes_the_contract_joined_with_the_broker(
         Decimal("0.0003"),
     )
     assert btc.next_funding_time and btc.next_funding_time > 1_700_000_000_000
+    # what the funding workflow will charge per chain epoch (8 h): ETH's 4-h rate counts twice,
+    # and the next funding time is the contract's next epoch boundary, not the broker's
+    assert (eth.next_funding_rate_long, eth.next_funding_rate_short) == (
+        Decimal("-0.0004"),
+        Decimal("0.0004"),
+    )
+    assert btc.next_funding_time % (28800 * 1000) == 0
+    assert eth.next_funding_time and eth.next_funding_time % (28800 * 1000) == 0
     assert btc.price_change_percent is not None and btc.trade_volume is not None
     assert doge.mark_price is None
 
