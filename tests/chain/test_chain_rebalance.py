@@ -6,57 +6,23 @@ dry run sends nothing. What was sent is read from the chain's blocks, not from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from chain_helpers import chain_calls, funded_key
+from chain_helpers import chain_calls
 from conftest import PRICE
+from devnet_diamond import DevnetSymmio, devnet_diamond_fixtures
 from temporalio.client import Client
 from test_chain_activities import call, ok
-from test_chain_activities_devnet import DevnetSymmio
 
-from devnet.contracts.deploy import deploy_and_initialise
-from devnet.oracle.app import OracleConfig
 from devnet.oracle.prices import StaticPriceSource
-from devnet.oracle.server import BackgroundOracle
-from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.stack.anvil import Anvil, rpc_call
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
+
+hedger_key, symmio, oracle, party_a = devnet_diamond_fixtures(StaticPriceSource({"BTCUSDT": PRICE}))
 WAD = 10**18
-
-
-@pytest.fixture(scope="module")
-def hedger_key(anvil: Anvil) -> tuple[str, str]:
-    return funded_key(anvil)
-
-
-@pytest.fixture(scope="module")
-def symmio(anvil: Anvil, hedger_key: tuple[str, str]) -> DevnetSymmio:
-    signer = default_devnet_signer()
-    pk = signer.public_key
-    deployment = deploy_and_initialise(
-        anvil.http_url, hedger_key=hedger_key[0], muon_public_key=(pk.x, pk.parity),
-        muon_gateway=signer.gateway_address, muon_app_id=DEVNET_MUON_APP_ID, out_path=None,
-    )  # fmt: skip
-    return DevnetSymmio(anvil, deployment)
-
-
-@pytest.fixture(scope="module")
-def oracle(symmio: DevnetSymmio, anvil: Anvil) -> Iterator[BackgroundOracle]:
-    config = OracleConfig(rpc_url=anvil.http_url, symmio=symmio.address)
-    with BackgroundOracle(config, prices=StaticPriceSource({"BTCUSDT": PRICE})) as running:
-        symmio.oracle_url = running.url
-        yield running
-
-
-@pytest.fixture(scope="module")
-def party_a(anvil: Anvil, symmio: DevnetSymmio, oracle: BackgroundOracle) -> tuple[str, str]:
-    key, address = funded_key(anvil)
-    symmio.trader(key).fund(100_000 * 10**18)
-    return key, address
 
 
 def _allocated(symmio: DevnetSymmio, party_b: str, party_a: str) -> Decimal:

@@ -28,9 +28,9 @@ import pytest
 import test_funding_workflow as funding_base
 from chain_helpers import funded_key
 from conftest import PRICE
+from devnet_diamond import DevnetSymmio
 from temporalio.client import Client
 from test_chain_activities import call, ok
-from test_chain_activities_devnet import DevnetSymmio
 from test_funding_workflow import EPOCH, WINDOW, _charges, _quote, _run, _w, _warp_to
 
 from adapters.broker.client import BrokerConfig, make_exchange

@@ -21,27 +21,23 @@ from typing import Any
 import pytest
 from chain_helpers import chain_calls, funded_key
 from conftest import PRICE
+from devnet_diamond import DevnetSymmio, devnet_diamond_fixtures
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from test_chain_activities import call, ok
-from test_chain_activities_devnet import DevnetSymmio
 
 from activities.funding import FundingActivities
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
 from adapters.chain.client import ChainClient
 from config.settings import load_settings
-from devnet.contracts.deploy import deploy_and_initialise
 from devnet.exchange.admin import ExchangeAdmin
 from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeConfig
 from devnet.exchange.server import BackgroundExchange
-from devnet.oracle.app import OracleConfig
 from devnet.oracle.prices import StaticPriceSource
-from devnet.oracle.server import BackgroundOracle
-from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.stack.anvil import Anvil, start_anvil
 from devnet.stack.process import free_port
 from devnet.traders.brain import SendQuote
@@ -54,6 +50,10 @@ from workers.chain_agent import build_agent
 from workflows.funding import FundingWorkflow
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
+
+hedger_key, symmio, oracle, party_a = devnet_diamond_fixtures(
+    StaticPriceSource({"BTCUSDT": PRICE, "ETHUSDT": Decimal("3000")})
+)
 WAD = 10**18
 EPOCH, WINDOW = 28800, 900  # BTCUSDT's funding settings in the devnet deployment
 MAX_RATE = Decimal("0.01")  # the quotes' maxFundingRate
@@ -68,31 +68,6 @@ def anvil(stack_dir: Any) -> Iterator[Anvil]:
         yield node
     finally:
         node.stop()
-
-
-@pytest.fixture(scope="module")
-def hedger_key(anvil: Anvil) -> tuple[str, str]:
-    return funded_key(anvil)
-
-
-@pytest.fixture(scope="module")
-def symmio(anvil: Anvil, hedger_key: tuple[str, str]) -> DevnetSymmio:
-    signer = default_devnet_signer()
-    pk = signer.public_key
-    deployment = deploy_and_initialise(
-        anvil.http_url, hedger_key=hedger_key[0], muon_public_key=(pk.x, pk.parity),
-        muon_gateway=signer.gateway_address, muon_app_id=DEVNET_MUON_APP_ID, out_path=None,
-    )  # fmt: skip
-    return DevnetSymmio(anvil, deployment)
-
-
-@pytest.fixture(scope="module")
-def oracle(symmio: DevnetSymmio, anvil: Anvil) -> Iterator[BackgroundOracle]:
-    config = OracleConfig(rpc_url=anvil.http_url, symmio=symmio.address)
-    prices = StaticPriceSource({"BTCUSDT": PRICE, "ETHUSDT": Decimal("3000")})
-    with BackgroundOracle(config, prices=prices) as running:
-        symmio.oracle_url = running.url
-        yield running
 
 
 @pytest.fixture(scope="module")
