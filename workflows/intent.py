@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         WaitForProtocol,
     )
     from domain.ids import open_order_client_id, position_workflow_id
+    from domain.notifications import Step, wording
     from domain.open_path import OpenSituation, next_open_action
     from domain.policy import AcceptOpen, Reject, decide_open
     from domain.pricing import broker_side_for_open, open_limit_price
@@ -112,6 +113,11 @@ _OUTCOME_NOTIFICATIONS: dict[HedgeStatus, tuple[str, str, str | None]] = {
 }
 
 
+# Runs started before it told the front-end nothing between seen and opened; from it on the
+# lock (our lockQuote mined) and the hedge (the broker filled, openPosition next) are reported.
+NOTIFY_OPEN_STEPS_PATCH = "notify-open-steps"
+
+
 @workflow.defn(name="IntentWorkflow")
 class IntentWorkflow(HedgeWorkflow[IntentState]):
     KIND = "intent"
@@ -161,6 +167,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 s.decided = True
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
             s.decided = True
+        if (
+            quote.status == QuoteStatus.LOCKED
+            and self._is_ours(quote)
+            and "locked" not in s.notified
+            and workflow.patched(NOTIFY_OPEN_STEPS_PATCH)
+        ):
+            self._notify_step(quote, Step.LOCKED, filled_amount_open="0")
         action = await self._next_action(quote, now)
         if isinstance(action, Done):
             return await self._done(action, quote)
@@ -318,6 +331,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             await self._set_status(HedgeStatus.OPENING)
             price = self._open_price(quote)
             assert price is not None
+            if "hedged" not in s.notified and workflow.patched(NOTIFY_OPEN_STEPS_PATCH):
+                # what the broker filled and the price the trader gets, before the open is sent
+                self._notify_step(quote, Step.HEDGED, filled_amount_open=str(action.amount),
+                                  avg_price_open=str(price))  # fmt: skip
             try:
                 await calls.open_position(s.quote_id, action.amount, price)
             except ActionImpossible as exc:
@@ -454,6 +471,26 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 )
             )  # fmt: skip
         return await self._finish(status, f"flat ({quote.status.name})")
+
+    def _notify_step(
+        self,
+        quote: Quote,
+        step: Step,
+        *,
+        filled_amount_open: str,
+        avg_price_open: str | None = None,
+    ) -> None:
+        """Tell the front-end `step` of this intent once (`domain.notifications` words it)."""
+        s = self._state
+        assert s is not None
+        words = wording(step, order_type=quote.order_type)
+        row = NotificationRow(
+            s.quote_id, quote.party_a, words.last_seen_action, words.action_status,
+            state_type=words.state_type, failure_type=words.failure_type,
+            filled_amount_open=filled_amount_open, avg_price_open=avg_price_open,
+            order_type=int(quote.order_type),
+        )  # fmt: skip
+        self._notify_once(step.value, row)
 
     def _hold_exposure(self, notional: Decimal) -> None:
         s = self._state
