@@ -212,9 +212,11 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         self._notify_once(key, row)
 
     def _notify_close_cancelled(self, party_a: str) -> None:
+        """Once per close request (its key survives the renumbering of a local close id): our
+        accept returning and its event arriving are one notice."""
         s = self._state
         assert s is not None
-        self._notify_step(f"close-cancelled:{s.close_id}", party_a, Step.CLOSE_CANCELLED)
+        self._notify_step(f"close-cancelled:{s.close_key}", party_a, Step.CLOSE_CANCELLED)
 
     def _notify_liquidated(
         self, party_a: str, party: Liquidated | None, amount: str | None

@@ -50,7 +50,7 @@ def _workflow(
     wf._begin(PositionState(31337, quote_id))
     assert wf._state is not None
     wf._state.quote = {"party_a": PARTY_A, "order_type": "LIMIT"}
-    wf._state.close_id = 7
+    wf._state.close_key = f"{1000 * W}:1700000000"
     written: list[NotificationRow] = []
     wf._write = lambda row: written.append(row)  # type: ignore[assignment,method-assign,return-value]
     return wf, written
