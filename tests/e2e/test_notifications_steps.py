@@ -72,7 +72,9 @@ async def test_an_intent_is_told_locked_and_hedged_before_opened_and_a_cancelled
         assert Decimal(locked["filled_amount_open"]) == 0
         view = await hedger.wait_chain(quote_id, OPEN, account=account)
         opened_price = Decimal(hedger.contract().functions.getQuote(quote_id).call()[5]) / WAD
-        assert Decimal(hedged["filled_amount_open"]) == Decimal("0.01") == view.quantity / WAD
+        assert (
+            Decimal(hedged["filled_amount_open"]) == Decimal("0.01") == Decimal(view.quantity) / WAD
+        )
         assert Decimal(hedged["avg_price_open"]) == opened_price  # what openPosition then sent
         assert Decimal(done["avg_price_open"]) == opened_price
         assert await hedger.broker_traded(quote_id) == Decimal("0.01")  # hedged before opened
