@@ -191,7 +191,7 @@ class LedgerActivities(LedgerApi):
             "error_code": row.error_code, "filled_amount_open": _dec(row.filled_amount_open),
             "filled_amount_close": _dec(row.filled_amount_close), "avg_price_open": _dec(row.avg_price_open),
             "avg_price_close": _dec(row.avg_price_close), "order_type": row.order_type,
-            "create_time": now, "modify_time": now,
+            "create_time": now, "modify_time": now, "ledger_seq": row.seq,
         }  # fmt: skip
         stmt = insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["id"])
         async with self.sessions() as session:

@@ -120,6 +120,8 @@ class NotificationRow:
     avg_price_open: str | None = None
     avg_price_close: str | None = None
     order_type: int | None = None
+    # orders one quote's notifications written in the same second (the workflow's ledger seq)
+    seq: int = 0
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,8 @@ class Notification(SQLModel, table=True):
     order_type: int | None = None
     create_time: int = Field(sa_type=BigInteger)
     modify_time: int = Field(sa_type=BigInteger)
+    # the writing workflow's ledger order: one quote's notices of the same second stay in order
+    ledger_seq: int = Field(default=0, sa_type=BigInteger)
 
 
 class TradingStateRecord(SQLModel, table=True):

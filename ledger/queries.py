@@ -199,7 +199,11 @@ async def notifications_page(
         total = await session.scalar(count_stmt)
         rows = await session.scalars(
             _filtered(select(Notification), f)
-            .order_by(col(Notification.modify_time).desc(), col(Notification.create_time).desc())
+            .order_by(
+                col(Notification.modify_time).desc(),
+                col(Notification.create_time).desc(),
+                col(Notification.ledger_seq).desc(),
+            )
             .offset(start)
             .limit(size)
         )
@@ -214,7 +218,11 @@ async def notifications_modified_since(
         rows = await session.scalars(
             select(Notification)
             .where(col(Notification.modify_time) >= modify_time_gte)
-            .order_by(col(Notification.modify_time), col(Notification.create_time))
+            .order_by(
+                col(Notification.modify_time),
+                col(Notification.create_time),
+                col(Notification.ledger_seq),
+            )
             .limit(limit)
         )
         return list(rows.all())

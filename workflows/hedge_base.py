@@ -22,7 +22,7 @@ continue-as-new and before the workflow ends.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.enums import HedgeStatus
     from interfaces.broker import OrderSnapshot
-    from interfaces.ledger import AlertRow, HedgeStatusUpdate
+    from interfaces.ledger import AlertRow, HedgeStatusUpdate, NotificationRow
     from interfaces.temporal import SearchAttributes
     from interfaces.workflows import ChainLog, OperatorCommand
 
@@ -45,6 +45,7 @@ from workflows.broker_legs import BrokerLeg
 from workflows.calls import ActionImpossible, StepFailed
 
 EVENT_KEYS_KEPT = 200  # applied event keys remembered for dedupe (carried over continue-as-new)
+NOTICES_KEPT = 50  # keys of front-end notifications sent once (carried over continue-as-new)
 HISTORY_LIMIT = 8_000  # continue-as-new beyond this many history events (unless the input says)
 ALERT_AFTER_SECONDS = 120.0  # failures lasting this long raise an alert (the hedge goes on)
 MAX_BACKOFF_SECONDS = 30.0
@@ -85,6 +86,7 @@ class HedgeState:
     failure_episodes: int = 0
     continued: int = 0  # continue-as-new so far
     history_limit: int | None = None
+    notified: list[str] = field(default_factory=list)  # keys of once-only front-end notices
 
 
 S = TypeVar("S", bound=HedgeState)
@@ -407,8 +409,22 @@ class HedgeWorkflow(Generic[S]):
     def _write(self, row: calls.Write) -> None:
         """Record `row` in the background (the hedge goes on); awaited before the workflow
         ends, carried over continue-as-new."""
+        if isinstance(row, NotificationRow) and row.seq == 0:
+            row = replace(row, seq=self._seq())  # the front-end gets a quote's notices in order
         self._writes = [(h, r) for h, r in self._writes if not h.done()]
         self._writes.append((calls.start_write(row), row))
+
+    def _notify_once(self, key: str, row: NotificationRow) -> None:
+        """Tell the front-end `row` unless a notice with `key` went out already. Like every
+        ledger write it is best-effort and in the background: a failing notify never holds up
+        or fails the hedge."""
+        s = self._state
+        assert s is not None
+        if key in s.notified:
+            return
+        s.notified.append(key)
+        del s.notified[:-NOTICES_KEPT]
+        self._write(row)
 
     async def _drain_writes(self) -> None:
         pending = [h for h, _ in self._writes if not h.done()]

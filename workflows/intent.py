@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         WaitForProtocol,
     )
     from domain.ids import open_order_client_id, position_workflow_id
+    from domain.notifications import Step, wording
     from domain.open_path import OpenSituation, next_open_action
     from domain.policy import AcceptOpen, Reject, decide_open
     from domain.pricing import broker_side_for_open, open_limit_price
@@ -106,10 +107,15 @@ class IntentState(HedgeState):
 # The front-end's notification for how an intent ended (SYMMIO.md §5.1 vocabulary): opened is
 # `SendQuote`/success (above); a cancel accepted, an expiry.
 NOTIFY_OUTCOME_PATCH = "notify-intent-outcome"
-_OUTCOME_NOTIFICATIONS: dict[HedgeStatus, tuple[str, str, str | None]] = {
-    HedgeStatus.CANCELLED: ("RequestToCancelQuote", "success", None),
-    HedgeStatus.EXPIRED: ("SendQuote", "failed", "the quote expired before it was opened"),
+_OUTCOME_NOTIFICATIONS: dict[HedgeStatus, tuple[Step, str | None]] = {
+    HedgeStatus.CANCELLED: (Step.CANCELLED, None),
+    HedgeStatus.EXPIRED: (Step.EXPIRED, "the quote expired before it was opened"),
 }
+
+
+# Runs started before it told the front-end nothing between seen and opened; from it on the
+# lock (our lockQuote mined) and the hedge (the broker filled, openPosition next) are reported.
+NOTIFY_OPEN_STEPS_PATCH = "notify-open-steps"
 
 
 @workflow.defn(name="IntentWorkflow")
@@ -161,6 +167,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 s.decided = True
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
             s.decided = True
+        if (
+            quote.status == QuoteStatus.LOCKED
+            and self._is_ours(quote)
+            and "locked" not in s.notified
+            and workflow.patched(NOTIFY_OPEN_STEPS_PATCH)
+        ):
+            self._notify_step(quote, Step.LOCKED, filled_amount_open="0")
         action = await self._next_action(quote, now)
         if isinstance(action, Done):
             return await self._done(action, quote)
@@ -271,11 +284,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             s.tick_size = str(context.symbol.tick_size if context.symbol else "0.01")
             s.step_size = str(context.symbol.step_size) if context.symbol else None
             self._write(DecisionRow(s.chain_id, s.quote_id, True, "accepted"))
-            self._write(
-                NotificationRow(
-                    s.quote_id, quote.party_a, "SendQuote", "seen", order_type=int(quote.order_type)
-                )
-            )
+            self._write(self._notice(quote, Step.SEEN))
             return True
         s.decision = decision.message
         s.decision_code = int(decision.code)
@@ -285,11 +294,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if workflow.patched("notify-rejection"):
             # the trader sees the hedger decline, with the policy's solver error code
             self._write(
-                NotificationRow(
-                    s.quote_id, quote.party_a, "SendQuote", "failed",
-                    failure_type="HEDGER_REJECTED", failure_message=decision.message,
-                    error_code=int(decision.code), order_type=int(quote.order_type),
-                )
+                self._notice(quote, Step.REJECTED, failure_message=decision.message,
+                             error_code=int(decision.code))
             )  # fmt: skip
         return False
 
@@ -318,6 +324,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             await self._set_status(HedgeStatus.OPENING)
             price = self._open_price(quote)
             assert price is not None
+            if "hedged" not in s.notified and workflow.patched(NOTIFY_OPEN_STEPS_PATCH):
+                # what the broker filled and the price the trader gets, before the open is sent
+                self._notify_step(quote, Step.HEDGED, filled_amount_open=str(action.amount),
+                                  avg_price_open=str(price))  # fmt: skip
             try:
                 await calls.open_position(s.quote_id, action.amount, price)
             except ActionImpossible as exc:
@@ -422,11 +432,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             if workflow.patched(NOTIFY_OUTCOME_PATCH):
                 # the trader sees the position opened (a partial LIMIT fill: what filled)
                 self._write(
-                    NotificationRow(
-                        s.quote_id, quote.party_a, "SendQuote", "success",
-                        filled_amount_open=str(quote.quantity),
-                        avg_price_open=str(quote.opened_price), order_type=int(quote.order_type),
-                    )
+                    self._notice(quote, Step.OPENED, filled_amount_open=str(quote.quantity),
+                                 avg_price_open=str(quote.opened_price))
                 )  # fmt: skip
             await self._start_position(quote)
             return await self._finish(HedgeStatus.OPEN, "opened")
@@ -445,15 +452,40 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             status = HedgeStatus.CLOSED  # opened and already over (closed, liquidated)
         outcome = _OUTCOME_NOTIFICATIONS.get(status)
         if outcome is not None and workflow.patched(NOTIFY_OUTCOME_PATCH):
-            action_name, action_status, failure = outcome
-            self._write(
-                NotificationRow(
-                    s.quote_id, quote.party_a, action_name, action_status,
-                    failure_type="EXPIRED" if failure else None, failure_message=failure,
-                    order_type=int(quote.order_type),
-                )
-            )  # fmt: skip
+            step, failure = outcome
+            self._write(self._notice(quote, step, failure_message=failure))
         return await self._finish(status, f"flat ({quote.status.name})")
+
+    def _notice(
+        self, quote: Quote, step: Step, *, filled_amount_open: str | None = None,
+        avg_price_open: str | None = None, failure_message: str | None = None,
+        error_code: int | None = None,
+    ) -> NotificationRow:  # fmt: skip
+        """The front-end's notification of `step` of this intent (`domain.notifications`)."""
+        s = self._state
+        assert s is not None
+        words = wording(step, order_type=quote.order_type)
+        return NotificationRow(
+            s.quote_id, quote.party_a, words.last_seen_action, words.action_status,
+            state_type=words.state_type, failure_type=words.failure_type,
+            failure_message=failure_message, error_code=error_code,
+            filled_amount_open=filled_amount_open, avg_price_open=avg_price_open,
+            order_type=int(quote.order_type),
+        )  # fmt: skip
+
+    def _notify_step(
+        self,
+        quote: Quote,
+        step: Step,
+        *,
+        filled_amount_open: str,
+        avg_price_open: str | None = None,
+    ) -> None:
+        """Tell the front-end `step` of this intent once."""
+        row = self._notice(
+            quote, step, filled_amount_open=filled_amount_open, avg_price_open=avg_price_open
+        )
+        self._notify_once(step.value, row)
 
     def _hold_exposure(self, notional: Decimal) -> None:
         s = self._state

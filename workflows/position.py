@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         WaitForProtocol,
     )
     from domain.ids import close_order_client_id
+    from domain.notifications import Liquidated, Step, wording
     from domain.position_path import PositionSituation, next_position_action
     from domain.pricing import (
         broker_side_for_close,
@@ -95,6 +96,9 @@ CLOSING = (QuoteStatus.CLOSE_PENDING, QuoteStatus.CANCEL_CLOSE_PENDING)
 PATCH_PROTOCOL_PAUSE = "position-protocol-pause"
 # Runs started before it never read the broker's mark for a LIMIT close.
 PATCH_LIMIT_MARK = "position-limit-close-mark"
+# Runs started before it told the front-end only of close fills; from it on also of a close
+# request cancelled, a third party's force-close and a liquidation.
+NOTIFY_CLOSE_STEPS_PATCH = "notify-close-steps"
 
 
 @dataclass
@@ -159,6 +163,68 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
                 # the request it closed (the chain clears requestedClosePrice once closed)
                 "requested": str(from_wei18(int(s.close_key.split(":")[0]))) if s.close_key else "",
             }
+        self._notify_event(event)
+
+    def _notify_event(self, event: ev.SymmioEvent) -> None:
+        """What an event tells the trader: a third party's force-close, the close request
+        cancelled (a forced cancel-close too), a liquidation of this position."""
+        s = self._state
+        assert s is not None
+        if isinstance(event, ev.ForceClosePosition) and not event.legacy:
+            if workflow.patched(NOTIFY_CLOSE_STEPS_PATCH):
+                self._notify_step(
+                    f"force-close:{event.key}", event.party_a, Step.FORCE_CLOSED,
+                    filled_amount_close=str(from_wei18(event.filled_amount)),
+                    avg_price_close=str(from_wei18(event.closed_price)),
+                    message="closed by a third party's forceClosePosition at the requested price",
+                )  # fmt: skip
+        elif isinstance(event, ev.AcceptCancelCloseRequest | ev.ForceCancelCloseRequest):
+            if s.quote is not None and workflow.patched(NOTIFY_CLOSE_STEPS_PATCH):
+                self._notify_close_cancelled(str(s.quote["party_a"]))
+        elif isinstance(event, ev.LiquidatePositionsPartyA | ev.LiquidatePositionsPartyB):
+            if s.quote_id in event.quote_ids and workflow.patched(NOTIFY_CLOSE_STEPS_PATCH):
+                amounts = event.liquidated_amounts or ()
+                index = event.quote_ids.index(s.quote_id)
+                amount = str(from_wei18(amounts[index])) if index < len(amounts) else None
+                party = (
+                    Liquidated.PARTY_A
+                    if isinstance(event, ev.LiquidatePositionsPartyA)
+                    else Liquidated.PARTY_B
+                )
+                self._notify_liquidated(event.party_a, party, amount)
+
+    def _notify_step(
+        self, key: str, party_a: str, step: Step, *, liquidated: Liquidated | None = None,
+        filled_amount_close: str | None = None, avg_price_close: str | None = None,
+        message: str | None = None,
+    ) -> None:  # fmt: skip
+        """Tell the front-end `step` of this position once per `key` (`domain.notifications`)."""
+        s = self._state
+        assert s is not None
+        order_type = OrderType[s.quote["order_type"]] if s.quote else OrderType.MARKET
+        words = wording(step, order_type=order_type, liquidated=liquidated)
+        row = NotificationRow(
+            s.quote_id, party_a, words.last_seen_action, words.action_status,
+            state_type=words.state_type, failure_type=words.failure_type, failure_message=message,
+            filled_amount_close=filled_amount_close, avg_price_close=avg_price_close,
+            order_type=int(order_type),
+        )  # fmt: skip
+        self._notify_once(key, row)
+
+    def _notify_close_cancelled(self, party_a: str) -> None:
+        """Once per close request (its key survives the renumbering of a local close id): our
+        accept returning and its event arriving are one notice."""
+        s = self._state
+        assert s is not None
+        self._notify_step(f"close-cancelled:{s.close_key}", party_a, Step.CLOSE_CANCELLED)
+
+    def _notify_liquidated(
+        self, party_a: str, party: Liquidated | None, amount: str | None
+    ) -> None:
+        whose = {Liquidated.PARTY_A: "the trader's", Liquidated.PARTY_B: "the hedger's"}
+        text = f"closed by {whose[party]} liquidation" if party else "closed by a liquidation"
+        self._notify_step("liquidated", party_a, Step.LIQUIDATED, liquidated=party,
+                          filled_amount_close=amount, message=text)  # fmt: skip
 
     @workflow.signal(name=SIGNAL_HANDOVER)
     def handover(self, broker_quantity: str) -> None:
@@ -252,6 +318,12 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         if s.force_close is not None and isinstance(action, Idle | Done):
             self._alert_force_close(quote)
         if isinstance(action, Done):
+            if (
+                quote.status == QuoteStatus.LIQUIDATED
+                and "liquidated" not in s.notified
+                and workflow.patched(NOTIFY_CLOSE_STEPS_PATCH)
+            ):  # the liquidation's event did not reach this workflow: the chain says it all
+                self._notify_liquidated(quote.party_a, None, None)
             outcome = f"flat ({quote.status.name})"
             await self._set_status(HedgeStatus.CLOSED)
             self._record(quote)  # the ledger's position row ends CLOSED too
@@ -422,6 +494,9 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 await self._wait(2.0, clear_first=True)
+            else:
+                if workflow.patched(NOTIFY_CLOSE_STEPS_PATCH):
+                    self._notify_close_cancelled(quote.party_a)
         elif isinstance(action, ReduceBroker):
             await self._set_status(HedgeStatus.UNWINDING)
             await self._place(quote, action.quantity, purpose="reduce")

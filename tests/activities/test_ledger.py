@@ -169,11 +169,13 @@ async def test_alerts_and_notifications_are_written_once(
                      dedupe_key="intent-31337-7:stuck:1")  # fmt: skip
     await env.run(ops.raise_alert, alert)
     await env.run(ops.raise_alert, alert)  # a retry, or a replayed workflow: one alert
-    note = NotificationRow(7, "0xA", "SendQuote", "seen")
+    note = NotificationRow(7, "0xA", "SendQuote", "seen", seq=3)
     await env.run(ledger.notify, note)
     await env.run(ledger.notify, note)  # same activity attempt identity: written once
     assert await _count(engine, Alert) == 1  # a dead webhook loses nothing
     assert await _count(engine, Notification) == 1
+    async with engine.connect() as conn:  # the workflow's write order, for the front-end
+        assert (await conn.execute(select(Notification.ledger_seq))).scalar_one() == 3
     assert (await env.run(ops.limits)) == LIMITS
 
 

@@ -119,6 +119,34 @@ def test_position_state_ws3_pushes_new_notifications(client: TestClient, seeded:
             recv(ws, timeout=0.5)  # each notification once, nothing else
 
 
+def test_position_state_ws3_keeps_one_seconds_notices_in_write_order(
+    client: TestClient, seeded: Seed
+) -> None:
+    """Seen, locked, hedged and opened can land within one second: the front-end gets them in
+    the order the workflow wrote them (`ledger_seq`), whatever order the rows landed in."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with client.websocket_connect("/ws/position-state-ws3") as ws:
+        ws.send_text(json.dumps({"address": [seeded.trader]}))
+        time.sleep(0.3)
+
+        async def insert_out_of_order() -> None:
+            now = int(time.time())
+            async with engine.begin() as conn:
+                for seq, status in ((3, "success"), (1, "seen"), (2, "failed")):
+                    await conn.execute(
+                        insert(Notification).values(
+                            id=uuid.uuid4(), quote_id=seeded.quote_base + 1,
+                            counterparty_address=seeded.trader, last_seen_action="SendQuote",
+                            action_status=status, state_type="alert", create_time=now,
+                            modify_time=now, ledger_seq=seq,
+                        )
+                    )  # fmt: skip
+
+        client.portal.call(insert_out_of_order)  # type: ignore[union-attr]
+        got = [recv(ws)["action_status"] for _ in range(3)]
+        assert got == ["seen", "failed", "success"]
+
+
 def test_funding_rate_ws(client: TestClient, seeded: Seed) -> None:
     with client.websocket_connect("/ws/funding-rate-ws") as ws:
         ws.send_text(json.dumps({"symbols": ["BTCUSDT", "NOPE"]}))
