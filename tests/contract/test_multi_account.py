@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from config.settings import load_settings
 from devnet.contracts.compile import load_artifacts
+from devnet.demo import ensure_deployment
+from devnet.stack.anvil import Anvil
 from tests.contract.helpers import (
     BTC,
     E18,
@@ -92,3 +98,24 @@ def test_send_quote_through_a_sub_account(chain: Chain) -> None:
     assert list(chain.view("getPartyAPendingQuotes", addr(PARTY_A))) == []
     stats = chain.view("partyAStats", sub)
     assert int(stats[6]) == locked[0]  # pending cva
+
+
+def test_demo_env_serves_the_devnet_multi_account(
+    chain: Chain, contract_anvil: Anvil, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo`'s deployment step hands the MultiAccount to every hedger process."""
+    stack = SimpleNamespace(
+        running_url=lambda _name: contract_anvil.http_url,
+        state_dir=tmp_path,
+        env_path=tmp_path / "devnet.env",
+    )
+    assert ensure_deployment(stack, log=lambda _: None) is not None  # type: ignore[arg-type]
+    deployment = json.loads((tmp_path / "devnet" / "deployment.json").read_text())
+    env = dict(
+        line.split("=", 1) for line in (tmp_path / "devnet.env").read_text().splitlines() if line
+    )
+    assert env["HEDGER_MULTI_ACCOUNTS"] == deployment["multi_account"]
+    monkeypatch.setenv("HEDGER_MULTI_ACCOUNTS", env["HEDGER_MULTI_ACCOUNTS"])
+    assert load_settings().multi_accounts == [deployment["multi_account"]]
+    code = chain.w3.eth.get_code(Web3.to_checksum_address(deployment["multi_account"]))
+    assert code not in (b"", None)
