@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     api_max_ws_per_client: int = Field(64, ge=1, le=100_000)
     api_max_ws_total: int = Field(2048, ge=1, le=1_000_000)
     api_trusted_proxies: CsvList = Field(default_factory=list)
+    # The SYMMIO MultiAccount contracts whose sub-accounts /get_balance_info serves (empty: none),
+    # and how many sub-accounts of one wallet it reads at most.
+    multi_accounts: CsvList = Field(default_factory=list)
+    multi_account_max_sub_accounts: int = Field(100, ge=1, le=10_000)
     # Seconds the API waits for Postgres: to connect, for a pooled connection, for one statement.
     # A stalled database then gets a 503 in bounded time instead of hanging every request.
     api_db_timeout_seconds: float = Field(5.0, gt=0, le=600)
@@ -229,6 +233,7 @@ class Settings(BaseSettings):
         "muon_urls",
         "validator_auto_repair",
         "api_trusted_proxies",
+        "multi_accounts",
         mode="before",
     )(_split_list)
 
@@ -249,6 +254,14 @@ class Settings(BaseSettings):
     def _check_private_key(cls, value: SecretStr) -> SecretStr:
         if not _HEX_KEY.match(value.get_secret_value()):
             raise ValueError("must be a 32-byte hex private key (64 hex digits, optional 0x)")
+        return value
+
+    @field_validator("multi_accounts")
+    @classmethod
+    def _check_multi_accounts(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _ADDRESS.match(v)]
+        if bad:
+            raise ValueError(f"not 0x-prefixed 20-byte hex addresses: {bad[:3]}")
         return value
 
     @field_validator("symmio_address")

@@ -127,7 +127,8 @@ def ensure_deployment(stack: LocalStack, log: Callable[[str], None]) -> str | No
     """Deploy our SYMMIO-compatible contract unless the chain already has it; returns the diamond.
 
     The addresses go to `<state>/devnet/deployment.json` and into `devnet.env`
-    (HEDGER_SYMMIO_ADDRESS, HEDGER_LISTENER_START_BLOCK), which every hedger process reads.
+    (HEDGER_SYMMIO_ADDRESS, HEDGER_LISTENER_START_BLOCK, HEDGER_MULTI_ACCOUNTS: the devnet
+    MultiAccount the front-end endpoints serve), which every hedger process reads.
     """
     deploy = _deploy_function()
     if deploy is None:
@@ -153,6 +154,8 @@ def ensure_deployment(stack: LocalStack, log: Callable[[str], None]) -> str | No
     env = _read_env(stack.env_path)
     env["HEDGER_SYMMIO_ADDRESS"] = str(deployment["symmio"])
     env["HEDGER_LISTENER_START_BLOCK"] = str(deployment.get("deploy_block", 0))
+    if deployment.get("multi_account"):  # absent from deployments recorded before it existed
+        env["HEDGER_MULTI_ACCOUNTS"] = str(deployment["multi_account"])
     stack.env_path.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     return str(deployment["symmio"])
 

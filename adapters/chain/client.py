@@ -136,6 +136,39 @@ class RawLog:
         }
 
 
+# SYMMIO MultiAccount's read interface (the views the front-end endpoints use).
+MULTI_ACCOUNT_ABI: list[AbiEntry] = [
+    {
+        "type": "function",
+        "name": "getAccountsLength",
+        "stateMutability": "view",
+        "inputs": [{"name": "user", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "type": "function",
+        "name": "getAccounts",
+        "stateMutability": "view",
+        "inputs": [
+            {"name": "user", "type": "address"},
+            {"name": "start", "type": "uint256"},
+            {"name": "size", "type": "uint256"},
+        ],
+        "outputs": [
+            {
+                "name": "",
+                "type": "tuple[]",
+                "components": [
+                    {"name": "accountAddress", "type": "address"},
+                    {"name": "name", "type": "string"},
+                ],
+            }
+        ],
+    },
+]
+MULTI_ACCOUNT_PAGE = 50  # sub-accounts per getAccounts call
+
+
 @dataclass(slots=True)
 class Endpoint:
     url: str
@@ -481,6 +514,32 @@ class ChainClient:
             locked=LockedValues.from_wei(raw[2], raw[3], raw[4], raw[5]),
             pending_locked=LockedValues.from_wei(raw[6], raw[7], raw[8], raw[9]),
         )
+
+    async def multi_account_view(self, multi_account: str, fn_name: str, *args: Any) -> Any:
+        """Call a view of a SYMMIO MultiAccount contract (with fallback)."""
+        address = to_checksum_address(multi_account)
+
+        async def op(ep: Endpoint) -> Any:
+            contract = ep.w3.eth.contract(address=address, abi=MULTI_ACCOUNT_ABI)
+            return await contract.get_function_by_name(fn_name)(*args).call()
+
+        return await self.with_fallback(fn_name, op)
+
+    async def sub_accounts(self, multi_account: str, owner: str, limit: int) -> list[str]:
+        """The first `limit` sub-accounts (PartyA addresses) `owner` has under `multi_account`,
+        read with `getAccountsLength` and paged `getAccounts`."""
+        user = to_checksum_address(owner)
+        total = min(
+            int(await self.multi_account_view(multi_account, "getAccountsLength", user)), limit
+        )
+        out: list[str] = []
+        while len(out) < total:
+            size = min(MULTI_ACCOUNT_PAGE, total - len(out))
+            page = await self.multi_account_view(multi_account, "getAccounts", user, len(out), size)
+            if not page:
+                break
+            out.extend(to_checksum_address(entry[0]) for entry in page[:size])
+        return out
 
     async def balance_of(self, user: str) -> Decimal:
         """Deposited, unallocated balance (18 decimals)."""

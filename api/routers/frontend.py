@@ -7,12 +7,16 @@ with a `detail` message.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.balances import party_a_balances
 from api.deps import EngineDep, SettingsDep
 from api.errors import ErrorMessage, SafeJSONResponse, unprocessable
 from api.guard import INT64_MAX, INT64_MIN, is_address
@@ -31,6 +35,7 @@ from ledger import queries as repo
 from ledger.market_tables import SymbolRecord
 
 router = APIRouter(tags=["front-end"])
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 HUNDRED = Decimal(100)
@@ -255,3 +260,70 @@ async def position_state(
         size,
     )
     return {"count": count, "position_state": [notification_json(n) for n in rows]}
+
+
+_503 = {"model": ErrorMessage, "description": "The chain could not be read"}
+_BALANCE_READS = 8  # sub-accounts whose partyAStats are read at once
+
+
+@router.get(
+    "/get_balance_info/{wallet}/{multi_account}",
+    responses={400: _400, 404: {"model": ErrorMessage, "description": "Unknown multi account"},
+               503: _503},
+)  # fmt: skip
+async def balance_info(
+    wallet: str, multi_account: str, engine: EngineDep, settings: SettingsDep, request: Request
+) -> dict[str, Any]:
+    """The balances of each sub-account (PartyA) `wallet` owns under the MultiAccount
+    `multi_account`, keyed by sub-account: `{"party_a": {allocated_balance, available_balance,
+    cva, lf, notional, party_a_mm, pending_*, upnl, timestamp}}` (at most
+    HEDGER_MULTI_ACCOUNT_MAX_SUB_ACCOUNTS of them)."""
+    for label, value in (("wallet", wallet), ("multi account", multi_account)):
+        if not is_address(value):
+            raise _bad_request(f"invalid {label} address {value[:64]!r}")
+    if multi_account.lower() not in {m.lower() for m in settings.multi_accounts}:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"multi account {multi_account} is not served by this hedger (HEDGER_MULTI_ACCOUNTS)",
+        )
+    chain = getattr(request.app.state, "chain", None)
+    if chain is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "no chain connection (HEDGER_SYMMIO_ADDRESS)"
+        )
+    gate = asyncio.Semaphore(_BALANCE_READS)
+
+    async def read(address: str) -> Any:
+        async with gate:
+            return await chain.party_a_balance_info(address)
+
+    try:
+        accounts = await chain.sub_accounts(
+            multi_account, wallet, settings.multi_account_max_sub_accounts
+        )
+        infos = await asyncio.gather(*(read(a) for a in accounts))
+    except Exception as exc:  # noqa: BLE001 - any failed chain read: the balances are unknown
+        log.warning("get_balance_info: chain read failed: %s", exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the chain could not be read; try again"
+        ) from None
+    now = int(time.time())
+    out: dict[str, Any] = {}
+    for address, info in zip(accounts, infos, strict=True):
+        b = await party_a_balances(engine, address, info)
+        out[address] = {
+            "party_a": {
+                "allocated_balance": dec_str(b.allocated),
+                "available_balance": dec_str(b.available),
+                "cva": dec_str(b.locked.cva),
+                "lf": dec_str(b.locked.lf),
+                "notional": dec_str(b.notional),
+                "party_a_mm": dec_str(b.locked.party_a_mm),
+                "pending_cva": dec_str(b.pending.cva),
+                "pending_lf": dec_str(b.pending.lf),
+                "pending_party_a_mm": dec_str(b.pending.party_a_mm),
+                "upnl": dec_str(b.upnl),
+                "timestamp": now,
+            }
+        }
+    return out

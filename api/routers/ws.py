@@ -27,18 +27,17 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.balances import party_a_balances
 from api.errors import is_database_down
 from api.guard import InputError, Limits, is_address, loads_checked
 from api.metrics import WS_CONNECTIONS
 from api.notify_hub import NotificationHub, Subscription
 from api.serialize import dec_str, funding_json, notification_json
-from domain.quote import LockedValues
 from ledger import queries as repo
 
 if TYPE_CHECKING:
@@ -216,26 +215,20 @@ async def upnl_ws(ws: WebSocket) -> None:
     last: dict[str, PartyABalanceInfo] = {}  # address -> the last balances read from the chain
 
     async def tick(address: str, fresh: bool) -> None:
-        s = await repo.account_summary(engine, address)
-        locked = LockedValues(s.cva, s.lf, s.mm)
-        pending = LockedValues(s.pending_cva, s.pending_lf, s.pending_mm)
-        available = allocated = Decimal(0)
         if chain is not None:
             try:
                 last[address] = await chain.party_a_balance_info(address)
             except Exception as exc:  # noqa: BLE001 - RPC trouble: the last values read
                 log.warning("upnl-ws: PartyA balances unavailable: %s", exc)
-        info = last.get(address)
-        if info is not None:  # SYMMIO's accounting: the chain's locked values, not the ledger's
-            locked, pending = info.locked, info.pending_locked
-            available, allocated = info.available_for_quote(s.upnl), info.allocated
+        b = await party_a_balances(engine, address, last.get(address))
+        locked, pending = b.locked, b.pending
         await session.send(
             {
-                "upnl": dec_str(s.upnl),
-                "notional": dec_str(s.notional),
+                "upnl": dec_str(b.upnl),
+                "notional": dec_str(b.notional),
                 "timestamp": int(time.time() * 1000),
-                "available_balance": dec_str(available),
-                "allocated_balance": dec_str(allocated),
+                "available_balance": dec_str(b.available),
+                "allocated_balance": dec_str(b.allocated),
                 "cva": dec_str(locked.cva),
                 "mm": dec_str(locked.party_a_mm),
                 "lf": dec_str(locked.lf),

@@ -86,6 +86,7 @@ class Deployment:
     muon_public_key: tuple[int, int]
     muon_gateway: str
     traders: list[str] = field(default_factory=list)
+    multi_account: str = ""  # our MultiAccount (sub-accounts as PartyA), deployed last
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +97,7 @@ class Deployment:
             "admin": self.admin,
             "party_b": self.party_b,
             "traders": self.traders,
+            "multi_account": self.multi_account,
             "deploy_block": self.deploy_block,
             "muon": {
                 "app_id": str(self.muon_app_id),
@@ -226,6 +228,10 @@ def deploy_and_initialise(
         admin.call(token, "mint", hedger.address, party_b_funding)
         hedger.call(token, "approve", diamond_addr, party_b_funding)
         hedger.call(symmio, "deposit", party_b_funding)
+    # Last, so the collateral and diamond addresses above stay where they were.
+    multi_account = admin.deploy(
+        contracts["MultiAccount"]["abi"], contracts["MultiAccount"]["bytecode"], diamond_addr
+    )
     deployment = Deployment(
         chain_id=w3.eth.chain_id,
         symmio=str(symmio.address),
@@ -238,6 +244,7 @@ def deploy_and_initialise(
         muon_public_key=muon_public_key,
         muon_gateway=Web3.to_checksum_address(muon_gateway),
         traders=[str(Account.from_key(k).address) for k in DEFAULT_TRADER_KEYS],
+        multi_account=Web3.to_checksum_address(multi_account),
     )
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import rlp
+from eth_utils.crypto import keccak
+from web3 import Web3
 
 from devnet.contracts import cli
 from devnet.contracts.deploy import ANVIL_KEYS
@@ -11,10 +14,16 @@ from tests.contract.helpers import E18, HEDGER, PARTY_A, Chain, addr
 ADMIN = ANVIL_KEYS[0]
 
 
+def _created(sender: str, nonce: int) -> str:
+    """The address of the contract `sender` creates with `nonce`."""
+    return Web3.to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
 def test_deployment_json_and_set_up(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> None:
     dep = chain.dep.to_json()
     assert set(dep) == {
-        "chain_id", "symmio", "collateral", "facets", "admin", "party_b", "traders", "deploy_block", "muon"
+        "chain_id", "symmio", "collateral", "facets", "admin", "party_b", "traders", "deploy_block", "muon",
+        "multi_account",
     }  # fmt: skip
     assert (
         dep["chain_id"] == 31337 and dep["party_b"] == addr(HEDGER) and dep["admin"] == addr(ADMIN)
@@ -30,6 +39,10 @@ def test_deployment_json_and_set_up(chain: Chain, tmp_path_factory: pytest.TempP
     assert chain.view("pendingQuotesValidLength") == 100
     assert chain.view("balanceOf", addr(HEDGER)) > 0
     assert chain.w3.eth.get_block(dep["deploy_block"])["number"] == dep["deploy_block"]
+    # the MultiAccount is deployed last: the collateral and the diamond keep the vectors' addresses
+    assert chain.w3.eth.get_code(dep["multi_account"]) not in (b"", None)
+    created = [_created(addr(ADMIN), n) for n in range(3)]
+    assert (created[0], created[2]) == (dep["collateral"], dep["symmio"])
 
 
 def test_pause_and_symbol_validity(chain: Chain) -> None:
