@@ -484,6 +484,31 @@ async def hedger(e2e_stack: tuple[LocalStack, str, HedgerProcesses]) -> AsyncIte
         await engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+async def _hedger_ready(hedger: Hedger) -> None:
+    """Before each test: the hedger's API answers and every task queue has its pollers again.
+    A test that restarts the hedger's processes (tests/e2e/test_listeners.py) returns once
+    they are started, not listening; the next test must not race them."""
+    await _wait_for_api(hedger)
+    await _wait_for_pollers(hedger.client)
+
+
+async def _wait_for_api(hedger: Hedger, timeout: float = 60) -> None:
+    import httpx
+
+    url = f"http://127.0.0.1:{hedger.processes.env['HEDGER_API_PORT']}/healthz"
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            try:
+                await client.get(url)  # any answer: it listens
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
+
+
 async def _wait_for_pollers(client: Client, timeout: float = 60) -> None:
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
