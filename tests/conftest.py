@@ -88,14 +88,27 @@ def record_history():  # type: ignore[no-untyped-def]
     import json
     import os
 
-    async def _record(handle, workflow_type: str, label: str):  # type: ignore[no-untyped-def]
+    async def _record(handle, workflow_type: str, label: str, *, every_run: bool = False):  # type: ignore[no-untyped-def]
+        """The latest run's history; with `every_run`, each run of the chain as
+        `<label>-run<N>` (N from 1, by start time): a workflow that continued-as-new took its
+        earlier steps, and their patch markers, in earlier runs."""
         if os.environ.get("HEDGER_RECORD_HISTORIES") != "1":
             return None
-        history = await handle.fetch_history()
         HISTORIES.mkdir(exist_ok=True)
-        path = HISTORIES / f"{workflow_type}-{label}.json"
-        payload = {"workflow_id": handle.id, "history": json.loads(history.to_json())}
-        path.write_text(json.dumps(payload, indent=1))
+        handles = [(handle, label)]
+        if every_run:
+            client = handle._client
+            runs = [r async for r in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+            handles = [
+                (client.get_workflow_handle(handle.id, run_id=r.run_id), f"{label}-run{n}")
+                for n, r in enumerate(sorted(runs, key=lambda r: r.start_time), start=1)
+            ]
+        path = None
+        for h, name in handles:
+            history = await h.fetch_history()
+            path = HISTORIES / f"{workflow_type}-{name}.json"
+            payload = {"workflow_id": h.id, "history": json.loads(history.to_json())}
+            path.write_text(json.dumps(payload, indent=1))
         return path
 
     return _record

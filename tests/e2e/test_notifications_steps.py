@@ -80,7 +80,9 @@ async def test_an_intent_is_told_locked_and_hedged_before_opened_and_a_cancelled
         assert await hedger.broker_traded(quote_id) == Decimal("0.01")  # hedged before opened
         assert [int(n["order_type"]) for n in mine] == [int(OrderType.MARKET)] * 4
         assert [n["failure_type"] for n in mine] == [None] * 4
-        await record_history(hedger.intent(quote_id), "IntentWorkflow", "notify-steps")
+        await record_history(
+            hedger.intent(quote_id), "IntentWorkflow", "notify-steps", every_run=True
+        )
 
         # A LIMIT close far above the market: the hedger rests a sell that cannot fill; the
         # trader cancels it and the hedger accepts.
@@ -111,4 +113,6 @@ async def test_an_intent_is_told_locked_and_hedged_before_opened_and_a_cancelled
     await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, account=account)
     await hedger.wait_workflow(hedger.position(quote_id))
     await hedger.assert_hedged()
-    await record_history(hedger.position(quote_id), "PositionWorkflow", "cancel-close")
+    await record_history(
+        hedger.position(quote_id), "PositionWorkflow", "cancel-close", every_run=True
+    )
