@@ -248,7 +248,8 @@ async def test_a_limit_close_the_market_touched_is_filled_well_inside_the_cooldo
     )
     started = time.monotonic()
     await hedger.set_price(close_price + 10)  # the market touches the limit: one chunk trades
-    await hedger.set_price(mark)  # and falls back at once
+    await asyncio.sleep(2)  # long enough for one of the hedger's mark reads to see it
+    await hedger.set_price(mark)  # and falls back
     view = await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
     assert time.monotonic() - started < 90
     assert view.closed_amount == view.quantity
