@@ -45,6 +45,7 @@ from domain.enums import OrderType, PositionType
 # this module warps); `sim` is this module's own
 anvil, hedger_key, symmio = funding_base.anvil, funding_base.hedger_key, funding_base.symmio
 oracle, funding_queue = funding_base.oracle, funding_base.funding_queue
+admin = funding_base.admin  # on this module's own `sim`
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
 BTC = "BTC/USDT:USDT"
@@ -61,16 +62,6 @@ def sim() -> Iterator[BackgroundExchange]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-async def admin(sim: BackgroundExchange) -> AsyncIterator[ExchangeAdmin]:
-    client = ExchangeAdmin(sim.rest_url)
-    await client.set_price("BTCUSDT", str(PRICE))
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture
