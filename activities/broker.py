@@ -27,7 +27,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.broker.adapter import SETTLED_LOOKUPS, BrokerAdapter
-from adapters.broker.errors import BrokerError
+from adapters.broker.errors import UNKNOWN_SYMBOL, BrokerError
+from adapters.broker.symbols import MarketRules
 from interfaces.broker import (
     BalanceInput,
     BalanceSnapshot,
@@ -35,6 +36,7 @@ from interfaces.broker import (
     Fill,
     FillPollResult,
     MarketRulesView,
+    MarketSnapshot,
     MarkPriceInput,
     OrderRef,
     OrderRequest,
@@ -100,6 +102,7 @@ class BrokerActivities(BrokerApi):
             self.fetch_balance,
             self.fetch_mark_price,
             self.market_rules,
+            self.market_snapshot,
         ]
 
     def worker_options(self) -> dict[str, Any]:
@@ -208,11 +211,27 @@ class BrokerActivities(BrokerApi):
     @_translated
     async def market_rules(self, ref: SymbolRef) -> MarketRulesView:
         """Step, tick, min notional of the broker market mapped to a SYMMIO symbol name."""
-        rules = await self.adapter.rules(ref.name)
-        return MarketRulesView(
-            symbol=rules.symbol,
-            step_size=format(rules.step_size, "f"),
-            tick_size=format(rules.tick_size, "f"),
-            min_notional=format(rules.min_notional, "f"),
-            max_quantity=format(rules.max_qty, "f") if rules.max_qty is not None else None,
-        )
+        return _rules_view(await self.adapter.rules(ref.name))
+
+    @activity.defn(name="broker_market_snapshot")
+    @_translated
+    async def market_snapshot(self, ref: SymbolRef) -> MarketSnapshot:
+        """The market's rules and its mark price; an unlisted symbol is an answer, not an error."""
+        try:
+            rules = await self.adapter.rules(ref.name)
+        except BrokerError as exc:
+            if exc.kind != UNKNOWN_SYMBOL:
+                raise
+            return MarketSnapshot(None, None, unlisted=exc.message)
+        mark = await self.adapter.fetch_mark_price(rules.symbol)
+        return MarketSnapshot(_rules_view(rules), format(mark, "f"))
+
+
+def _rules_view(rules: MarketRules) -> MarketRulesView:
+    return MarketRulesView(
+        symbol=rules.symbol,
+        step_size=format(rules.step_size, "f"),
+        tick_size=format(rules.tick_size, "f"),
+        min_notional=format(rules.min_notional, "f"),
+        max_quantity=format(rules.max_qty, "f") if rules.max_qty is not None else None,
+    )

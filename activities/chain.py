@@ -99,6 +99,7 @@ from domain.balance import (
 from domain.enums import QuoteStatus
 from domain.fixed import from_wei18, to_wei18
 from domain.funding import funding_boundary
+from domain.muon import SingleUpnlSig
 from domain.quote import OPEN_STATUSES, Quote, same_address
 from domain.settlement import (
     CloseSettlementFacts,
@@ -115,11 +116,13 @@ from interfaces.chain import (
     ChargeFundingResult,
     CloseFillRequest,
     LockRequest,
+    OpenFacts,
     OpenRequest,
     PartyARef,
     PartyBFunds,
     PartyBHealth,
     ProtocolStateView,
+    QuoteNow,
     QuoteRef,
     QuoteView,
     RebalanceRequest,
@@ -403,7 +406,7 @@ class ChainActivities(ChainApi):
             self.accept_cancel_close_request, self.emergency_close_position,
             self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
             self.rebalance_party_b,
-            self.party_b_health,
+            self.party_b_health, self.open_facts, self.quote_now,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -429,10 +432,39 @@ class ChainActivities(ChainApi):
 
     @activity.defn(name="chain_symbol_info")
     async def symbol_info(self, ref: QuoteRef) -> SymbolInfo:
-        symbol = await self._rpc(self.client.get_symbol(ref.quote_id))
-        if symbol.symbol_id == 0:
+        info = await self._symbol_info(ref.quote_id)
+        if info is None:
             raise ApplicationError(f"symbol {ref.quote_id} does not exist", type="UnknownSymbol",
                                    non_retryable=True)  # fmt: skip
+        return info
+
+    @activity.defn(name="chain_quote_now")
+    async def quote_now(self, ref: QuoteRef) -> QuoteNow:
+        quote, block = await asyncio.gather(
+            self._quote(ref.quote_id), self._rpc(self.client.latest_block())
+        )
+        return QuoteNow(quote_view(quote), ChainTime(block.number, block.timestamp))
+
+    @activity.defn(name="chain_open_facts")
+    async def open_facts(self, ref: QuoteRef) -> OpenFacts:
+        """The quote, then (concurrently) the chain time, its symbol and our funds for its
+        PartyA: the open decision's chain facts in one activity."""
+        quote = await self._quote(ref.quote_id)
+        block, info, funds = await asyncio.gather(
+            self._rpc(self.client.latest_block()),
+            self._symbol_info(quote.symbol_id),
+            self.party_b_funds(PartyARef(quote.party_a)),
+        )
+        missing = None if info is not None else f"symbol {quote.symbol_id} does not exist"
+        return OpenFacts(
+            self.party_b, quote_view(quote), ChainTime(block.number, block.timestamp), info,
+            funds, symbol_error=missing,
+        )  # fmt: skip
+
+    async def _symbol_info(self, symbol_id: int) -> SymbolInfo | None:
+        symbol = await self._rpc(self.client.get_symbol(symbol_id))
+        if symbol.symbol_id == 0:
+            return None
         return SymbolInfo(
             symbol_id=symbol.symbol_id, name=symbol.name, is_valid=symbol.is_valid,
             max_leverage=str(symbol.max_leverage),
@@ -472,19 +504,25 @@ class ChainActivities(ChainApi):
     @activity.defn(name="chain_lock_quote")
     async def lock_quote(self, req: LockRequest) -> TxResult:
         async def send(quote: Quote) -> TxOutcome:
-            await self._ensure_allocation(quote, Decimal(req.allocate_first))
-            sig = await self._muon(
-                self.muon.party_b_upnl_sig(
-                    party_b=self.party_b,
-                    party_a=quote.party_a,
-                    chain_id=self.chain_id,
-                    symmio=self.client.address,
-                )  # fmt: skip
-            )
+            # the allocation check reads PartyB's signed uPnL: when it sends nothing, that
+            # signature (fetched in this attempt, nonces unchanged) is the one the lock sends
+            sig = await self._ensure_allocation(quote, Decimal(req.allocate_first))
+            if sig is None:
+                sig = await self._muon(
+                    self.muon.party_b_upnl_sig(
+                        party_b=self.party_b,
+                        party_a=quote.party_a,
+                        chain_id=self.chain_id,
+                        symmio=self.client.address,
+                    )  # fmt: skip
+                )
             return await self._send("lock_quote", quote.id, "lockQuote",
                                     [quote.id, sig.to_abi_tuple()])  # fmt: skip
 
-        return await self._transact(PLANS["lock_quote"], req.quote_id, send)
+        result = await self._transact(
+            PLANS["lock_quote"], req.quote_id, send, party_a=req.party_a or None
+        )
+        return await self._with_facts(result)
 
     @activity.defn(name="chain_unlock_quote")
     async def unlock_quote(self, ref: QuoteRef) -> TxResult:
@@ -492,6 +530,17 @@ class ChainActivities(ChainApi):
             return await self._send("unlock_quote", quote.id, "unlockQuote", [quote.id])
 
         return await self._transact(PLANS["unlock_quote"], ref.quote_id, send)
+
+    async def _with_facts(self, result: TxResult) -> TxResult:
+        """`result` with the quote and the chain time read right after it: the workflow's next
+        facts without another round trip (without them when the read fails: it reads itself)."""
+        try:
+            quote, block = await asyncio.gather(
+                self.client.get_quote(result.quote_id), self.client.latest_block()
+            )
+        except RpcUnavailable:
+            return result
+        return replace(result, quote=quote_view(quote), chain_time=block.timestamp)
 
     @activity.defn(name="chain_accept_cancel_request")
     async def accept_cancel_request(self, ref: QuoteRef) -> TxResult:
@@ -514,7 +563,9 @@ class ChainActivities(ChainApi):
             return await self._send("open_position", quote.id, "openPosition",
                                     [quote.id, amount, price, sig.to_abi_tuple()])  # fmt: skip
 
-        return await self._transact(PLANS["open_position"], req.quote_id, send)
+        return await self._with_facts(
+            await self._transact(PLANS["open_position"], req.quote_id, send)
+        )
 
     @activity.defn(name="chain_fill_close_request")
     async def fill_close_request(self, req: CloseFillRequest) -> TxResult:
@@ -782,14 +833,19 @@ class ChainActivities(ChainApi):
     async def _transact(
         self, plan: _Plan, quote_id: int, send: Callable[[Quote], Awaitable[TxOutcome]], *,
         key: str | None = None, done: Callable[[Quote], bool] | None = None,
+        party_a: str | None = None,
     ) -> TxResult:  # fmt: skip
+        """`party_a`: the quote's PartyA when the caller knows it (the pair lock needs no read
+        first; the quote is read inside the lock either way)."""
+
         def already(quote: Quote) -> bool:
             return plan.done(quote, self.party_b) or (done is not None and done(quote))
 
         async with _heartbeating(f"{plan.action} quote {quote_id}: reading the quote"):
-            quote = await self._quote(quote_id)
+            if party_a is None:
+                party_a = (await self._quote(quote_id)).party_a
             _phase(f"{plan.action} quote {quote_id}: waiting for the pair lock")
-            async with self.pair_lock(quote.party_a):
+            async with self.pair_lock(party_a):
                 # 1. a transaction of this activity (or with this key) decides first
                 earlier = await self._resume(plan.action, quote_id, key=key)
                 if earlier is not None:
@@ -993,7 +1049,9 @@ class ChainActivities(ChainApi):
             )  # fmt: skip
         )
 
-    async def _ensure_allocation(self, quote: Quote, allocate_first: Decimal) -> None:
+    async def _ensure_allocation(
+        self, quote: Quote, allocate_first: Decimal
+    ) -> SingleUpnlSig | None:
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
         what the quote locks — up to that, capped at `allocate_first`.
 
@@ -1002,26 +1060,27 @@ class ChainActivities(ChainApi):
         one mined counts — no second allocation is sent; otherwise the chain's available
         balance decides."""
         if allocate_first <= 0:
-            return
+            return None
         action = alloc_action(quote.party_a)
         if self.journal is not None:
             rows = await self.journal.find(action, quote.id, statuses=(PENDING, MINED))
             if any(r.status == MINED for r in rows):
-                return
+                return None
             for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
                 if await self._outcome_of([r for r in rows if r.nonce == nonce]) is not None:
-                    return
+                    return None
         elif await self._resume_in_process(action, quote.id, None) is not None:
-            return
-        available = await self._available(quote.party_a)
+            return None
+        available, sig = await self._available_signed(quote.party_a)
         # Keep headroom above what the lock needs: the open's solvency check counts the signed
         # uPnL, and a price move between lock and open must not make it revert.
         target = quote.locked_values.total_for_party_b * 2
         if available >= target:
-            return
+            return sig
         amount = min(allocate_first, target - available)
         await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
+        return None
 
     async def _top_up_for_close(
         self, quote: Quote, amount: int, price: int, sig: Any, key: str | None
@@ -1138,17 +1197,25 @@ class ChainActivities(ChainApi):
                 await self._outcome_of([r for r in rows if r.nonce == nonce])
 
     async def _available(self, party_a: str) -> Decimal:
-        info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
-        upnl = Decimal(0)
-        try:
-            sig = await self.muon.party_b_upnl_sig(
-                party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
-                symmio=self.client.address,
-            )  # fmt: skip
-            upnl = Decimal(sig.upnl) / Decimal(10**18)
-        except MuonError as exc:
-            log.warning("uPnl_B unavailable for %s (%s); assuming 0", party_a, exc)
-        return info.available_for_quote(upnl)
+        return (await self._available_signed(party_a))[0]
+
+    async def _available_signed(self, party_a: str) -> tuple[Decimal, SingleUpnlSig | None]:
+        """PartyB's balance available for quotes of `party_a`, and the uPnl_B signature it
+        counted (None when the oracle did not answer: the uPnL is taken as 0)."""
+        info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+        signed = self.muon.party_b_upnl_sig(
+            party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
+            symmio=self.client.address,
+        )  # fmt: skip
+        info, sig = await asyncio.gather(info_read, signed, return_exceptions=True)
+        if isinstance(info, BaseException):
+            raise info
+        if isinstance(sig, MuonError):
+            log.warning("uPnl_B unavailable for %s (%s); assuming 0", party_a, sig)
+            return info.available_for_quote(Decimal(0)), None
+        if isinstance(sig, BaseException):
+            raise sig
+        return info.available_for_quote(Decimal(sig.upnl) / Decimal(10**18)), sig
 
     async def _pair_sig(self, quote: Quote) -> Any:
         return await self._muon(

@@ -8,6 +8,7 @@ Postgres; alerts are recorded in Postgres (and retried while it is away). The co
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -19,7 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.risk_control import RiskControl
-from interfaces.ledger import AlertRow, ExposureView, LimitsView, OpsApi
+from interfaces.ledger import AlertRow, ExposureView, LimitsView, OpenInputs, OpsApi
 from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
 from ledger.columns import utcnow
 from ledger.models import Alert
@@ -56,7 +57,7 @@ class OpsActivities(OpsApi):
     def activities(self) -> list[Any]:
         return [
             self.raise_alert, self.trading_state, self.exposure, self.limits,
-            self.reserve_exposure, self.resize_exposure,
+            self.reserve_exposure, self.resize_exposure, self.open_inputs,
         ]  # fmt: skip
 
     @activity.defn(name="ops_raise_alert")
@@ -117,6 +118,12 @@ class OpsActivities(OpsApi):
     @activity.defn(name="ops_limits")
     async def limits(self) -> LimitsView:
         return self.limits_view
+
+    @activity.defn(name="ops_open_inputs")
+    async def open_inputs(self) -> OpenInputs:
+        """The trading state, the limits and the exposure book, read concurrently."""
+        state, exposure = await asyncio.gather(self.trading_state(), self.exposure())
+        return OpenInputs(state, self.limits_view, exposure)
 
     @activity.defn(name="ops_reserve_exposure")
     async def reserve_exposure(self, request: ExposureRequest) -> ExposureGrant:

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
         description="override of the exchange's REST base (None = the real exchange)",
     )
     broker_ws_url: str | None = "ws://127.0.0.1:8547"
+    # ccxt's client-side throttle, milliseconds per unit of request weight (an order costs 4);
+    # unset: ccxt's own (50 ms for Binance USD-M: one order per 200 ms per client)
+    broker_rate_limit_ms: int | None = Field(None, ge=1, le=60_000)
 
     # API server
     api_host: str = "127.0.0.1"
@@ -196,6 +199,12 @@ class Settings(BaseSettings):
     # Intent and position workflows continue-as-new beyond this many history events (set by the
     # listeners when they start a workflow; unset: the workflows' default of 8,000).
     workflow_history_limit: int | None = Field(None, ge=50, le=50_000)
+    # Run workflow code inside Temporal's Python sandbox (re-imports the workflow modules for
+    # every run and proxies their globals: about 4x the workflow worker's CPU per intent, see
+    # bench/). Off by default: the replay tests and the worker-validation test run every
+    # workflow type, and every recorded history, inside the sandbox, so a non-deterministic
+    # construct still fails `make test`. Turn it on to have production check at run time too.
+    workflow_sandbox: bool = False
 
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
     # this many seconds; 0 = the schedule is paused.

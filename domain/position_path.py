@@ -144,3 +144,11 @@ def next_position_action(s: PositionSituation) -> PositionAction:
     if fix is not None:
         return fix
     return Idle() if s.chain_status in OPEN_STATUSES else Done(Outcome.FLAT)
+
+
+def idle_recheck_seconds(quiet_rechecks: int, base: float, cap: float) -> float:
+    """How long an OPENED position with nothing to do sleeps before its `quiet_rechecks`-th
+    re-read of the chain (from 1): `base`, doubling with each quiet recheck, at most `cap`."""
+    if quiet_rechecks <= 1:
+        return base
+    return min(cap, base * float(2 ** min(quiet_rechecks - 1, 30)))

@@ -135,6 +135,17 @@ class MarketRulesView:
     max_quantity: str | None
 
 
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """`market_rules` + `fetch_mark_price` in one round trip (`broker_market_snapshot`).
+    `rules` and `mark_price` are None, and `unlisted` says why, when the broker does not list a
+    market for the symbol."""
+
+    rules: MarketRulesView | None
+    mark_price: str | None
+    unlisted: str | None = None
+
+
 class BrokerApi:
     """Every broker activity: orders by client order id, fills, positions, balance, market data."""
 
@@ -168,6 +179,10 @@ class BrokerApi:
 
     @activity.defn(name="broker_fetch_mark_price")
     async def fetch_mark_price(self, inp: MarkPriceInput) -> str:
+        raise NotImplementedError
+
+    @activity.defn(name="broker_market_snapshot")
+    async def market_snapshot(self, ref: SymbolRef) -> MarketSnapshot:
         raise NotImplementedError
 
     @activity.defn(name="broker_market_rules")

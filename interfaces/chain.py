@@ -69,6 +69,9 @@ class ChainTime:
 class LockRequest:
     quote_id: int
     allocate_first: str = "0"  # allocateForPartyB up to this much first if the allocation is short
+    party_a: str = (
+        ""  # the quote's PartyA when the caller knows it (saves a read before the pair lock)
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,9 @@ class TxResult:
     quote_id: int
     tx_hash: str | None  # None when the chain already showed the action done
     already_done: bool = False
+    # the quote and the chain time read right after (lock and open): the caller's next facts
+    quote: QuoteView | None = None
+    chain_time: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,28 @@ class ProtocolStateView:
     block_number: int = 0
 
 
+@dataclass(frozen=True)
+class QuoteNow:
+    """A quote and the chain time, read in one activity (`chain_quote_now`)."""
+
+    quote: QuoteView
+    time: ChainTime
+
+
+@dataclass(frozen=True)
+class OpenFacts:
+    """Every chain fact the open decision needs, read in one activity (`chain_open_facts`):
+    our PartyB, the quote, the chain time, the quote's symbol and PartyB's funds for its PartyA.
+    `symbol` is None (and `symbol_error` says why) when the quote's symbol does not exist."""
+
+    party_b: str
+    quote: QuoteView
+    time: ChainTime
+    symbol: SymbolInfo | None
+    funds: PartyBFunds
+    symbol_error: str | None = None
+
+
 class ChainApi:
     """Every chain activity: SYMMIO views and PartyB transactions (one worker per signer key)."""
 
@@ -225,6 +253,17 @@ class ChainApi:
 
     @activity.defn(name="chain_protocol_state")
     async def protocol_state(self) -> ProtocolStateView:
+        raise NotImplementedError
+
+    @activity.defn(name="chain_quote_now")
+    async def quote_now(self, ref: QuoteRef) -> QuoteNow:
+        """`read_quote` + `chain_time` in one round trip."""
+        raise NotImplementedError
+
+    @activity.defn(name="chain_open_facts")
+    async def open_facts(self, ref: QuoteRef) -> OpenFacts:
+        """`read_quote` + `chain_time` + `party_b_address` + `symbol_info` + `party_b_funds` of
+        the quote's PartyA, in one round trip (the open path's first step)."""
         raise NotImplementedError
 
     @activity.defn(name="chain_lock_quote")

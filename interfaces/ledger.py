@@ -158,6 +158,15 @@ class ExposureView:
     by_symbol: dict[str, str]
 
 
+@dataclass(frozen=True)
+class OpenInputs:
+    """The ops side of the open decision in one round trip (`ops_open_inputs`)."""
+
+    trading_state: str
+    limits: LimitsView
+    exposure: ExposureView
+
+
 def quote_row(chain_id: int, quote: Quote, hedge_status: str, symbol: str | None) -> QuoteRow:
     lv = quote.locked_values
     return QuoteRow(
@@ -224,6 +233,11 @@ class OpsApi:
 
     @activity.defn(name="ops_limits")
     async def limits(self) -> LimitsView:
+        raise NotImplementedError
+
+    @activity.defn(name="ops_open_inputs")
+    async def open_inputs(self) -> OpenInputs:
+        """`trading_state` + `limits` + `exposure` in one round trip."""
         raise NotImplementedError
 
     @activity.defn(name="ops_reserve_exposure")

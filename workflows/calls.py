@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         BrokerApi,
         FillPollResult,
         MarketRulesView,
+        MarketSnapshot,
         MarkPriceInput,
         OrderRef,
         OrderRequest,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ChainApi,
         CloseFillRequest,
         LockRequest,
+        OpenFacts,
         OpenRequest,
         PartyARef,
         PartyBFunds,
@@ -60,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         LedgerApi,
         LimitsView,
         NotificationRow,
+        OpenInputs,
         OpsApi,
         OrderRow,
         PositionRow,
@@ -176,6 +179,12 @@ async def read_quote(quote_id: int) -> Quote:
     return to_quote(await _chain(ChainApi.read_quote, QuoteRef(quote_id)))
 
 
+async def quote_now(quote_id: int) -> tuple[Quote, int]:
+    """The quote and the chain time in one activity."""
+    view = await _chain(ChainApi.quote_now, QuoteRef(quote_id))
+    return to_quote(view.quote), view.time.timestamp
+
+
 async def chain_time() -> int:
     view = await _call0(
         ChainApi.chain_time, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS
@@ -204,10 +213,14 @@ async def party_b_funds(party_a: str) -> PartyBFunds:
     return await _chain(ChainApi.party_b_funds, PartyARef(party_a))
 
 
-async def lock_quote(quote_id: int, allocate_first: Decimal) -> TxResult:
+async def open_facts(quote_id: int) -> OpenFacts:
+    return await _chain(ChainApi.open_facts, QuoteRef(quote_id))
+
+
+async def lock_quote(quote_id: int, allocate_first: Decimal, party_a: str = "") -> TxResult:
     return await _chain_tx(
         ChainApi.lock_quote,
-        LockRequest(quote_id, format(allocate_first, "f")),
+        LockRequest(quote_id, format(allocate_first, "f"), party_a),
         f"lockQuote {quote_id}",
     )
 
@@ -288,6 +301,10 @@ async def mark_price(symbol: str) -> Decimal:
 
 async def market_rules(symbol_name: str) -> MarketRulesView:
     return await _call(BrokerApi.market_rules, SymbolRef(symbol_name), queue=TaskQueues.BROKER)
+
+
+async def market_snapshot(symbol_name: str) -> MarketSnapshot:
+    return await _call(BrokerApi.market_snapshot, SymbolRef(symbol_name), queue=TaskQueues.BROKER)
 
 
 # ----------------------------------------------------------------------------------- ledger
@@ -417,6 +434,10 @@ async def limits() -> LimitsView:
     return await _ops0(OpsApi.limits)
 
 
+async def open_inputs() -> OpenInputs:
+    return await _ops0(OpsApi.open_inputs)
+
+
 # ----------------------------------------------------------------------------------- fills
 
 
@@ -451,6 +472,24 @@ async def open_context(
     mark, exposure_view, state, funds = await asyncio.gather(
         mark_task, exposure(), trading_state(), party_b_funds(quote.party_a)
     )
+    return build_open_context(
+        quote, now, our, info, rules, limits_view, mark, exposure_view, state, funds
+    )
+
+
+def build_open_context(
+    quote: Quote,
+    now: int,
+    our: str,
+    info: SymbolInfo,
+    rules: MarketRulesView | None,
+    limits_view: LimitsView,
+    mark: Decimal | None,
+    exposure_view: ExposureView,
+    state: str,
+    funds: PartyBFunds,
+) -> OpenContext:
+    """`decide_open`'s input from facts already read (pure)."""
     symbol = None
     if rules is not None:
         symbol = SymbolConfig(

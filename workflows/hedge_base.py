@@ -50,6 +50,11 @@ HISTORY_LIMIT = 8_000  # continue-as-new beyond this many history events (unless
 ALERT_AFTER_SECONDS = 120.0  # failures lasting this long raise an alert (the hedge goes on)
 MAX_BACKOFF_SECONDS = 30.0
 STUCK_RECHECK_SECONDS = 60.0
+# Runs started before it cleared the wake-up flag when a fill wait began, which dropped a
+# broker or chain signal that arrived between reading the facts and waiting (a LIMIT hedge's
+# partial fill then waited out the whole poll window); from it on the flag is cleared when the
+# facts are read (`_drain_logs`) and a fill wait ends at once on anything that came in since.
+WAKE_KEPT_PATCH = "wake-kept-until-facts-read"
 POLL_WINDOW_SECONDS = 30.0  # one fill-poll activity waits at most this long
 PAUSE_RECHECK_SECONDS = 5.0  # while the protocol pauses PartyB actions, look again this often
 
@@ -294,6 +299,8 @@ class HedgeWorkflow(Generic[S]):
         before every decision anyway."""
         s = self._state
         assert s is not None
+        if workflow.patched(WAKE_KEPT_PATCH):
+            self._wake.clear()  # what woke us is read now; a signal from here on is news
         for log in self._pending_logs:
             key = f"{log.block_number}:{log.tx_hash}:{log.log_index}"
             orphan = f"{key}@{log.block_hash}"
@@ -360,7 +367,8 @@ class HedgeWorkflow(Generic[S]):
         leg = next((leg for leg in s.legs if not leg.final), None)
         if leg is None:
             return
-        self._wake.clear()
+        if not workflow.patched(WAKE_KEPT_PATCH):
+            self._wake.clear()  # lost a fill signal that came in after the facts were read
         window = max(1.0, min(POLL_WINDOW_SECONDS, seconds))
         self._show(f"waiting for fills of broker order {leg.client_order_id}")
         poll = calls.start_poll_fills(leg.symbol, leg.client_order_id, window)

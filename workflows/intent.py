@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,14 +54,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.ids import open_order_client_id, position_workflow_id
     from domain.notifications import Step, wording
     from domain.open_path import OpenSituation, next_open_action
-    from domain.policy import AcceptOpen, Reject, decide_open
+    from domain.policy import AcceptOpen, OpenContext, Reject, decide_open
     from domain.pricing import broker_side_for_open, open_limit_price
     from domain.quote import Quote, same_address
     from domain.sizing import Fill, open_price_to_report
     from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
-    from interfaces.chain import SymbolInfo, quote_summary
-    from interfaces.ledger import DecisionRow, NotificationRow, quote_row
+    from interfaces.chain import SymbolInfo, TxResult, quote_summary, to_quote
+    from interfaces.ledger import DecisionRow, LimitsView, NotificationRow, quote_row
     from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
     from interfaces.temporal import SearchAttributes, TaskQueues
     from interfaces.workflows import (
@@ -118,9 +119,36 @@ _OUTCOME_NOTIFICATIONS: dict[HedgeStatus, tuple[Step, str | None]] = {
 NOTIFY_OPEN_STEPS_PATCH = "notify-open-steps"
 
 
+# Runs started before it read the open decision's facts one activity at a time (about eight
+# round trips before the lock); from it on, one round of concurrent activities
+# (`_first_step`), and the lock activity is told the PartyA.
+FAST_OPEN_PATCH = "open-facts-in-one-round"
+
+
+def _symbol_hint() -> str | None:
+    """The symbol's name the listener put on the workflow at its start (None when it did not
+    know it): the broker's market can be read in the first round, checked against the chain."""
+    name = workflow.info().typed_search_attributes.get(SearchAttributes.SYMBOL)
+    return name or None
+
+
+# Runs started before it read the chain at the start of every step; from it on, a step after
+# our own lock, broker placement or open decides on the facts that action left behind (the
+# transaction activities read the quote right after) unless a chain event arrived meanwhile.
+CARRY_FACTS_PATCH = "carry-own-action-facts"
+# Runs started before it read the quote and the chain time in two activities; from it on one.
+QUOTE_NOW_PATCH = "quote-and-time-in-one"
+
+
 @workflow.defn(name="IntentWorkflow")
 class IntentWorkflow(HedgeWorkflow[IntentState]):
     KIND = "intent"
+
+    def __init__(self) -> None:
+        super().__init__()
+        # facts our last action left behind: quote, chain time, its transaction (if any)
+        self._known: tuple[Quote, int, str | None] | None = None
+
     SEQ_BASE = 0
     UNWIND_MEANS = "give the quote up: flatten the broker, then release or cancel it on chain"
 
@@ -152,9 +180,11 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
     async def _step(self) -> str | None:
         s = self._state
         assert s is not None
+        if not s.decided and workflow.patched(FAST_OPEN_PATCH):
+            return await self._first_step()
         if not s.our_address:
             s.our_address = await calls.our_address()
-        quote, now = await self._refresh_chain()
+        quote, now = await self._facts()
         if not s.decided and is_protocol_paused(s.trading_state):
             await self._hold_for_protocol("deciding on the quote")  # decided on the facts then
             return None
@@ -167,6 +197,53 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 s.decided = True
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
             s.decided = True
+        return await self._act(quote, now)
+
+    async def _first_step(self) -> str | None:
+        """Undecided: every fact the decision needs in one round of concurrent activities (the
+        chain's, the ops worker's and, when the listener named the symbol at the start, the
+        broker's), decide, then act on the same facts."""
+        s = self._state
+        assert s is not None
+        self._drain_logs()
+        hint = _symbol_hint()
+        reads: list[Any] = [calls.open_facts(s.quote_id), calls.open_inputs()]
+        if hint:
+            reads.append(calls.market_snapshot(hint))
+        facts, inputs, *snap = await asyncio.gather(*reads)
+        s.our_address = facts.party_b
+        quote, now = to_quote(facts.quote), facts.time.timestamp
+        self._adopt(quote, now, inputs.trading_state)
+        if is_protocol_paused(s.trading_state):
+            await self._hold_for_protocol("deciding on the quote")  # decided on the facts then
+            return None
+        info = facts.symbol
+        if info is None:
+            raise ActionImpossible("UnknownSymbol", facts.symbol_error or "unknown symbol")
+        s.symbol_name = info.name
+        s.min_acceptable_quote_value = info.min_acceptable_quote_value
+        self._record_quote(quote)
+        if not self._is_ours(quote):
+            snapshot = snap[0] if snap and hint == info.name else None
+            if snapshot is None:
+                snapshot = await calls.market_snapshot(info.name)
+            if snapshot.rules is None:  # the broker does not list it: the policy rejects it
+                s.last_error = f"UnknownSymbol: {snapshot.unlisted}"
+            mark = Decimal(snapshot.mark_price) if snapshot.mark_price is not None else None
+            context = calls.build_open_context(
+                quote, now, s.our_address, info, snapshot.rules, inputs.limits, mark,
+                inputs.exposure, inputs.trading_state, facts.funds,
+            )  # fmt: skip
+            if not await self._judge(quote, context, inputs.limits):
+                s.decided = True
+                return await self._finish(HedgeStatus.REJECTED, "rejected")
+        s.decided = True
+        return await self._act(quote, now)
+
+    async def _act(self, quote: Quote, now: int) -> str | None:
+        """Decide the next action from the facts just read and perform it."""
+        s = self._state
+        assert s is not None
         if (
             quote.status == QuoteStatus.LOCKED
             and self._is_ours(quote)
@@ -192,6 +269,29 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             )
         return next_open_action(situation)
 
+    async def _facts(self) -> tuple[Quote, int]:
+        """The quote and the chain time: those our own lock, placement or open left behind when
+        nothing else arrived from the chain since (no round trip), else read afresh. The events
+        of our own transaction (the listeners deliver them right after it) are no news."""
+        known, self._known = self._known, None
+        if known is not None:
+            quote, now, own_tx = known
+            news = [log for log in self._pending_logs if not _same_tx(log.tx_hash, own_tx)]
+            if not news and workflow.patched(CARRY_FACTS_PATCH):
+                self._drain_logs()
+                return quote, now
+        return await self._refresh_chain()
+
+    def _carry(self, quote: Quote, now: int, own_tx: str | None = None) -> None:
+        """What the next step may decide on without reading the chain again."""
+        self._known = (quote, now, own_tx)
+
+    def _carry_result(self, result: TxResult) -> None:
+        if result.quote is not None:
+            quote = to_quote(result.quote)
+            self._adopt(quote, result.chain_time, self._state.trading_state if self._state else "")
+            self._carry(quote, result.chain_time, result.tx_hash)
+
     async def _settled(self) -> bool:
         quote, now = await self._refresh_chain()
         return isinstance(await self._next_action(quote, now), Done)
@@ -202,14 +302,25 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s = self._state
         assert s is not None
         self._drain_logs()
-        quote, now, trading = await asyncio.gather(
-            calls.read_quote(s.quote_id), calls.chain_time(), calls.trading_state()
-        )
+        if workflow.patched(QUOTE_NOW_PATCH):
+            (quote, now), trading = await asyncio.gather(
+                calls.quote_now(s.quote_id), calls.trading_state()
+            )
+        else:
+            quote, now, trading = await asyncio.gather(
+                calls.read_quote(s.quote_id), calls.chain_time(), calls.trading_state()
+            )
+        self._adopt(quote, now, trading)
+        return quote, now
+
+    def _adopt(self, quote: Quote, now: int, trading: str) -> None:
+        """The facts just read become what the workflow knows (and shows)."""
+        s = self._state
+        assert s is not None
         s.trading_state = trading
         s.quote = quote_summary(quote)
         s.chain_status = quote.status.name
         s.chain_time = now
-        return quote, now
 
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None
@@ -263,6 +374,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             s.last_error = str(exc)
         limits = await calls.limits()
         context = await calls.open_context(quote, now, s.our_address, info, rules, limits)
+        return await self._judge(quote, context, limits)
+
+    async def _judge(self, quote: Quote, context: OpenContext, limits: LimitsView) -> bool:
+        """The policy's decision on `context`; an accepted quote reserves its notional first."""
+        s = self._state
+        assert s is not None
         decision = decide_open(quote, context)
         if isinstance(decision, AcceptOpen):
             # Reserve the notional atomically: every quote in flight counts against the caps.
@@ -306,14 +423,24 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         assert s is not None
         if isinstance(action, Lock):
             await self._set_status(HedgeStatus.LOCKING)
+            party_a = quote.party_a if workflow.patched(FAST_OPEN_PATCH) else ""
             try:
-                await calls.lock_quote(s.quote_id, Decimal(s.allocate_before_lock))
+                self._carry_result(
+                    await calls.lock_quote(s.quote_id, Decimal(s.allocate_before_lock), party_a)
+                )
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 s.want_open = False  # lost the race or the quote moved on: the next facts decide
         elif isinstance(action, PlaceBrokerOrder):
             await self._set_status(HedgeStatus.HEDGING)
+            placing = workflow.now()
             await self._place(quote, action.quantity, purpose="open")
+            # the chain did not move for our placement: decide the open on the same facts when
+            # the order is done (an IOC) and did not wait (no liquidity); a resting order is
+            # waited for after a fresh look at the chain
+            settled = all(leg.final for leg in s.legs)
+            if settled and workflow.now() - placing < timedelta(seconds=1):
+                self._carry(quote, now)
         elif isinstance(action, WaitForFills):
             await self._wait_for_fills(quote.deadline - DEADLINE_MARGIN_SECONDS - now)
         elif isinstance(action, CancelBrokerOrder):
@@ -329,7 +456,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 self._notify_step(quote, Step.HEDGED, filled_amount_open=str(action.amount),
                                   avg_price_open=str(price))  # fmt: skip
             try:
-                await calls.open_position(s.quote_id, action.amount, price)
+                self._carry_result(await calls.open_position(s.quote_id, action.amount, price))
             except ActionImpossible as exc:
                 s.last_error = str(exc)
                 s.open_failed = True
@@ -518,6 +645,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             await workflow.get_external_workflow_handle(
                 position_workflow_id(s.chain_id, s.quote_id)
             ).signal(SIGNAL_HANDOVER, str(self._broker_filled()))
+
+
+def _same_tx(a: str, b: str | None) -> bool:
+    return b is not None and a.lower().removeprefix("0x") == b.lower().removeprefix("0x")
 
 
 def _cap_code(grant: ExposureGrant) -> SolverErrorCode:

@@ -49,7 +49,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.ids import close_order_client_id
     from domain.notifications import Liquidated, Step, wording
-    from domain.position_path import PositionSituation, next_position_action
+    from domain.position_path import (
+        PositionSituation,
+        idle_recheck_seconds,
+        next_position_action,
+    )
     from domain.pricing import (
         broker_side_for_close,
         broker_side_for_open,
@@ -81,6 +85,12 @@ from workflows.hedge_base import HedgeState, HedgeWorkflow, NeedsOperator
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
 IDLE_RECHECK_SECONDS = 30.0
+IDLE_RECHECK_MAX_SECONDS = 600.0
+# Runs started before it re-read the chain every 30 s while idle; from it on an OPENED position
+# backs off to IDLE_RECHECK_MAX_SECONDS between quiet rechecks (`_idle_seconds`).
+IDLE_BACKOFF_PATCH = "idle-recheck-backoff"
+# Runs started before it read the quote and the chain time in two activities; from it on one.
+QUOTE_NOW_PATCH = "quote-and-time-in-one"
 MAX_CLOSE_ORDERS_PER_REQUEST = 12
 LOCAL_CLOSE_ID_BASE = 1_000_000_000
 CLOSE_IDS_KEPT = 20
@@ -130,6 +140,7 @@ class PositionState(HedgeState):
     # a third party's forceClosePosition not yet alerted: amount, price, legs before it, key
     force_close: dict[str, str] | None = None
     emergencies: int = 0
+    idle_rechecks: int = 0  # quiet idle rechecks in a row (the idle sleep doubles with each)
 
 
 def _close_key(price_wei: int, deadline: int) -> str:
@@ -356,7 +367,11 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         s = self._state
         assert s is not None
         self._drain_logs()
-        if workflow.patched(PATCH_PROTOCOL_PAUSE):
+        if workflow.patched(PATCH_PROTOCOL_PAUSE) and workflow.patched(QUOTE_NOW_PATCH):
+            (quote, now), s.trading_state = await asyncio.gather(
+                calls.quote_now(s.quote_id), calls.trading_state_or(s.trading_state)
+            )
+        elif workflow.patched(PATCH_PROTOCOL_PAUSE):
             quote, now, s.trading_state = await asyncio.gather(
                 calls.read_quote(s.quote_id), calls.chain_time(),
                 calls.trading_state_or(s.trading_state),
@@ -478,6 +493,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     async def _perform(self, action: Any, quote: Quote, now: int) -> None:
         s = self._state
         assert s is not None
+        if not isinstance(action, Idle):
+            s.idle_rechecks = 0  # something happened: the next quiet spell starts short again
         if isinstance(action, PlaceBrokerClose):
             await self._set_status(HedgeStatus.CLOSING)
             await self._place(quote, action.quantity, purpose="close")
@@ -507,9 +524,23 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
             await self._hold_for_protocol("the close path")
         elif isinstance(action, Idle):
             await self._set_status(HedgeStatus.OPEN)
-            await self._wait(IDLE_RECHECK_SECONDS, clear_first=True)
+            await self._wait(self._idle_seconds(quote), clear_first=True)
         else:  # pragma: no cover
             raise ApplicationError(f"unknown action {action!r}", non_retryable=True)
+
+    def _idle_seconds(self, quote: Quote) -> float:
+        """How long an idle position sleeps before reading the chain again (any event wakes it
+        at once): `IDLE_RECHECK_SECONDS` while a close request is pending (a LIMIT close's market
+        is watched); an OPENED position with nothing to do doubles it on each quiet recheck up to
+        `IDLE_RECHECK_MAX_SECONDS`, so thousands of open positions cost the workers little (the
+        listeners deliver every event; the recheck only backs them up)."""
+        s = self._state
+        assert s is not None
+        if quote.status != QuoteStatus.OPENED or not workflow.patched(IDLE_BACKOFF_PATCH):
+            s.idle_rechecks = 0
+            return IDLE_RECHECK_SECONDS
+        s.idle_rechecks += 1
+        return idle_recheck_seconds(s.idle_rechecks, IDLE_RECHECK_SECONDS, IDLE_RECHECK_MAX_SECONDS)
 
     def _alert_force_close(self, quote: Quote) -> None:
         """The broker followed a third party's force-close: say what it cost us — the chain's

@@ -63,6 +63,7 @@ class BrokerConfig:
             # empty = the exchange's own URLs (the settings' defaults point at the simulator)
             rest_url=settings.broker_rest_url or None,
             ws_url=settings.broker_ws_url or None,
+            rate_limit_ms=settings.broker_rate_limit_ms,
         )
 
     @classmethod
@@ -78,6 +79,9 @@ class BrokerConfig:
             demo=env.get(prefix + "DEMO", "").lower() in ("1", "true", "yes"),
             recv_window=int(env.get(prefix + "RECV_WINDOW", "5000")),
             timeout_ms=int(env.get(prefix + "TIMEOUT_MS", "10000")),
+            rate_limit_ms=int(env[prefix + "RATE_LIMIT_MS"])
+            if env.get(prefix + "RATE_LIMIT_MS")
+            else None,
         )
 
 

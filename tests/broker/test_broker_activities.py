@@ -27,6 +27,7 @@ from interfaces.broker import (
     OrderSnapshot,
     PollFillsInput,
     PositionsInput,
+    SymbolRef,
 )
 
 
@@ -50,6 +51,20 @@ async def test_place_fetch_cancel_and_account_reads(acts: BrokerActivities) -> N
     await env.run(acts.place_order, market("SOLUSDT", "sell", "3"))
     [pos] = await env.run(acts.fetch_positions, PositionsInput(["SOLUSDT"]))
     assert pos.symbol == "SOL/USDT:USDT" and Decimal(pos.amount) == -3
+
+
+async def test_market_snapshot_is_rules_and_mark_in_one_and_unlisted_is_an_answer(
+    acts: BrokerActivities,
+) -> None:
+    env = ActivityEnvironment()
+    snap = await env.run(acts.market_snapshot, SymbolRef("BTCUSDT"))
+    assert snap.rules == await env.run(acts.market_rules, SymbolRef("BTCUSDT"))
+    mark = Decimal(await env.run(acts.fetch_mark_price, MarkPriceInput("BTCUSDT")))
+    assert snap.mark_price is not None and snap.unlisted is None
+    assert abs(Decimal(snap.mark_price) - mark) <= mark * Decimal("0.01")  # the market may move
+    unlisted = await env.run(acts.market_snapshot, SymbolRef("NOPEUSDT"))
+    assert unlisted.rules is None and unlisted.mark_price is None
+    assert unlisted.unlisted and "NOPEUSDT" in unlisted.unlisted
 
 
 async def test_terminal_error_is_non_retryable_application_error(acts: BrokerActivities) -> None:

@@ -93,3 +93,40 @@ async def test_concurrent_opens_of_one_pair_all_verify(
     assert all(ok(a)["tx_hash"] for a in answers), answers
     assert all(status_of(symmio, q) == QuoteStatus.OPENED for q in quotes)
     assert symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call() == nonce_b + 3
+
+
+async def test_open_facts_in_one_activity_and_the_lock_leaves_its_facts(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    party_a: tuple[str, str], hedger_key: tuple[str, str],
+) -> None:  # fmt: skip
+    """`chain_open_facts` answers what `read_quote`, `chain_time`, `party_b_address`,
+    `symbol_info` and `party_b_funds` answer one by one; the lock told the PartyA (no read
+    before the pair lock) returns the quote as the chain shows it after the lock."""
+    quote_id = symmio.send_quote(party_a[0])
+    facts = ok(
+        await call(temporal_client, chain_worker, "chain_open_facts", {"quote_id": quote_id})
+    )
+    alone = ok(
+        await call(temporal_client, chain_worker, "chain_read_quote", {"quote_id": quote_id})
+    )
+    assert facts["quote"] == alone and facts["party_b"].lower() == hedger_key[1].lower()
+    now = ok(await call(temporal_client, chain_worker, "chain_quote_now", {"quote_id": quote_id}))
+    assert now["quote"] == alone and now["time"]["timestamp"] >= facts["time"]["timestamp"]
+    symbol = ok(await call(temporal_client, chain_worker, "chain_symbol_info",
+                           {"quote_id": alone["symbol_id"]}))  # fmt: skip
+    assert facts["symbol"] == symbol and facts["symbol_error"] is None
+    funds = ok(await call(temporal_client, chain_worker, "chain_party_b_funds",
+                          {"party_a": party_a[1]}))  # fmt: skip
+    assert facts["funds"] == funds
+    block = symmio.w3.eth.get_block("latest")
+    assert 0 < facts["time"]["block_number"] <= block["number"]
+    assert facts["time"]["timestamp"] <= block["timestamp"]
+
+    locked = ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                           {"quote_id": quote_id, "allocate_first": "5000",
+                            "party_a": party_a[1]}))  # fmt: skip
+    assert locked["tx_hash"] and status_of(symmio, quote_id) == QuoteStatus.LOCKED
+    after = locked["quote"]
+    assert after["status"] == QuoteStatus.LOCKED
+    assert after["party_b"].lower() == hedger_key[1].lower()
+    assert locked["chain_time"] >= facts["time"]["timestamp"]

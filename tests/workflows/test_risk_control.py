@@ -106,6 +106,10 @@ async def test_ops_activities_read_the_kill_switch_and_the_book(
         assert grant.granted and Decimal(grant.symbol_notional) == Decimal(400)
         view = await env.run(ops.exposure)
         assert Decimal(view.open_interest) == Decimal(400) and view.by_symbol == {"BTCUSDT": "400"}
+        inputs = await env.run(ops.open_inputs)  # the three reads in one activity
+        assert (inputs.trading_state, inputs.limits, inputs.exposure) == (
+            "ACTIVE", ops.limits_view, view
+        )  # fmt: skip
         await env.run(ops.resize_exposure, ExposureResize(5, "BTCUSDT", "0"))
         assert (await env.run(ops.exposure)).by_symbol == {}
         await risk.set_trading_state(TradingStateChange("REDUCE_ONLY", "end of day", "pytest"))
