@@ -79,7 +79,7 @@ class FloorConfig:
     gas_limit: int = 3_000_000  # fixed: no estimate round trip
     max_fee_gwei: int = 100
     priority_fee_gwei: int = 1
-    step_timeout: float = 30.0  # a receipt or a fill that takes longer is an error
+    step_timeout: float = 30.0  # a receipt or fill taking longer: an error (a LIMIT: cancelled)
     stop_grace: float = 10.0  # run() lets in-flight quotes finish this long after `stop`
 
 
@@ -146,6 +146,7 @@ class FloorBot:
         )
         self.traces: dict[int, FloorTrace] = {}
         self.ready = asyncio.Event()  # set once the log subscription is live
+        self.bad_logs: list[str] = []  # logs that did not decode (the bot went on)
         self._positions: dict[int, _Position] = {}
         self._closes_seen: set[tuple[int, int | None]] = set()
         self._pair_locks: dict[str, asyncio.Lock] = {}
@@ -267,6 +268,7 @@ class FloorBot:
         try:
             event = ev.decode_log(raw)
         except Exception as exc:  # noqa: BLE001 - a bad log is recorded, never fatal
+            self.bad_logs.append(f"{type(exc).__name__}: {exc}")
             log.warning("floor: undecodable log %s: %s", raw, exc)
             return
         if event.removed:
@@ -314,7 +316,10 @@ class FloorBot:
                 lock = await self._send_raw(self.chain.address, data)
             trace.lock_sent, trace.lock_mined = lock.sent, lock.mined
             if lock.status != 1:
-                trace.error = "lost the lock (lockQuote reverted)"
+                # Lost the race (locked by another PartyB): a result, not an error.
+                q = await self.chain.get_quote(quote.quote_id)
+                if q.party_b is None or q.party_b.lower() == self.address.lower():
+                    trace.error = f"lockQuote reverted ({lock.tx_hash}), quote {q.status.name}"
                 return
             trace.won = True
 
@@ -328,7 +333,12 @@ class FloorBot:
                 {"clientOrderId": cid, "timeInForce": tif},
             )  # fmt: skip
             trace.order_ack = time.time()
-            filled = await self._wait_filled(rules.symbol, cid, order, amount)
+            try:
+                filled = await self._wait_filled(rules.symbol, cid, order, amount)
+            except TimeoutError:  # a LIMIT hedge that did not fill in time: take what filled
+                order = await self.exchange.cancel_order(None, rules.symbol, {"clientOrderId": cid})
+                done = _dec(order.get("filled")) or Decimal(0)
+                filled = _Filled(done, _average(order, done))
             trace.filled = time.time()
             if filled.amount == 0 or filled.average is None:
                 trace.error = "the broker order filled nothing; unlocking"

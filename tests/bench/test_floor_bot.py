@@ -114,6 +114,8 @@ async def floor(
     bot = FloorBot(config)
     await bot.setup()
     await bot.setup()  # idempotent: registered once, funded once
+    assert await bot.chain.is_party_b(bot.address)
+    assert await bot.chain.balance_of(bot.address) == Decimal(100_000)
     stop = asyncio.Event()
     running = asyncio.create_task(bot.run(stop))
     await asyncio.wait_for(bot.ready.wait(), 10)
@@ -236,7 +238,7 @@ async def test_floor_that_loses_the_lock_stops_there(
     trace = floor.traces[quote_id]
     await _until(lambda: trace.lock_mined is not None or trace.error is not None)
     assert not trace.won, trace
-    assert trace.lock_sent is not None and trace.order_sent is None and trace.error
+    assert trace.lock_sent is not None and trace.order_sent is None and trace.error is None
     view = await asyncio.to_thread(trader.quote, quote_id)
     assert view.status == QuoteStatus.LOCKED
     (raw,) = await asyncio.to_thread(trader.call, "getQuote(uint256)", [QUOTE_TYPE], quote_id)
@@ -276,3 +278,25 @@ def _rival_lock(
             }
         )  # fmt: skip
         w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+
+
+async def test_floor_unlocks_when_its_hedge_finds_no_price(
+    floor: FloorBot, trader: PartyAChain, oracle: BackgroundOracle, deployment: Deployment,
+    admin: ExchangeAdmin,
+) -> None:  # fmt: skip
+    """The broker is above the LONG's bound: the IOC fills nothing, the floor unlocks."""
+    position_before = await _btc_position(admin)
+    await admin.set_price("BTCUSDT", str(PRICE + 1000))
+    try:
+        quote_id = await _send_quote(trader, oracle, deployment, whitelist=(floor.address,))
+        trace_of = floor.traces.get
+        await _until(lambda: (t := trace_of(quote_id)) is not None and t.error is not None)
+        await _until(
+            lambda: trader.quote(quote_id).status == QuoteStatus.PENDING, timeout=10
+        )  # fmt: skip
+    finally:
+        await admin.set_price("BTCUSDT", str(PRICE))
+    trace = floor.traces[quote_id]
+    assert trace.won and trace.order_ack is not None and trace.open_sent is None
+    assert "filled nothing" in str(trace.error)
+    assert await _btc_position(admin) == position_before
