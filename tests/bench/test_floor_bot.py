@@ -17,7 +17,7 @@ from eth_account import Account
 from web3 import Web3
 
 from adapters.muon.client import MuonClient
-from bench.floor import FloorBot, FloorConfig, FloorTrace
+from bench.floor import FloorBot, FloorConfig, FloorTrace, calldata
 from devnet.contracts.deploy import DEFAULT_ADMIN_KEY, Deployment, deploy_and_initialise
 from devnet.exchange.admin import ExchangeAdmin
 from devnet.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET, ExchangeConfig
@@ -38,6 +38,27 @@ OPEN_STAMPS = ("seen", "lock_sent", "lock_mined", "order_sent", "order_ack", "fi
                "open_sent", "open_mined")  # fmt: skip
 CLOSE_STAMPS = ("close_seen", "close_order_sent", "close_order_ack", "close_filled",
                 "close_sent", "close_mined")  # fmt: skip
+
+
+def test_hot_path_calldata_matches_the_diamond_abi() -> None:
+    """The floor's eth_abi encodings are byte for byte what web3 makes from the diamond's ABI."""
+    from adapters.chain.abi import load_abi
+
+    contract = Web3().eth.contract(abi=load_abi())
+    a, b = "0x" + "ab" * 20, "0x" + "cd" * 20
+    schnorr = (7, Web3.to_checksum_address(a), Web3.to_checksum_address(b))
+    single = (b"\x01" * 32, 1_700_000_000, -5 * E18, b"\x02" * 65, schnorr)
+    pair = (b"\x01" * 32, 1_700_000_000, -5 * E18, 3 * E18, 60_000 * E18, b"\x02" * 65, schnorr)
+    cases: list[tuple[str, tuple[Any, ...]]] = [
+        ("lockQuote", (12, single)),
+        ("unlockQuote", (12,)),
+        ("openPosition", (12, E18 // 100, 60_000 * E18, pair)),
+        ("fillCloseRequest", (12, E18 // 100, 59_000 * E18, pair)),
+        ("allocateForPartyB", (96 * E18, Web3.to_checksum_address(a))),
+        ("balanceInfoOfPartyB", (Web3.to_checksum_address(a), Web3.to_checksum_address(b))),
+    ]
+    for name, args in cases:
+        assert calldata(name, *args) == contract.encode_abi(name, args=list(args)), name
 
 
 def _funded_key(anvil: Anvil) -> tuple[str, str]:
@@ -300,3 +321,38 @@ async def test_floor_unlocks_when_its_hedge_finds_no_price(
     assert trace.won and trace.order_ack is not None and trace.open_sent is None
     assert "filled nothing" in str(trace.error)
     assert await _btc_position(admin) == position_before
+
+
+async def test_floor_takes_concurrent_quotes_of_several_traders(
+    floor: FloorBot, trader: PartyAChain, oracle: BackgroundOracle, deployment: Deployment,
+    admin: ExchangeAdmin, anvil: Anvil,
+) -> None:  # fmt: skip
+    """Two PartyAs post three quotes each at once: one nonce sequence, locks per PartyA."""
+    other_key, _ = _funded_key(anvil)
+    other = PartyAChain(Web3(Web3.HTTPProvider(anvil.http_url)), deployment.symmio, other_key)
+    await asyncio.to_thread(other.fund, 100_000 * E18)
+    position_before = await _btc_position(admin)
+
+    async def post(party_a: PartyAChain) -> list[int]:
+        return [
+            await _send_quote(party_a, oracle, deployment, whitelist=(floor.address,))
+            for _ in range(3)
+        ]
+
+    ids = [q for batch in await asyncio.gather(post(trader), post(other)) for q in batch]
+
+    def done() -> bool:
+        return all((t := floor.traces.get(q)) and (t.open_mined or t.error) for q in ids)
+
+    await _until(done)
+    assert [floor.traces[q].error for q in ids] == [None] * 6
+    for q in ids:
+        assert (await asyncio.to_thread(trader.quote, q)).status == QuoteStatus.OPENED
+    assert await _btc_position(admin) == position_before + Decimal("0.06")
+    for q in ids:
+        t = floor.traces[q]
+        assert t.seen is not None and t.lock_sent is not None and t.open_mined is not None
+        print(
+            f"quote {q}: seen->lock_sent {1000 * (t.lock_sent - t.seen):.1f} ms, "
+            f"seen->open_mined {1000 * (t.open_mined - t.seen):.1f} ms"
+        )
