@@ -86,6 +86,10 @@ class FloorConfig:
     priority_fee_gwei: int = 1
     step_timeout: float = 30.0  # a receipt or fill taking longer: an error (a LIMIT: cancelled)
     stop_grace: float = 10.0  # run() lets in-flight quotes finish this long after `stop`
+    # ccxt's client-side throttle, as BrokerConfig.rate_limit_ms: None = ccxt's own per-exchange
+    # limit (the hedger's default; binanceusdm: 50 ms a weight unit, an order weighs 4, so one
+    # order per 200 ms per client); 1 = next to no throttle.
+    broker_rate_limit_ms: int | None = None
 
 
 @dataclass
@@ -147,6 +151,7 @@ class FloorBot:
                 api_secret=config.exchange_secret,
                 rest_url=config.exchange_url,
                 timeout_ms=10_000,
+                rate_limit_ms=config.broker_rate_limit_ms,
             )
         )
         self.traces: dict[int, FloorTrace] = {}

@@ -29,7 +29,7 @@ from devnet.oracle.signer import DEVNET_MUON_APP_ID, default_devnet_signer
 from devnet.stack.anvil import Anvil
 from devnet.traders.brain import SendQuote
 from devnet.traders.chain import _QUOTE_TYPE as QUOTE_TYPE
-from devnet.traders.chain import PartyAChain
+from devnet.traders.chain import PartyAChain, TxFailed
 from domain.enums import OrderType, PositionType, QuoteStatus
 
 PRICE = Decimal("60000")
@@ -152,20 +152,28 @@ async def _send_quote(
     trader: PartyAChain, oracle: BackgroundOracle, deployment: Deployment,
     whitelist: tuple[str, ...], quantity: Decimal = Decimal("0.01"),
 ) -> int:  # fmt: skip
-    async with MuonClient([oracle.url]) as muon:
-        sig = await muon.party_a_upnl_and_price_sig(
-            party_a=trader.address, chain_id=31337, symmio=deployment.symmio, symbol_id=1
-        )
+    """A MARKET LONG; sent again with a fresh signature when an open of an earlier quote of this
+    PartyA bumped its nonce between the signature and the sendQuote."""
     price = PRICE + 100  # a LONG's bound above the market
     locked = quantity * price / 10
-    quote = SendQuote(
-        symbol_id=1, position_type=PositionType.LONG, order_type=OrderType.MARKET,
-        price=d18(price), quantity=d18(quantity), cva=d18(locked * Decimal("0.2")),
-        lf=d18(locked * Decimal("0.1")), party_amm=d18(locked * Decimal("0.7")),
-        party_bmm=d18(locked * Decimal("0.5")), max_funding_rate=0,
-        deadline=await asyncio.to_thread(trader.now) + 3600,
-    )  # fmt: skip
-    return await asyncio.to_thread(trader.send_quote, quote, sig, whitelist)
+    for attempt in range(5):
+        async with MuonClient([oracle.url]) as muon:
+            sig = await muon.party_a_upnl_and_price_sig(
+                party_a=trader.address, chain_id=31337, symmio=deployment.symmio, symbol_id=1
+            )
+        quote = SendQuote(
+            symbol_id=1, position_type=PositionType.LONG, order_type=OrderType.MARKET,
+            price=d18(price), quantity=d18(quantity), cva=d18(locked * Decimal("0.2")),
+            lf=d18(locked * Decimal("0.1")), party_amm=d18(locked * Decimal("0.7")),
+            party_bmm=d18(locked * Decimal("0.5")), max_funding_rate=0,
+            deadline=await asyncio.to_thread(trader.now) + 3600,
+        )  # fmt: skip
+        try:
+            return await asyncio.to_thread(trader.send_quote, quote, sig, whitelist)
+        except TxFailed:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _until(check: Any, timeout: float = 20.0) -> None:
@@ -354,5 +362,6 @@ async def test_floor_takes_concurrent_quotes_of_several_traders(
         assert t.seen is not None and t.lock_sent is not None and t.open_mined is not None
         print(
             f"quote {q}: seen->lock_sent {1000 * (t.lock_sent - t.seen):.1f} ms, "
-            f"seen->open_mined {1000 * (t.open_mined - t.seen):.1f} ms"
+            f"seen->open_mined {1000 * (t.open_mined - t.seen):.1f} ms "
+            f"order {1000 * ((t.order_ack or 0) - (t.order_sent or 0)):.1f} ms"
         )
