@@ -526,7 +526,8 @@ class FloorBot:
 
 
 # The calls on the hot path, encoded with eth_abi: web3's `encode_abi` over the diamond's whole
-# ABI costs tens of milliseconds a call on this machine (tests/bench checks both agree).
+# ABI measured ~3 ms a call here (median of 20, idle; ~47 ms under load) against ~0.1 ms
+# (tests/bench checks both agree).
 _SINGLE_SIG = "(bytes,uint256,int256,bytes,(uint256,address,address))"
 _PAIR_SIG = "(bytes,uint256,int256,int256,uint256,bytes,(uint256,address,address))"
 _CALLS: dict[str, tuple[str, ...]] = {
