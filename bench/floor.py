@@ -208,7 +208,7 @@ class FloorBot:
     async def _chain_symbols(self) -> list[Any]:
         found: list[Any] = []
         symbol_id = 1
-        while True:  # getSymbol of an unknown id answers an empty, invalid symbol
+        while symbol_id <= 1000:  # getSymbol of an unknown id: an empty symbol or a revert
             try:
                 view = await self.chain.get_symbol(symbol_id)
             except Exception:  # noqa: BLE001 - past the last symbol
