@@ -1,0 +1,1 @@
+"""Benchmarks of the hedger (`make bench`, issue 16)."""
