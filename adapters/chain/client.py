@@ -26,17 +26,20 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+from eth_abi.exceptions import EncodingError
 from eth_utils.address import to_checksum_address
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.contract import AsyncContract
 from web3.exceptions import (
     BadResponseFormat,
+    ContractLogicError,
     ProviderConnectionError,
     RequestTimedOut,
     TooManyRequests,
 )
 
 from adapters.chain.abi import AbiEntry, error_selectors, symmio_abi
+from adapters.chain.codec import AbiCodec, PreparedFunction
 from adapters.chain.errors import RpcUnavailable
 from adapters.chain.health import EndpointHealth, HealthBook, HealthPolicy
 from domain.fixed import from_wei18
@@ -54,6 +57,7 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     RequestTimedOut,
     TooManyRequests,
     BadResponseFormat,
+    ContractLogicError,
 )
 
 
@@ -229,6 +233,14 @@ class ChainClient:
     probe_seconds: float = 15.0
     _last_probe: float = 0.0
     _probe: asyncio.Task[None] | None = None
+    _codec: AbiCodec | None = None
+
+    @property
+    def codec(self) -> AbiCodec:
+        """The diamond's functions prepared for eth_abi (built once)."""
+        if self._codec is None:
+            self._codec = AbiCodec(self.abi)
+        return self._codec
 
     @classmethod
     def create(
@@ -393,18 +405,48 @@ class ChainClient:
         return ep.contract
 
     async def view(self, fn_name: str, *args: Any, block: int | str = "latest") -> Any:
-        """Call a view of the diamond (with fallback)."""
+        """Call a view of the diamond (with fallback): a raw `eth_call` encoded and decoded by
+        `AbiCodec` (what web3 returns, at a fraction of its cost); web3 for what it cannot."""
+        prepared = self.codec.function(fn_name)
+        calldata = self._fast_calldata(prepared, args) if prepared is not None else None
+        if prepared is None or calldata is None:
+
+            async def slow(ep: Endpoint) -> Any:
+                fn = self._require_contract(ep).get_function_by_name(fn_name)(*args)
+                return await fn.call(block_identifier=block)
+
+            return await self.with_fallback(fn_name, slow)
+        call = {"to": self.address, "data": calldata}
+        at = hex(block) if isinstance(block, int) else block
 
         async def op(ep: Endpoint) -> Any:
-            fn = self._require_contract(ep).get_function_by_name(fn_name)(*args)
-            return await fn.call(block_identifier=block)
+            try:
+                raw = await _result(ep, "eth_call", [call, at])
+            except JsonRpcError as exc:  # a revert, as web3 reports it
+                raise ContractLogicError(
+                    f"execution reverted: {exc.message}", data=exc.data
+                ) from exc
+            return prepared.decode(bytes.fromhex(str(raw).removeprefix("0x")))
 
         return await self.with_fallback(fn_name, op)
 
     def encode(self, fn_name: str, args: Sequence[Any]) -> str:
         """Calldata (0x-hex) of `fn_name(args)` on the diamond."""
+        prepared = self.codec.function(fn_name)
+        calldata = self._fast_calldata(prepared, args) if prepared is not None else None
+        if calldata is not None:
+            return calldata
         contract = self._require_contract(self.endpoints[0])
         return str(contract.encode_abi(fn_name, args=list(args)))
+
+    @staticmethod
+    def _fast_calldata(prepared: PreparedFunction, args: Sequence[Any]) -> str | None:
+        """eth_abi's calldata, or None for arguments only web3 normalises (hex strings for
+        bytes, dicts for structs): web3 encodes those."""
+        try:
+            return "0x" + prepared.encode(args).hex()
+        except (EncodingError, TypeError, ValueError, OverflowError):
+            return None
 
     @property
     def address(self) -> str:
