@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NPM_STAMP := devnet/node_modules/.installed
 ARGS ?=
 
-.PHONY: deps demo chaos test lint format clean stack-down
+.PHONY: deps demo chaos test lint format clean stack-down bench
 
 deps: $(STAMP) $(NPM_STAMP)
 
@@ -31,6 +31,11 @@ demo: deps
 # e.g. make chaos ARGS="--intents 50 --every 5 --seed 3"
 chaos: deps
 	$(BIN)/hedger devnet chaos $(ARGS)
+
+# Latency per hop against a straight-line floor, lock race, sustained rate, CPU/RSS, memory per
+# open position: bench/results/latest.json + latest.png (about 15 min; ARGS="--quick": 3 min).
+bench: deps
+	$(BIN)/python -m bench.run $(ARGS)
 
 test: deps lint
 	$(BIN)/python -m pytest $(ARGS)

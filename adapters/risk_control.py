@@ -41,9 +41,7 @@ from interfaces.temporal import TaskQueues
 class RiskControl:
     """The risk-control workflow of one chain, through a Temporal client."""
 
-    def __init__(
-        self, client: Client, chain_id: int, task_queue: str = TaskQueues.WORKFLOWS
-    ) -> None:
+    def __init__(self, client: Client, chain_id: int, task_queue: str = TaskQueues.RISK) -> None:
         self.client = client
         self.chain_id = chain_id
         self.task_queue = task_queue

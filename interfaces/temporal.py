@@ -11,6 +11,9 @@ from temporalio.common import SearchAttributeKey
 
 class TaskQueues:
     WORKFLOWS = "hedger-workflows"
+    # the risk-control workflow alone, on its own worker: thousands of intent and position
+    # workflows must never take its cache place or its workflow-task slots
+    RISK = "hedger-risk"
     CHAIN = "hedger-chain"
     BROKER = "hedger-broker"
     OPS = "hedger-ops"

@@ -27,10 +27,35 @@ def build_workflow_worker(
     )  # fmt: skip
 
 
+def build_risk_worker(
+    client: Client, task_queue: str = TaskQueues.RISK, *, sandboxed: bool = True
+) -> Worker:
+    """The risk-control workflow's own worker (one workflow per chain): its cache and task slots
+    are its own. Under a few thousand live intent and position workflows the shared worker
+    evicted it from the cache and delayed its tasks; its reservation updates then failed
+    ("Workflow Task in failed state") and every new intent stalled (bench/, positions phase)."""
+    runner: WorkflowRunner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
+    return Worker(
+        client, task_queue=task_queue, workflows=[RiskControlWorkflow], max_cached_workflows=16,
+        max_concurrent_workflow_tasks=4, workflow_runner=runner,
+    )  # fmt: skip
+
+
 async def main(settings: Settings) -> None:
-    """Run the workflow worker until SIGTERM/SIGINT."""
+    """Run the workflow workers until SIGTERM/SIGINT: every workflow type on `hedger-workflows`
+    (a risk-control workflow started there before `hedger-risk` existed goes on there), and the
+    risk-control workflow on `hedger-risk`."""
+    import asyncio
+
     from workers.runtime import client_for, run_until_stopped, run_worker
 
     client = await client_for(settings)
-    worker = build_workflow_worker(client, sandboxed=settings.workflow_sandbox)
-    await run_until_stopped(lambda stop: run_worker(worker, stop))
+    workers = [
+        build_workflow_worker(client, sandboxed=settings.workflow_sandbox),
+        build_risk_worker(client, sandboxed=settings.workflow_sandbox),
+    ]
+
+    async def run_all(stop: asyncio.Event) -> None:
+        await asyncio.gather(*(run_worker(worker, stop) for worker in workers))
+
+    await run_until_stopped(run_all)

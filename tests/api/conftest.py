@@ -206,7 +206,7 @@ async def risk_control_worker(temporal_client: Client, engine: AsyncEngine) -> A
 
     ledger = LedgerActivities(engine)
     async with (
-        Worker(temporal_client, task_queue=TaskQueues.WORKFLOWS, workflows=[RiskControlWorkflow]),
+        Worker(temporal_client, task_queue=TaskQueues.RISK, workflows=[RiskControlWorkflow]),
         Worker(temporal_client, task_queue=TaskQueues.OPS, activities=[ledger.record_trading_state]),
     ):  # fmt: skip
         yield

@@ -518,6 +518,7 @@ async def _wait_for_pollers(client: Client, timeout: float = 60) -> None:
 
     wanted = [
         (TaskQueues.WORKFLOWS, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+        (TaskQueues.RISK, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
         (TaskQueues.CHAIN, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
         (TaskQueues.BROKER, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
         (TaskQueues.OPS, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
