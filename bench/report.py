@@ -122,20 +122,16 @@ def table(results: dict[str, Any]) -> str:
     )
     lines.append(header)
     for p in results.get("phases", []):
-        cells = []
-        for n in names:
-            h = p["hops"].get(n) or {}
-            cells.append(f"{_ms(h.get('p50_ms'))}/{_ms(h.get('p99_ms'))}".rjust(24))
         lines.append(
-            f"{p['offered']:>7g} {p['posted']:>6} {p['done']:>5} {p['stuck']:>5} " + " ".join(cells)
+            f"{p['offered']:>7g} {p['posted']:>6} {p['done']:>5} {p['stuck']:>5} "
+            + _hop_cells(p["hops"], names)
         )
     floor = results.get("floor") or {}
     if floor.get("hops"):
-        cells = []
-        for n in names:
-            h = floor["hops"].get(n) or {}
-            cells.append(f"{_ms(h.get('p50_ms'))}/{_ms(h.get('p99_ms'))}".rjust(24))
-        lines.append(f"{'floor':>7} {floor.get('posted', 0):>6} {'':>5} {'':>5} " + " ".join(cells))
+        lines.append(
+            f"{'floor':>7} {floor.get('posted', 0):>6} {'':>5} {'':>5} "
+            + _hop_cells(floor["hops"], names)
+        )
     lines.append(f"highest sustained rate: {results.get('highest_sustained_rate')} intents/s")
     if floor.get("ratios"):
         lines.append("hedger/floor p50: " + ", ".join(
@@ -157,6 +153,15 @@ def table(results: dict[str, Any]) -> str:
                      f"{temporal.get('activities_before_lock')} activities and "
                      f"{temporal.get('workflow_tasks_before_lock')} workflow tasks before the lock")  # fmt: skip
     return "\n".join(lines)
+
+
+def _hop_cells(hops: dict[str, Any], names: list[str]) -> str:
+    """Each hop's "p50/p99" in ms, right-aligned in its column."""
+    cells = []
+    for n in names:
+        h = hops.get(n) or {}
+        cells.append(f"{_ms(h.get('p50_ms'))}/{_ms(h.get('p99_ms'))}".rjust(24))
+    return " ".join(cells)
 
 
 def _ms(value: Any) -> str:

@@ -94,19 +94,16 @@ class Traders:
     """PartyAs posting MARKET intents through the trader simulator's chain helper."""
 
     def __init__(self, rpc_url: str, symmio: str, muon_url: str, mark: Decimal) -> None:
+        from eth_utils.crypto import keccak
         from web3 import Web3
 
         from devnet.traders.chain import PartyAChain
 
         self.rpc_url, self.symmio, self.muon_url, self.mark = rpc_url, symmio, muon_url, mark
         self.chains: list[Any] = []
-        w3 = Web3(Web3.HTTPProvider(rpc_url))
         for n in range(TRADERS):
-            from eth_utils.crypto import keccak
-
             key = "0x" + keccak(text=f"symmio-hedger bench trader {n}").hex()
             self.chains.append(PartyAChain(Web3(Web3.HTTPProvider(rpc_url)), symmio, key))
-        self._w3 = w3
         self._locks = [asyncio.Lock() for _ in self.chains]
         self._next = 0
         self._owner: dict[int, str] = {}  # quote id -> the PartyA that posted it
