@@ -323,6 +323,8 @@ async def test_notifications_show_a_market_close_and_a_rejection(hedger: Any) ->
         assert page.status_code == 200
         kinds = {(n["quote_id"], n["action_status"]) for n in page.json()["position_state"]}
         assert {(quote_id, "seen"), (quote_id, "success"), (rejected_id, "failed")} <= kinds
+    # the notice is written before the final status; both have landed once the workflow ended
+    assert await asyncio.wait_for(hedger.intent(rejected_id).result(), 60) == "rejected"
     assert (
         await hedger.ledger(
             "SELECT count(*) FROM quotes WHERE quote_id = :q AND hedge_status = 'REJECTED'",

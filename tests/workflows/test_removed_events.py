@@ -8,6 +8,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from interfaces.workflows import ChainLog
 from workflows.position import PositionState, PositionWorkflow
 
@@ -22,6 +24,12 @@ def _close_request_log() -> ChainLog:
         block_number=int(raw["blockNumber"]), tx_hash=raw["transactionHash"],
         log_index=int(raw["logIndex"]), source="ws", block_hash="0x" + "aa" * 32,
     )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _new_code_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Driven outside a workflow, every `workflow.patched` answers as new code does."""
+    monkeypatch.setattr("workflows.hedge_base.workflow.patched", lambda _patch_id: True)
 
 
 def _workflow() -> PositionWorkflow:
