@@ -138,6 +138,14 @@ def _symbol_hint() -> str | None:
 CARRY_FACTS_PATCH = "carry-own-action-facts"
 # Runs started before it read the quote and the chain time in two activities; from it on one.
 QUOTE_NOW_PATCH = "quote-and-time-in-one"
+# Runs started before it rejected a quote whose reservation found the protocol paused (the
+# trading state read a moment earlier still said active); from it on the quote holds back
+# undecided, like one that found the pause in its first read.
+HOLD_ON_PAUSED_GRANT_PATCH = "hold-when-the-grant-sees-a-pause"
+
+
+class _PausedMeanwhile(Exception):
+    """The exposure book refused a reservation because the protocol paused PartyB actions."""
 
 
 @workflow.defn(name="IntentWorkflow")
@@ -193,7 +201,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             s.symbol_name = info.name
             s.min_acceptable_quote_value = info.min_acceptable_quote_value
             self._record_quote(quote)
-            if not self._is_ours(quote) and not await self._decide(quote, now, info):
+            try:
+                accepted = self._is_ours(quote) or await self._decide(quote, now, info)
+            except _PausedMeanwhile:
+                await self._hold_for_protocol("deciding on the quote")
+                return None
+            if not accepted:
                 s.decided = True
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
             s.decided = True
@@ -234,7 +247,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 quote, now, s.our_address, info, snapshot.rules, inputs.limits, mark,
                 inputs.exposure, inputs.trading_state, facts.funds,
             )  # fmt: skip
-            if not await self._judge(quote, context, inputs.limits):
+            try:
+                accepted = await self._judge(quote, context, inputs.limits)
+            except _PausedMeanwhile:
+                await self._hold_for_protocol("deciding on the quote")
+                return None
+            if not accepted:
                 s.decided = True
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
         s.decided = True
@@ -389,6 +407,13 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                     limits.max_open_interest, limits.notional_cap(s.symbol_name),
                 )
             )  # fmt: skip
+            if (
+                not grant.granted
+                and is_protocol_paused(grant.trading_state)
+                and workflow.patched(HOLD_ON_PAUSED_GRANT_PATCH)
+            ):
+                s.trading_state = grant.trading_state
+                raise _PausedMeanwhile(grant.reason)
             if not grant.granted:
                 decision = Reject.of(_cap_code(grant), grant.reason)
         if isinstance(decision, AcceptOpen):
