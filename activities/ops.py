@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -20,7 +21,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from adapters.risk_control import RiskControl
-from interfaces.ledger import AlertRow, ExposureView, LimitsView, OpenInputs, OpsApi
+from interfaces.ledger import (
+    AlertRow,
+    EarlyReservation,
+    ExposureView,
+    LimitsView,
+    OpenInputs,
+    OpsApi,
+)  # fmt: skip
 from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
 from ledger.columns import utcnow
 from ledger.models import Alert
@@ -58,6 +66,7 @@ class OpsActivities(OpsApi):
         return [
             self.raise_alert, self.trading_state, self.exposure, self.limits,
             self.reserve_exposure, self.resize_exposure, self.open_inputs,
+            self.open_inputs_reserving,
         ]  # fmt: skip
 
     @activity.defn(name="ops_raise_alert")
@@ -124,6 +133,19 @@ class OpsActivities(OpsApi):
         """The trading state, the limits and the exposure book, read concurrently."""
         state, exposure = await asyncio.gather(self.trading_state(), self.exposure())
         return OpenInputs(state, self.limits_view, exposure)
+
+    @activity.defn(name="ops_open_inputs_reserving")
+    async def open_inputs_reserving(self, early: EarlyReservation) -> OpenInputs:
+        """`open_inputs`, then `early` reserved: the exposure the policy judges is the book
+        before this quote's own reservation, as when it reserves after deciding."""
+        inputs = await self.open_inputs()
+        grant = await self.risk.reserve(
+            ExposureRequest(
+                early.quote_id, early.symbol, early.notional, self.limits_view.max_open_interest,
+                self.limits_view.notional_cap(early.symbol),
+            )
+        )  # fmt: skip
+        return replace(inputs, grant=grant)
 
     @activity.defn(name="ops_reserve_exposure")
     async def reserve_exposure(self, request: ExposureRequest) -> ExposureGrant:

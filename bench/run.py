@@ -481,12 +481,16 @@ class Bench:
         rows = []
         to_lock: list[float] = []
         lock_dispatch: list[float] = []
+        seen_to_start: list[float] = []  # the listener: log seen by the bench -> workflow started
+        lock_started_to_broadcast: list[float] = []  # the lock activity's own work
+        watch = self.watch
         for q in list(ids)[:20]:
             events, before_lock_acts, before_lock_tasks = 0, 0, 0
             for kind in ("intent", "position"):
                 wid = f"{kind}-31337-{q}"
                 runs = [r async for r in client.list_workflows(f"WorkflowId = '{wid}'")]
-                for run in sorted(runs, key=lambda r: r.start_time):
+                runs_sorted = sorted(runs, key=lambda r: r.start_time)
+                for run in runs_sorted:
                     history = await client.get_workflow_handle(
                         wid, run_id=run.run_id
                     ).fetch_history()
@@ -495,6 +499,9 @@ class Bench:
                         continue
                     acts = tasks = 0
                     t0 = history.events[0].event_time.ToDatetime().timestamp()
+                    seen = watch.stamps(q).stamps.get("quote_seen") if watch else None
+                    if seen is not None and run is runs_sorted[0]:
+                        seen_to_start.append(t0 - seen)
                     lock_id: int | None = None
                     lock_at = 0.0
                     for e in history.events:
@@ -509,6 +516,9 @@ class Bench:
                                 == lock_id
                             ):
                                 lock_dispatch.append(when - lock_at)
+                                tx = watch.lock_tx.get(q) if watch else None
+                                if watch and tx and tx in watch.pending:
+                                    lock_started_to_broadcast.append(watch.pending[tx] - when)
                                 break
                         if lock_id is None and e.HasField(
                             "activity_task_scheduled_event_attributes"
@@ -531,6 +541,8 @@ class Bench:
             "workflow_tasks_before_lock": round(sum(r[2] for r in rows) / n, 1),
             "workflow_start_to_lock_scheduled": percentiles(to_lock),
             "lock_activity_dispatch": percentiles(lock_dispatch),
+            "quote_seen_to_workflow_started": percentiles(seen_to_start),
+            "lock_started_to_broadcast": percentiles(lock_started_to_broadcast),
         }
 
     # --------------------------------------------------------------- main

@@ -165,6 +165,18 @@ class OpenInputs:
     trading_state: str
     limits: LimitsView
     exposure: ExposureView
+    grant: ExposureGrant | None = None  # `ops_open_inputs_reserving` only
+
+
+@dataclass(frozen=True)
+class EarlyReservation:
+    """A quote's notional reserved in the same round as the facts of its open decision, before
+    the decision (taken back when the quote is declined): from its SendQuote event, under the
+    symbol name the listener put on the workflow."""
+
+    quote_id: int
+    symbol: str
+    notional: str  # USD, decimal string
 
 
 def quote_row(chain_id: int, quote: Quote, hedge_status: str, symbol: str | None) -> QuoteRow:
@@ -238,6 +250,12 @@ class OpsApi:
     @activity.defn(name="ops_open_inputs")
     async def open_inputs(self) -> OpenInputs:
         """`trading_state` + `limits` + `exposure` in one round trip."""
+        raise NotImplementedError
+
+    @activity.defn(name="ops_open_inputs_reserving")
+    async def open_inputs_reserving(self, early: EarlyReservation) -> OpenInputs:
+        """`open_inputs`, then the quote's notional reserved under this worker's caps (the
+        exposure read before it): the grant comes back in `OpenInputs.grant`."""
         raise NotImplementedError
 
     @activity.defn(name="ops_reserve_exposure")

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.ledger import (
         AlertRow,
         DecisionRow,
+        EarlyReservation,
         ExposureView,
         HedgeStatusUpdate,
         LedgerApi,
@@ -436,6 +437,10 @@ async def limits() -> LimitsView:
 
 async def open_inputs() -> OpenInputs:
     return await _ops0(OpsApi.open_inputs)
+
+
+async def open_inputs_reserving(early: EarlyReservation) -> OpenInputs:
+    return await _call(OpsApi.open_inputs_reserving, early, queue=TaskQueues.OPS)
 
 
 # ----------------------------------------------------------------------------------- fills

@@ -61,7 +61,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
     from interfaces.chain import SymbolInfo, TxResult, quote_summary, to_quote
-    from interfaces.ledger import DecisionRow, LimitsView, NotificationRow, quote_row
+    from interfaces.ledger import (
+        DecisionRow,
+        EarlyReservation,
+        LimitsView,
+        NotificationRow,
+        quote_row,
+    )  # fmt: skip
     from interfaces.risk import ExposureGrant, ExposureRequest, ExposureResize
     from interfaces.temporal import SearchAttributes, TaskQueues
     from interfaces.workflows import (
@@ -144,6 +150,14 @@ QUOTE_NOW_PATCH = "quote-and-time-in-one"
 HOLD_ON_PAUSED_GRANT_PATCH = "hold-when-the-grant-sees-a-pause"
 
 
+# Runs started before it reserved the quote's notional after deciding (one more round trip
+# before the lock); from it on, when the listener named the symbol and the SendQuote event is
+# at hand, the reservation goes out with the first round and is taken back if the quote is
+# declined.
+RESERVE_EARLY_PATCH = "reserve-in-the-first-round"
+WAD = Decimal(10**18)  # the event's amounts are 18-decimal integers
+
+
 class _PausedMeanwhile(Exception):
     """The exposure book refused a reservation because the protocol paused PartyB actions."""
 
@@ -156,6 +170,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         super().__init__()
         # facts our last action left behind: quote, chain time, its transaction (if any)
         self._known: tuple[Quote, int, str | None] | None = None
+        self._sent: ev.SendQuote | None = None  # the quote's SendQuote event, once delivered
 
     SEQ_BASE = 0
     UNWIND_MEANS = "give the quote up: flatten the broker, then release or cancel it on chain"
@@ -166,6 +181,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
 
     def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
         assert self._state is not None
+        if isinstance(event, ev.SendQuote) and event.quote_id == self._state.quote_id:
+            self._sent = event
         workflow.logger.info(
             "quote %s: %s from %s", self._state.quote_id, event.canonical_name, log.source
         )
@@ -220,10 +237,16 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         assert s is not None
         self._drain_logs()
         hint = _symbol_hint()
-        reads: list[Any] = [calls.open_facts(s.quote_id), calls.open_inputs()]
+        early = self._early_reservation(hint)
+        reads: list[Any] = [
+            calls.open_facts(s.quote_id),
+            calls.open_inputs() if early is None else calls.open_inputs_reserving(early),
+        ]
         if hint:
             reads.append(calls.market_snapshot(hint))
         facts, inputs, *snap = await asyncio.gather(*reads)
+        if inputs.grant is not None and inputs.grant.granted:
+            s.reserved = True  # whatever ends this intent from here on takes it back
         s.our_address = facts.party_b
         quote, now = to_quote(facts.quote), facts.time.timestamp
         self._adopt(quote, now, inputs.trading_state)
@@ -248,15 +271,46 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
                 inputs.exposure, inputs.trading_state, facts.funds,
             )  # fmt: skip
             try:
-                accepted = await self._judge(quote, context, inputs.limits)
+                grant = await self._early_grant(quote, early, inputs.grant)
+                accepted = await self._judge(quote, context, inputs.limits, grant)
             except _PausedMeanwhile:
                 await self._hold_for_protocol("deciding on the quote")
                 return None
             if not accepted:
                 s.decided = True
+                self._hold_exposure(ZERO)  # an early reservation is taken back
                 return await self._finish(HedgeStatus.REJECTED, "rejected")
         s.decided = True
         return await self._act(quote, now)
+
+    def _early_reservation(self, hint: str | None) -> EarlyReservation | None:
+        """The reservation that can go out with the first round: the notional the SendQuote
+        event states, under the symbol the listener named (None without either)."""
+        s = self._state
+        assert s is not None
+        sent = self._sent
+        if not hint or sent is None or not workflow.patched(RESERVE_EARLY_PATCH):
+            return None
+        notional = (Decimal(sent.quantity) / WAD) * (Decimal(sent.price) / WAD)
+        return EarlyReservation(s.quote_id, hint, str(notional))
+
+    async def _early_grant(
+        self, quote: Quote, early: EarlyReservation | None, grant: ExposureGrant | None
+    ) -> ExposureGrant | None:
+        """The early reservation's grant when it reserved what the chain's quote needs; one
+        made under another symbol or notional (the listener's hint was stale) is taken back
+        first, and the decision reserves afresh."""
+        s = self._state
+        assert s is not None
+        if early is None or grant is None:
+            return None
+        wanted = quote.quantity * quote.requested_open_price
+        if early.symbol == s.symbol_name and Decimal(early.notional) == wanted:
+            return grant
+        if grant.granted:
+            await calls.start_resize_exposure(ExposureResize(s.quote_id, early.symbol, "0"))
+            s.reserved = False
+        return None
 
     async def _act(self, quote: Quote, now: int) -> str | None:
         """Decide the next action from the facts just read and perform it."""
@@ -394,14 +448,21 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         context = await calls.open_context(quote, now, s.our_address, info, rules, limits)
         return await self._judge(quote, context, limits)
 
-    async def _judge(self, quote: Quote, context: OpenContext, limits: LimitsView) -> bool:
-        """The policy's decision on `context`; an accepted quote reserves its notional first."""
+    async def _judge(
+        self,
+        quote: Quote,
+        context: OpenContext,
+        limits: LimitsView,
+        early: ExposureGrant | None = None,
+    ) -> bool:
+        """The policy's decision on `context`; an accepted quote reserves its notional first
+        (`early`: the reservation the first round made already)."""
         s = self._state
         assert s is not None
         decision = decide_open(quote, context)
         if isinstance(decision, AcceptOpen):
             # Reserve the notional atomically: every quote in flight counts against the caps.
-            grant = await calls.reserve_exposure(
+            grant = early or await calls.reserve_exposure(
                 ExposureRequest(
                     s.quote_id, s.symbol_name, str(quote.quantity * quote.requested_open_price),
                     limits.max_open_interest, limits.notional_cap(s.symbol_name),

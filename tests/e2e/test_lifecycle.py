@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -41,8 +42,13 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     assert rows and rows[0][0] in {"OPEN", "CLOSED"}
     # every run: the e2e stack's small history limit continues them as new, and the first
     # runs hold the open and idle patch markers
+    # before the lock: one round of reads that reserves too, then the lock (no reservation
+    # of its own in between)
+    assert await _activities_before_lock(hedger.client, hedger.intent(quote_id).id) == [
+        "broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving",
+    ]  # fmt: skip
     await record_history(
-        hedger.intent(quote_id), "IntentWorkflow", "open-one-round", every_run=True
+        hedger.intent(quote_id), "IntentWorkflow", "open-reserve-early", every_run=True
     )
     await record_history(
         hedger.position(quote_id), "PositionWorkflow", "market-close-backoff", every_run=True
@@ -379,3 +385,19 @@ async def test_party_a_liquidation_brings_the_broker_side_to_match(hedger) -> No
         await asyncio.sleep(0.5)
     assert await hedger.broker_position() == before
     await hedger.assert_hedged()
+
+
+async def _activities_before_lock(client: Any, workflow_id: str) -> list[str]:
+    """The activities (ledger writes aside) the first run scheduled before `chain_lock_quote`."""
+    runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    first = min(runs, key=lambda r: r.start_time)
+    history = await client.get_workflow_handle(workflow_id, run_id=first.run_id).fetch_history()
+    names: list[str] = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            if name == "chain_lock_quote":
+                return sorted(names)
+            if not name.startswith(("ledger_", "ops_resize")):
+                names.append(name)
+    raise AssertionError(f"{workflow_id}: no lock in its first run's history")
