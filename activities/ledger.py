@@ -24,6 +24,7 @@ from interfaces.ledger import (
     DecisionRow,
     HedgeStatusUpdate,
     LedgerApi,
+    LedgerBatch,
     NotificationRow,
     OrderRow,
     PositionRow,
@@ -63,6 +64,7 @@ class LedgerActivities(LedgerApi):
 
     def activities(self) -> list[Any]:
         return [
+            self.write_batch,
             self.upsert_quote,
             self.set_hedge_status,
             self.record_decision,
@@ -71,6 +73,36 @@ class LedgerActivities(LedgerApi):
             self.notify,
             self.record_trading_state,
         ]
+
+    @activity.defn(name="ledger_write_batch")
+    async def write_batch(self, batch: LedgerBatch) -> None:
+        """Every row of `batch` in its order; the first failure is raised after the rest were
+        tried (each row is idempotent and seq-ordered, so the retry re-applies them harmlessly)."""
+        first: Exception | None = None
+        for index, row in enumerate(batch.rows()):
+            try:
+                await self._write_row(row, index)
+            except Exception as exc:  # noqa: BLE001 - raised below, after the other rows
+                log.warning("ledger batch row %s (%s) failed: %s", index, type(row).__name__, exc)
+                first = first or exc
+        if first is not None:
+            raise first
+
+    async def _write_row(self, row: Any, index: int) -> None:
+        if isinstance(row, QuoteRow):
+            await self.upsert_quote(row)
+        elif isinstance(row, HedgeStatusUpdate):
+            await self.set_hedge_status(row)
+        elif isinstance(row, DecisionRow):
+            await self.record_decision(row)
+        elif isinstance(row, OrderRow):
+            await self.upsert_order(row)
+        elif isinstance(row, PositionRow):
+            await self.upsert_position(row)
+        elif isinstance(row, NotificationRow):
+            await self._notify(row, f"/{index}")
+        else:  # pragma: no cover - LedgerBatch holds only these
+            raise TypeError(f"not a ledger row: {row!r}")
 
     @activity.defn(name="ledger_upsert_quote")
     async def upsert_quote(self, row: QuoteRow) -> None:
@@ -178,10 +210,16 @@ class LedgerActivities(LedgerApi):
     @activity.defn(name="ledger_notify")
     async def notify(self, row: NotificationRow) -> None:
         """Append a front-end notification; a retry of the same activity attempt writes it once."""
+        await self._notify(row, "")
+
+    async def _notify(self, row: NotificationRow, within: str) -> None:
+        """`within`: the row's place in a batch ("" for an activity of its own)."""
         info = activity.info()
-        # Deterministic id per (workflow run, activity id): a retried attempt upserts the same row.
+        # Deterministic id per (workflow run, activity id, place in its batch): a retried
+        # attempt upserts the same row.
         ident = uuid.uuid5(
-            uuid.NAMESPACE_URL, f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+            uuid.NAMESPACE_URL,
+            f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}{within}",
         )
         now = int(time.time())
         values = {

@@ -484,6 +484,8 @@ class Bench:
         seen_to_start: list[float] = []  # the listener: log seen by the bench -> workflow started
         lock_started_to_broadcast: list[float] = []  # the lock activity's own work
         watch = self.watch
+        # scheduled -> started per activity type, every run: a task queue's backlog
+        dispatch: dict[str, list[float]] = {}
         for q in list(ids)[:20]:
             events, before_lock_acts, before_lock_tasks = 0, 0, 0
             for kind in ("intent", "position"):
@@ -495,6 +497,17 @@ class Bench:
                         wid, run_id=run.run_id
                     ).fetch_history()
                     events += len(history.events)
+                    scheduled: dict[int, tuple[str, float]] = {}
+                    for e in history.events:
+                        when = e.event_time.ToDatetime().timestamp()
+                        if e.HasField("activity_task_scheduled_event_attributes"):
+                            name = e.activity_task_scheduled_event_attributes.activity_type.name
+                            scheduled[e.event_id] = (name, when)
+                        elif e.HasField("activity_task_started_event_attributes"):
+                            sid = e.activity_task_started_event_attributes.scheduled_event_id
+                            if sid in scheduled:
+                                name, at = scheduled[sid]
+                                dispatch.setdefault(name, []).append(when - at)
                     if kind != "intent" or before_lock_tasks:
                         continue
                     acts = tasks = 0
@@ -543,6 +556,9 @@ class Bench:
             "lock_activity_dispatch": percentiles(lock_dispatch),
             "quote_seen_to_workflow_started": percentiles(seen_to_start),
             "lock_started_to_broadcast": percentiles(lock_started_to_broadcast),
+            "activity_dispatch_by_type": {
+                name: percentiles(values) for name, values in sorted(dispatch.items())
+            },
         }
 
     # --------------------------------------------------------------- main

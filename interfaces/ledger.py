@@ -194,8 +194,56 @@ def quote_row(chain_id: int, quote: Quote, hedge_status: str, symbol: str | None
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class LedgerBatch:
+    """The ledger writes one workflow task made, in one activity (`ledger_write_batch`). Applied
+    kind by kind in this order (a quote's row before its status), each kind in the order made;
+    every row is idempotent and ordered by its `seq`, as when written one by one."""
+
+    quotes: list[QuoteRow] = field(default_factory=list)
+    statuses: list[HedgeStatusUpdate] = field(default_factory=list)
+    decisions: list[DecisionRow] = field(default_factory=list)
+    orders: list[OrderRow] = field(default_factory=list)
+    positions: list[PositionRow] = field(default_factory=list)
+    notifications: list[NotificationRow] = field(default_factory=list)
+
+    @staticmethod
+    def of(rows: list[Any]) -> LedgerBatch:
+        batch = LedgerBatch()
+        lists: dict[type, list[Any]] = {
+            QuoteRow: batch.quotes, HedgeStatusUpdate: batch.statuses,
+            DecisionRow: batch.decisions, OrderRow: batch.orders, PositionRow: batch.positions,
+            NotificationRow: batch.notifications,
+        }  # fmt: skip
+        for row in rows:
+            lists[type(row)].append(row)
+        return batch
+
+    def rows(self) -> list[Any]:
+        return [
+            *self.quotes, *self.statuses, *self.decisions, *self.orders, *self.positions,
+            *self.notifications,
+        ]  # fmt: skip
+
+
+BATCHED_ROW_TYPES = (
+    QuoteRow,
+    HedgeStatusUpdate,
+    DecisionRow,
+    OrderRow,
+    PositionRow,
+    NotificationRow,
+)
+
+
 class LedgerApi:
     """Idempotent ledger writes (each keyed by the identity the workflow already has)."""
+
+    @activity.defn(name="ledger_write_batch")
+    async def write_batch(self, batch: LedgerBatch) -> None:
+        """Every row of `batch`; one that fails does not keep the others from landing (the
+        activity fails after trying them all and is retried whole)."""
+        raise NotImplementedError
 
     @activity.defn(name="ledger_upsert_quote")
     async def upsert_quote(self, row: QuoteRow) -> None:

@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         ExposureView,
         HedgeStatusUpdate,
         LedgerApi,
+        LedgerBatch,
         LimitsView,
         NotificationRow,
         OpenInputs,
@@ -328,6 +329,11 @@ def _start_ledger(
 
 def start_upsert_quote(row: QuoteRow) -> workflow.ActivityHandle[None]:
     return _start_ledger(LedgerApi.upsert_quote, row)
+
+
+def start_write_batch(rows: list[Any]) -> workflow.ActivityHandle[None]:
+    """`rows` (ledger rows only, `BATCHED_ROW_TYPES`) in one activity."""
+    return _start_ledger(LedgerApi.write_batch, LedgerBatch.of(rows))
 
 
 def start_set_hedge_status(update: HedgeStatusUpdate) -> workflow.ActivityHandle[None]:

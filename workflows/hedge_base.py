@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.enums import HedgeStatus
     from interfaces.broker import OrderSnapshot
-    from interfaces.ledger import AlertRow, HedgeStatusUpdate, NotificationRow
+    from interfaces.ledger import BATCHED_ROW_TYPES, AlertRow, HedgeStatusUpdate, NotificationRow
     from interfaces.temporal import SearchAttributes
     from interfaces.workflows import ChainLog, OperatorCommand
 
@@ -55,6 +55,9 @@ STUCK_RECHECK_SECONDS = 60.0
 # partial fill then waited out the whole poll window); from it on the flag is cleared when the
 # facts are read (`_drain_logs`) and a fill wait ends at once on anything that came in since.
 WAKE_KEPT_PATCH = "wake-kept-until-facts-read"
+# Runs started before it wrote every ledger row in an activity of its own (three history events
+# and a workflow task each); from it on, the rows a workflow task writes go in one batch.
+BATCH_WRITES_PATCH = "batched-ledger-writes"
 POLL_WINDOW_SECONDS = 30.0  # one fill-poll activity waits at most this long
 PAUSE_RECHECK_SECONDS = 5.0  # while the protocol pauses PartyB actions, look again this often
 
@@ -107,6 +110,7 @@ class HedgeWorkflow(Generic[S]):
         self._pending_logs: list[ChainLog] = []
         self._commands: list[tuple[str, OperatorCommand]] = []
         self._writes: list[tuple[Any, calls.Write]] = []  # background writes: (handle, row)
+        self._batch: list[calls.Write] = []  # ledger rows of this workflow task, not yet sent
 
     # ------------------------------------------------------------------ signals and queries
 
@@ -220,7 +224,8 @@ class HedgeWorkflow(Generic[S]):
         assert s is not None
         s.pending_writes = [
             [type(row).__name__, asdict(row)] for handle, row in self._writes if not handle.done()
-        ]
+        ] + [[type(row).__name__, asdict(row)] for row in self._batch]
+        self._batch = []
         s.continued += 1
         s.pending_logs = list(self._pending_logs)
         s.pending_commands = [[name, c.reason, c.operator] for name, c in self._commands]
@@ -420,7 +425,19 @@ class HedgeWorkflow(Generic[S]):
         if isinstance(row, NotificationRow) and row.seq == 0:
             row = replace(row, seq=self._seq())  # the front-end gets a quote's notices in order
         self._writes = [(h, r) for h, r in self._writes if not h.done()]
+        if isinstance(row, BATCHED_ROW_TYPES) and workflow.patched(BATCH_WRITES_PATCH):
+            if not self._batch:  # sent once what runs now yields: after its own commands
+                asyncio.ensure_future(self._send_batch())
+            self._batch.append(row)
+            return
         self._writes.append((calls.start_write(row), row))
+
+    async def _send_batch(self) -> None:
+        """The ledger rows written since the last batch, in one activity."""
+        rows, self._batch = self._batch, []
+        if rows:
+            handle = calls.start_write_batch(rows)
+            self._writes.extend((handle, row) for row in rows)
 
     def _notify_once(self, key: str, row: NotificationRow) -> None:
         """Tell the front-end `row` unless a notice with `key` went out already. Like every
@@ -435,6 +452,7 @@ class HedgeWorkflow(Generic[S]):
         self._write(row)
 
     async def _drain_writes(self) -> None:
+        await self._send_batch()
         pending = [h for h, _ in self._writes if not h.done()]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)

@@ -20,6 +20,7 @@ from interfaces.ledger import (
     AlertRow,
     DecisionRow,
     HedgeStatusUpdate,
+    LedgerBatch,
     LimitsView,
     NotificationRow,
     OrderRow,
@@ -225,3 +226,33 @@ async def test_the_alert_webhook_gets_one_slack_compatible_post_per_key(
     assert received[0]["text"] == "[CRITICAL] partyb_health_low: PartyB close to liquidation"
     assert str(received[1]["text"]).startswith("[RESOLVED] partyb_health_low")
     assert received[0]["severity"] == "critical" and received[0]["kind"] == "partyb_health_low"
+
+
+async def test_a_batch_lands_every_row_once_and_a_failing_row_fails_it_after_the_rest(
+    engine: AsyncEngine,
+) -> None:
+    ledger = LedgerActivities(engine)
+    env = ActivityEnvironment()
+    batch = LedgerBatch.of([
+        NotificationRow(7, "0xA", "SendQuote", "seen", seq=2),
+        HedgeStatusUpdate(31337, 7, "LOCKING", "PENDING", seq=3),  # made after, applied after
+        _quote(seq=1),
+        DecisionRow(31337, 7, True, "accepted"),
+        NotificationRow(7, "0xA", "LockQuote", "success", seq=4),
+    ])  # fmt: skip
+    await env.run(ledger.write_batch, batch)
+    await env.run(ledger.write_batch, batch)  # the activity retried: nothing twice
+    assert await _count(engine, QuoteRecord) == 1 and await _count(engine, QuoteDecision) == 1
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(QuoteRecord.hedge_status))).scalar_one() == "LOCKING"
+        seqs = (await conn.execute(select(Notification.ledger_seq))).scalars().all()
+    assert sorted(seqs) == [2, 4]  # two notices of one batch are two rows
+
+    # a status for a quote not in the ledger yet fails the batch, after the other rows landed
+    orphan = LedgerBatch.of([
+        HedgeStatusUpdate(31337, 8, "LOCKING", "PENDING", seq=2),
+        DecisionRow(31337, 8, False, "Price outside band", 4104),
+    ])  # fmt: skip
+    with pytest.raises(ApplicationError, match="not in the ledger yet"):
+        await env.run(ledger.write_batch, orphan)
+    assert await _count(engine, QuoteDecision) == 2

@@ -48,10 +48,10 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
         "broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving",
     ]  # fmt: skip
     await record_history(
-        hedger.intent(quote_id), "IntentWorkflow", "open-reserve-early", every_run=True
+        hedger.intent(quote_id), "IntentWorkflow", "batched-writes", every_run=True
     )
     await record_history(
-        hedger.position(quote_id), "PositionWorkflow", "market-close-backoff", every_run=True
+        hedger.position(quote_id), "PositionWorkflow", "batched-writes", every_run=True
     )
 
 

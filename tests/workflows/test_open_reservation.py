@@ -98,6 +98,10 @@ class StandIns:
             return ExposureGrant(False, "0", "0", "PROTOCOL_PAUSED", reason)
         return ExposureGrant(True, notional, notional, "ACTIVE")
 
+    @activity.defn(name="ledger_write_batch")
+    async def write_batch(self, batch: Any) -> None:
+        return None
+
     @activity.defn(name="ledger_upsert_quote")
     async def upsert_quote(self, row: Any) -> None:
         return None
@@ -122,7 +126,7 @@ async def _running(client: Client, stand_ins: StandIns) -> AsyncIterator[str]:
     ops = [
         stand_ins.open_inputs, stand_ins.open_inputs_reserving, stand_ins.reserve_exposure,
         stand_ins.resize_exposure, stand_ins.upsert_quote, stand_ins.set_hedge_status,
-        stand_ins.record_decision, stand_ins.notify,
+        stand_ins.record_decision, stand_ins.notify, stand_ins.write_batch,
     ]  # fmt: skip
     async with (
         build_workflow_worker(client, task_queue=queue),
