@@ -87,6 +87,16 @@ class IntentInput:
 
 
 @dataclass(frozen=True)
+class PositionMarket:
+    """What the intent knew of the quote's symbol and broker market when it opened."""
+
+    symbol_name: str
+    min_acceptable_quote_value: str
+    broker_market: str
+    tick_size: str
+
+
+@dataclass(frozen=True)
 class PositionInput:
     chain_id: int
     quote_id: int
@@ -96,3 +106,5 @@ class PositionInput:
     broker_quantity: str | None = None
     # Continue-as-new beyond this many history events (None: the workflow's default).
     history_limit: int | None = None
+    # The symbol and broker market the intent hedged on (None: the position reads them).
+    market: PositionMarket | None = None

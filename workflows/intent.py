@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         ChainLog,
         IntentInput,
         PositionInput,
+        PositionMarket,
     )
 
 # Other workflow modules are imported by the sandbox like this one (never passed
@@ -156,6 +157,9 @@ HOLD_ON_PAUSED_GRANT_PATCH = "hold-when-the-grant-sees-a-pause"
 # declined.
 RESERVE_EARLY_PATCH = "reserve-in-the-first-round"
 WAD = Decimal(10**18)  # the event's amounts are 18-decimal integers
+# Runs started before it left the position to read the symbol and the broker market again (two
+# round trips before a close request is worked); from it on the position gets them.
+POSITION_MARKET_PATCH = "position-gets-the-market"
 
 
 class _PausedMeanwhile(Exception):
@@ -710,11 +714,16 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
     async def _start_position(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
+        market = None
+        if s.symbol_name and s.broker_market and workflow.patched(POSITION_MARKET_PATCH):
+            market = PositionMarket(
+                s.symbol_name, s.min_acceptable_quote_value, s.broker_market, s.tick_size
+            )
         try:
             await workflow.start_child_workflow(
                 POSITION_WORKFLOW,
                 PositionInput(s.chain_id, s.quote_id, broker_quantity=str(self._broker_filled()),
-                              history_limit=s.history_limit),
+                              history_limit=s.history_limit, market=market),
                 id=position_workflow_id(s.chain_id, s.quote_id),
                 task_queue=TaskQueues.WORKFLOWS,
                 parent_close_policy=ParentClosePolicy.ABANDON,

@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         ChainLog,
         EmergencyClose,
         PositionInput,
+        PositionMarket,
     )
 
 # Other workflow modules are imported by the sandbox like this one (never passed
@@ -157,6 +158,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         super().__init__()
         self._handover: str | None = None
         self._early_emergency: EmergencyClose | None = None
+        self._market: PositionMarket | None = None  # from the intent that opened it
 
     def _apply_event(self, event: ev.SymmioEvent, log: ChainLog) -> None:
         s = self._state
@@ -282,6 +284,7 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         state.history_limit = params.history_limit or state.history_limit
         if carried is None:
             state.broker_quantity = params.broker_quantity or self._handover
+            self._market = params.market
         if self._early_emergency is not None:
             state.emergency = self._early_emergency
         self._begin(state)
@@ -290,15 +293,23 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     async def _start(self, quote: Quote) -> None:
         s = self._state
         assert s is not None
-        info = await calls.symbol_info(quote.symbol_id)
-        s.symbol_name = info.name
-        s.min_acceptable_quote_value = info.min_acceptable_quote_value
-        try:
-            rules = await calls.market_rules(info.name)
-            s.broker_market, s.tick_size = rules.symbol, rules.tick_size
-        except ActionImpossible as exc:
-            s.last_error = str(exc)
-            s.broker_market = info.name
+        if self._market is not None:  # the intent's (it hedged on them a moment ago)
+            market = self._market
+            s.symbol_name, s.min_acceptable_quote_value = (
+                market.symbol_name,
+                market.min_acceptable_quote_value,
+            )
+            s.broker_market, s.tick_size = market.broker_market, market.tick_size
+        else:
+            info = await calls.symbol_info(quote.symbol_id)
+            s.symbol_name = info.name
+            s.min_acceptable_quote_value = info.min_acceptable_quote_value
+            try:
+                rules = await calls.market_rules(info.name)
+                s.broker_market, s.tick_size = rules.symbol, rules.tick_size
+            except ActionImpossible as exc:
+                s.last_error = str(exc)
+                s.broker_market = info.name
         # What the intent hedged, not what the chain shows now: a liquidation or force-close
         # may land before this workflow starts, and the broker side must still follow it.
         # Started by a listener (a close request raced the hand-over): wait for the intent.

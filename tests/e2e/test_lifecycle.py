@@ -47,11 +47,14 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     assert await _activities_before_lock(hedger.client, hedger.intent(quote_id).id) == [
         "broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving",
     ]  # fmt: skip
+    # the position works on the symbol and market the intent hedged on: it reads neither again
+    position_reads = await _activities_of_first_run(hedger.client, hedger.position(quote_id).id)
+    assert not {"chain_symbol_info", "broker_market_rules"} & set(position_reads)
     await record_history(
-        hedger.intent(quote_id), "IntentWorkflow", "batched-writes", every_run=True
+        hedger.intent(quote_id), "IntentWorkflow", "position-market", every_run=True
     )
     await record_history(
-        hedger.position(quote_id), "PositionWorkflow", "batched-writes", every_run=True
+        hedger.position(quote_id), "PositionWorkflow", "position-market", every_run=True
     )
 
 
@@ -401,3 +404,14 @@ async def _activities_before_lock(client: Any, workflow_id: str) -> list[str]:
             if not name.startswith(("ledger_", "ops_resize")):
                 names.append(name)
     raise AssertionError(f"{workflow_id}: no lock in its first run's history")
+
+
+async def _activities_of_first_run(client: Any, workflow_id: str) -> list[str]:
+    runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+    first = min(runs, key=lambda r: r.start_time)
+    history = await client.get_workflow_handle(workflow_id, run_id=first.run_id).fetch_history()
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
