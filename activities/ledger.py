@@ -215,12 +215,15 @@ class LedgerActivities(LedgerApi):
     async def _notify(self, row: NotificationRow, within: str) -> None:
         """`within`: the row's place in a batch ("" for an activity of its own)."""
         info = activity.info()
-        # Deterministic id per (workflow run, activity id, place in its batch): a retried
-        # attempt upserts the same row.
-        ident = uuid.uuid5(
-            uuid.NAMESPACE_URL,
-            f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}{within}",
+        # Deterministic id: the workflow's own number for the notice (its `seq`, carried over
+        # continue-as-new), so a retry, a batch and the next run that writes it again all
+        # upsert one row; without one, per (workflow run, activity id, place in its batch).
+        name = (
+            f"{info.workflow_id}/notice/{row.seq}"
+            if row.seq
+            else f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}{within}"
         )
+        ident = uuid.uuid5(uuid.NAMESPACE_URL, name)
         now = int(time.time())
         values = {
             "id": ident, "quote_id": row.quote_id, "counterparty_address": row.counterparty_address,

@@ -256,3 +256,23 @@ async def test_a_batch_lands_every_row_once_and_a_failing_row_fails_it_after_the
     with pytest.raises(ApplicationError, match="not in the ledger yet"):
         await env.run(ledger.write_batch, orphan)
     assert await _count(engine, QuoteDecision) == 2
+
+
+async def test_a_notice_carried_over_continue_as_new_is_not_told_twice(engine: AsyncEngine) -> None:
+    """A notice still being written when its workflow continued as new is written again by the
+    next run (another run id, another activity): the front-end gets it once (CI: a `report`
+    told twice in test_notifications_steps)."""
+    ledger = LedgerActivities(engine)
+    first, carried = ActivityEnvironment(), ActivityEnvironment()
+    first.info = dataclasses.replace(first.info, workflow_id="intent-31337-7", workflow_run_id="r1")
+    carried.info = dataclasses.replace(
+        carried.info, workflow_id="intent-31337-7", workflow_run_id="r2", activity_id="12"
+    )
+    note = NotificationRow(7, "0xA", "SendQuote", "seen", state_type="report", seq=5)
+    await first.run(ledger.notify, note)
+    await carried.run(ledger.notify, note)
+    await carried.run(ledger.write_batch, LedgerBatch.of([note]))
+    assert await _count(engine, Notification) == 1
+    other = dataclasses.replace(note, seq=6)  # the next notice of that workflow is its own row
+    await carried.run(ledger.notify, other)
+    assert await _count(engine, Notification) == 2
