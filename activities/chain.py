@@ -852,10 +852,9 @@ class ChainActivities(ChainApi):
                     return TxResult(plan.action, quote_id, earlier, already_done=True)
                 # 2. the chain state (read again: we may have waited for the pair lock)
                 _phase(f"{plan.action} quote {quote_id}: reading the chain")
-                quote = await self._quote(quote_id)
+                quote, now = await self._quote_and_time(quote_id)
                 if already(quote):
                     return TxResult(plan.action, quote_id, None, already_done=True)
-                now = (await self._rpc(self.client.latest_block())).timestamp
                 why = plan.possible(quote, self.party_b, now)
                 if why is not None:
                     raise invalid_state(why)
@@ -1229,10 +1228,26 @@ class ChainActivities(ChainApi):
         )
 
     async def _quote(self, quote_id: int) -> Quote:
-        last = await self._rpc(self.client.last_quote_id())
+        """The quote, read together with the last quote id that tells a quote that does not
+        exist (the diamond answers an empty struct for it) from one that does."""
+        last, quote = await asyncio.gather(
+            self._rpc(self.client.last_quote_id()),
+            self._rpc(self.client.get_quote(quote_id)),
+            return_exceptions=True,
+        )
+        if isinstance(last, BaseException):
+            raise last
         if not 0 < quote_id <= last:
             raise invalid_state(f"quote {quote_id} does not exist (last id {last})")
-        return await self._rpc(self.client.get_quote(quote_id))
+        if isinstance(quote, BaseException):
+            raise quote
+        return quote
+
+    async def _quote_and_time(self, quote_id: int) -> tuple[Quote, int]:
+        quote, block = await asyncio.gather(
+            self._quote(quote_id), self._rpc(self.client.latest_block())
+        )
+        return quote, block.timestamp
 
     # ---------------------------------------------------------------- error translation
     @staticmethod

@@ -209,14 +209,21 @@ class TransactionSender:
     ) -> PendingTx:
         to = to_checksum_address(to)
         tag = tag or NO_TAG
-        if gas is None:
-            try:
-                estimate = await self.simulate(to=to, data=data, value=value)
-            except TxReverted as exc:
-                await self._preflight_reverted(action, quote_id, exc.reason, tag)
-                raise
-            gas = estimate * self.fees.gas_limit_percent // 100
-        max_fee, tip = await self._fees()
+        fees = asyncio.ensure_future(self._fees())  # read while the call is simulated
+        try:
+            if gas is None:
+                try:
+                    estimate = await self.simulate(to=to, data=data, value=value)
+                except TxReverted as exc:
+                    await self._preflight_reverted(action, quote_id, exc.reason, tag)
+                    raise
+                gas = estimate * self.fees.gas_limit_percent // 100
+            max_fee, tip = await fees
+        finally:
+            if not fees.done():
+                fees.cancel()
+            elif not fees.cancelled():
+                fees.exception()  # retrieved: a failed read raised above or is moot
         for _attempt in range(3):
             async with self._lock:
                 if self._next_nonce is None or self._resync_needed:
