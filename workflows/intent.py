@@ -160,6 +160,9 @@ WAD = Decimal(10**18)  # the event's amounts are 18-decimal integers
 # Runs started before it left the position to read the symbol and the broker market again (two
 # round trips before a close request is worked); from it on the position gets them.
 POSITION_MARKET_PATCH = "position-gets-the-market"
+# Runs started before it resized the quote's reservation to the opened notional itself; from it
+# on the position it starts does (its first record sets exactly that), once.
+POSITION_BOOKS_PATCH = "position-books-the-open-notional"
 
 
 class _PausedMeanwhile(Exception):
@@ -645,7 +648,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s = self._state
         assert s is not None
         if action.outcome == Outcome.HEDGED_OPEN:
-            self._hold_exposure(quote.quantity * quote.opened_price)  # the position's from now
+            if not workflow.patched(POSITION_BOOKS_PATCH):
+                self._hold_exposure(quote.quantity * quote.opened_price)  # the position's now
             if workflow.patched(NOTIFY_OUTCOME_PATCH):
                 # the trader sees the position opened (a partial LIMIT fill: what filled)
                 self._write(

@@ -51,10 +51,10 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     position_reads = await _activities_of_first_run(hedger.client, hedger.position(quote_id).id)
     assert not {"chain_symbol_info", "broker_market_rules"} & set(position_reads)
     await record_history(
-        hedger.intent(quote_id), "IntentWorkflow", "position-market", every_run=True
+        hedger.intent(quote_id), "IntentWorkflow", "open-path", every_run=True
     )
     await record_history(
-        hedger.position(quote_id), "PositionWorkflow", "position-market", every_run=True
+        hedger.position(quote_id), "PositionWorkflow", "open-path", every_run=True
     )
 
 
