@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # ccxt's client-side throttle, milliseconds per unit of request weight (an order costs 4);
     # unset: ccxt's own (50 ms for Binance USD-M: one order per 200 ms per client)
     broker_rate_limit_ms: int | None = Field(None, ge=1, le=60_000)
+    # Temporal's rate limit on the broker task queue: activities dispatched per second across
+    # every broker worker (one API key's budget); ccxt's throttle above still spaces each
+    # client's requests by weight
+    broker_activities_per_second: float = Field(40.0, gt=0, le=1_000)
 
     # API server
     api_host: str = "127.0.0.1"

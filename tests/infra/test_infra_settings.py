@@ -17,3 +17,16 @@ def test_empty_broker_urls_mean_the_exchange_s_own() -> None:
 def test_metrics_bind_address_is_a_setting() -> None:
     assert Settings(_env_file=None, metrics_host="0.0.0.0").metrics_host == "0.0.0.0"  # type: ignore[call-arg]
     assert Settings.model_fields["metrics_host"].default == "127.0.0.1"
+
+
+def test_the_broker_queue_rate_is_a_setting_the_worker_uses() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from activities.broker import BrokerActivities
+
+    assert Settings(_env_file=None).broker_activities_per_second == 40.0  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, broker_activities_per_second=0)  # type: ignore[call-arg]
+    options = BrokerActivities(adapter=None, activities_per_second=25.0).worker_options()  # type: ignore[arg-type]
+    assert options["max_task_queue_activities_per_second"] == 25.0
