@@ -262,6 +262,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             return None
         info = facts.symbol
         if info is None:
+            self._hold_exposure(ZERO)  # an early reservation is not held while stuck
+            s.reserved = False
             raise ActionImpossible("UnknownSymbol", facts.symbol_error or "unknown symbol")
         s.symbol_name = info.name
         s.min_acceptable_quote_value = info.min_acceptable_quote_value
