@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -136,16 +136,23 @@ class OpsActivities(OpsApi):
 
     @activity.defn(name="ops_open_inputs_reserving")
     async def open_inputs_reserving(self, early: EarlyReservation) -> OpenInputs:
-        """`open_inputs`, then `early` reserved: the exposure the policy judges is the book
-        before this quote's own reservation, as when it reserves after deciding."""
-        inputs = await self.open_inputs()
+        """`early` reserved in one update of the risk-control workflow, and what the policy
+        judges taken from its answer: the trading state it reserved under and the book before
+        this quote's own reservation (a grant reports the totals with it, a refusal without),
+        as when it reserves after deciding. The book shows the hinted symbol only: the policy
+        reads no other (a quote on another symbol reserves afresh, atomically, anyway)."""
         grant = await self.risk.reserve(
             ExposureRequest(
                 early.quote_id, early.symbol, early.notional, self.limits_view.max_open_interest,
                 self.limits_view.notional_cap(early.symbol),
             )
         )  # fmt: skip
-        return replace(inputs, grant=grant)
+        own = Decimal(early.notional) if grant.granted else Decimal(0)
+        before = ExposureView(
+            open_interest=str(Decimal(grant.open_interest) - own),
+            by_symbol={early.symbol: str(Decimal(grant.symbol_notional) - own)},
+        )
+        return OpenInputs(grant.trading_state, self.limits_view, before, grant=grant)
 
     @activity.defn(name="ops_reserve_exposure")
     async def reserve_exposure(self, request: ExposureRequest) -> ExposureGrant:

@@ -117,3 +117,33 @@ async def test_ops_activities_read_the_kill_switch_and_the_book(
         assert await env.run(ops.trading_state) == "REDUCE_ONLY"
     finally:
         await engine.dispose()
+
+
+async def test_the_first_round_reservation_reports_the_book_before_it(
+    risk: RiskControl, database_url: str
+) -> None:
+    """`ops_open_inputs_reserving`: one update of the risk-control workflow reserves the quote
+    and tells the policy the trading state and the book as they were before it."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.ops import OpsActivities
+    from interfaces.ledger import EarlyReservation, LimitsView
+
+    engine = create_async_engine(database_url)
+    ops = OpsActivities(engine, LimitsView("100000", "1000", "2", 30), risk)
+    env = ActivityEnvironment()
+    try:
+        assert (await risk.reserve(_request(1, "300"))).granted  # another quote in flight
+        first = await env.run(ops.open_inputs_reserving, EarlyReservation(2, "BTCUSDT", "500"))
+        assert first.grant is not None and first.grant.granted
+        assert first.trading_state == "ACTIVE"
+        book = first.exposure
+        assert (Decimal(book.open_interest), Decimal(book.by_symbol["BTCUSDT"])) == (300, 300)
+        again = await env.run(ops.open_inputs_reserving, EarlyReservation(2, "BTCUSDT", "500"))
+        assert again == first  # a retried activity: granted once, the same book before it
+        over = await env.run(ops.open_inputs_reserving, EarlyReservation(3, "BTCUSDT", "400"))
+        assert over.grant is not None and not over.grant.granted  # 800 + 400 > the 1,000 cap
+        assert Decimal(over.exposure.by_symbol["BTCUSDT"]) == 800
+        assert (await risk.book()).quotes == 2
+    finally:
+        await engine.dispose()
