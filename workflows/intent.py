@@ -84,7 +84,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import broker_legs, calls
 from workflows.broker_legs import BrokerLeg
 from workflows.calls import ActionImpossible
-from workflows.hedge_base import HedgeState, HedgeWorkflow, NeedsOperator
+from workflows.hedge_base import FAST_PATH_PATCH, HedgeState, HedgeWorkflow, NeedsOperator
 
 ZERO = Decimal(0)
 MAX_BROKER_ORDERS = 12  # placements per intent before giving up on the hedge
@@ -129,7 +129,7 @@ NOTIFY_OPEN_STEPS_PATCH = "notify-open-steps"
 # Runs started before it read the open decision's facts one activity at a time (about eight
 # round trips before the lock); from it on, one round of concurrent activities
 # (`_first_step`), and the lock activity is told the PartyA.
-FAST_OPEN_PATCH = "open-facts-in-one-round"
+FAST_OPEN_PATCH = FAST_PATH_PATCH  # developed as "open-facts-in-one-round"
 
 
 def _symbol_hint() -> str | None:
@@ -142,27 +142,27 @@ def _symbol_hint() -> str | None:
 # Runs started before it read the chain at the start of every step; from it on, a step after
 # our own lock, broker placement or open decides on the facts that action left behind (the
 # transaction activities read the quote right after) unless a chain event arrived meanwhile.
-CARRY_FACTS_PATCH = "carry-own-action-facts"
+CARRY_FACTS_PATCH = FAST_PATH_PATCH  # developed as "carry-own-action-facts"
 # Runs started before it read the quote and the chain time in two activities; from it on one.
-QUOTE_NOW_PATCH = "quote-and-time-in-one"
+QUOTE_NOW_PATCH = FAST_PATH_PATCH  # developed as "quote-and-time-in-one"
 # Runs started before it rejected a quote whose reservation found the protocol paused (the
 # trading state read a moment earlier still said active); from it on the quote holds back
 # undecided, like one that found the pause in its first read.
-HOLD_ON_PAUSED_GRANT_PATCH = "hold-when-the-grant-sees-a-pause"
+HOLD_ON_PAUSED_GRANT_PATCH = FAST_PATH_PATCH  # developed as "hold-when-the-grant-sees-a-pause"
 
 
 # Runs started before it reserved the quote's notional after deciding (one more round trip
 # before the lock); from it on, when the listener named the symbol and the SendQuote event is
 # at hand, the reservation goes out with the first round and is taken back if the quote is
 # declined.
-RESERVE_EARLY_PATCH = "reserve-in-the-first-round"
+RESERVE_EARLY_PATCH = FAST_PATH_PATCH  # developed as "reserve-in-the-first-round"
 WAD = Decimal(10**18)  # the event's amounts are 18-decimal integers
 # Runs started before it left the position to read the symbol and the broker market again (two
 # round trips before a close request is worked); from it on the position gets them.
-POSITION_MARKET_PATCH = "position-gets-the-market"
+POSITION_MARKET_PATCH = FAST_PATH_PATCH  # developed as "position-gets-the-market"
 # Runs started before it resized the quote's reservation to the opened notional itself; from it
 # on the position it starts does (its first record sets exactly that), once.
-POSITION_BOOKS_PATCH = "position-books-the-open-notional"
+POSITION_BOOKS_PATCH = FAST_PATH_PATCH  # developed as "position-books-the-open-notional"
 
 
 class _PausedMeanwhile(Exception):

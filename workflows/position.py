@@ -81,7 +81,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import broker_legs, calls
 from workflows.broker_legs import BrokerLeg
 from workflows.calls import ActionImpossible
-from workflows.hedge_base import HedgeState, HedgeWorkflow, NeedsOperator
+from workflows.hedge_base import FAST_PATH_PATCH, HedgeState, HedgeWorkflow, NeedsOperator
 
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
@@ -89,9 +89,9 @@ IDLE_RECHECK_SECONDS = 30.0
 IDLE_RECHECK_MAX_SECONDS = 600.0
 # Runs started before it re-read the chain every 30 s while idle; from it on an OPENED position
 # backs off to IDLE_RECHECK_MAX_SECONDS between quiet rechecks (`_idle_seconds`).
-IDLE_BACKOFF_PATCH = "idle-recheck-backoff"
+IDLE_BACKOFF_PATCH = FAST_PATH_PATCH  # developed as "idle-recheck-backoff"
 # Runs started before it read the quote and the chain time in two activities; from it on one.
-QUOTE_NOW_PATCH = "quote-and-time-in-one"
+QUOTE_NOW_PATCH = FAST_PATH_PATCH  # developed as "quote-and-time-in-one"
 MAX_CLOSE_ORDERS_PER_REQUEST = 12
 LOCAL_CLOSE_ID_BASE = 1_000_000_000
 CLOSE_IDS_KEPT = 20

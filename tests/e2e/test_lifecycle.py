@@ -50,8 +50,8 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     # the position works on the symbol and market the intent hedged on: it reads neither again
     position_reads = await _activities_of_first_run(hedger.client, hedger.position(quote_id).id)
     assert not {"chain_symbol_info", "broker_market_rules"} & set(position_reads)
-    await record_history(hedger.intent(quote_id), "IntentWorkflow", "open-path", every_run=True)
-    await record_history(hedger.position(quote_id), "PositionWorkflow", "open-path", every_run=True)
+    await record_history(hedger.intent(quote_id), "IntentWorkflow", "fast-path", every_run=True)
+    await record_history(hedger.position(quote_id), "PositionWorkflow", "fast-path", every_run=True)
 
 
 async def test_short_market_open_then_close(hedger) -> None:  # type: ignore[no-untyped-def]
