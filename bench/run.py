@@ -681,19 +681,27 @@ class Bench:
 
 def parse(argv: Sequence[str]) -> Options:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n\n")[0])
+    d = Options()  # the defaults, written once
     parser.add_argument(
-        "--rates", default="2,3,4,5,10,20", help="offered intents/s, comma separated"
+        "--rates", default=",".join(f"{r:g}" for r in d.rates),
+        help="offered intents/s, comma separated",
+    )  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=d.seconds, help="seconds per offered rate")
+    parser.add_argument(
+        "--grace", type=float, default=d.grace, help="seconds to finish after a phase"
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per offered rate")
-    parser.add_argument("--grace", type=float, default=40.0, help="seconds to finish after a phase")
-    parser.add_argument("--positions", type=int, default=500, help="positions left open (0: skip)")
-    parser.add_argument("--positions-rate", type=float, default=3.0)
-    parser.add_argument("--drain", type=float, default=90.0, help="seconds to drain a backlog")
+    parser.add_argument(
+        "--positions", type=int, default=d.positions, help="positions left open (0: skip)"
+    )
+    parser.add_argument("--positions-rate", type=float, default=d.positions_rate)
+    parser.add_argument("--drain", type=float, default=d.drain, help="seconds to drain a backlog")
     parser.add_argument(
         "--all-rates", action="store_true", help="run every rate even after one was not sustained"
     )
-    parser.add_argument("--soak", type=float, default=60.0, help="seconds the open positions idle")
-    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument(
+        "--soak", type=float, default=d.soak, help="seconds the open positions idle"
+    )
+    parser.add_argument("--out", type=Path, default=d.out)
     parser.add_argument("--quick", action="store_true", help="one rate (2/s, 10 s), no positions")
     parser.add_argument("--keep-state", action="store_true", help="keep the stack's state dir")
     a = parser.parse_args(argv)
