@@ -406,7 +406,7 @@ class ChainActivities(ChainApi):
             self.accept_cancel_close_request, self.emergency_close_position,
             self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
             self.rebalance_party_b,
-            self.party_b_health, self.open_facts, self.quote_now,
+            self.party_b_health, self.open_facts, self.quote_now, self.position_facts,
         ]  # fmt: skip
 
     def pair_lock(self, party_a: str) -> asyncio.Lock:
@@ -444,6 +444,18 @@ class ChainActivities(ChainApi):
             self._quote(ref.quote_id), self._rpc(self.client.latest_block())
         )
         return QuoteNow(quote_view(quote), ChainTime(block.number, block.timestamp))
+
+    @activity.defn(name="chain_position_facts")
+    async def position_facts(self, ref: QuoteRef) -> QuoteNow:
+        quote, block, flags = await asyncio.gather(
+            self._quote(ref.quote_id),
+            self._rpc(self.client.latest_block()),
+            self._rpc(self.client.pause_state()),
+        )
+        paused = flags["global_paused"] or flags["party_b_actions_paused"]
+        return QuoteNow(
+            quote_view(quote), ChainTime(block.number, block.timestamp), party_b_paused=paused
+        )
 
     @activity.defn(name="chain_open_facts")
     async def open_facts(self, ref: QuoteRef) -> OpenFacts:

@@ -207,6 +207,9 @@ class QuoteNow:
 
     quote: QuoteView
     time: ChainTime
+    # `chain_position_facts` only: the protocol pauses PartyB actions (`pauseState()`: global
+    # or PartyB actions), read with the quote; None from `chain_quote_now`
+    party_b_paused: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,12 @@ class ChainApi:
     @activity.defn(name="chain_quote_now")
     async def quote_now(self, ref: QuoteRef) -> QuoteNow:
         """`read_quote` + `chain_time` in one round trip."""
+        raise NotImplementedError
+
+    @activity.defn(name="chain_position_facts")
+    async def position_facts(self, ref: QuoteRef) -> QuoteNow:
+        """`quote_now` and whether the protocol pauses PartyB actions, in one round trip (all
+        the trading state the close path obeys)."""
         raise NotImplementedError
 
     @activity.defn(name="chain_open_facts")

@@ -187,6 +187,13 @@ async def quote_now(quote_id: int) -> tuple[Quote, int]:
     return to_quote(view.quote), view.time.timestamp
 
 
+async def position_facts(quote_id: int) -> tuple[Quote, int, bool]:
+    """The quote, the chain time and whether the protocol pauses PartyB actions, in one
+    activity."""
+    view = await _chain(ChainApi.position_facts, QuoteRef(quote_id))
+    return to_quote(view.quote), view.time.timestamp, bool(view.party_b_paused)
+
+
 async def chain_time() -> int:
     view = await _call0(
         ChainApi.chain_time, queue=TaskQueues.CHAIN, timeout_seconds=CHAIN_READ_SECONDS

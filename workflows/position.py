@@ -135,7 +135,9 @@ class PositionState(HedgeState):
     given_up_close_key: str | None = None  # operator `unwind`: stop working this request
     broker_rejected: bool = False
     book_notional: str | None = None  # what the exposure book holds for this quote
-    trading_state: str = TradingState.ACTIVE.value  # effective, as last read
+    # as the close path sees it: PROTOCOL_PAUSED or ACTIVE, from the chain with the quote
+    # (runs before the fast path: the effective state, from the ops worker)
+    trading_state: str = TradingState.ACTIVE.value
     emergency: EmergencyClose | None = None  # an emergency close asked for, not yet done
     limit_reached_key: str | None = None  # close key of the LIMIT request the market reached
     # a third party's forceClosePosition not yet alerted: amount, price, legs before it, key
@@ -379,9 +381,12 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         assert s is not None
         self._drain_logs()
         if workflow.patched(PATCH_PROTOCOL_PAUSE) and workflow.patched(QUOTE_NOW_PATCH):
-            (quote, now), s.trading_state = await asyncio.gather(
-                calls.quote_now(s.quote_id), calls.trading_state_or(s.trading_state)
-            )
+            # The close path obeys the protocol's pause alone (an operator's halt or
+            # reduce-only never holds risk-reducing work): read with the quote, from the chain.
+            quote, now, paused = await calls.position_facts(s.quote_id)
+            s.trading_state = (
+                TradingState.PROTOCOL_PAUSED if paused else TradingState.ACTIVE
+            ).value
         elif workflow.patched(PATCH_PROTOCOL_PAUSE):
             quote, now, s.trading_state = await asyncio.gather(
                 calls.read_quote(s.quote_id), calls.chain_time(),

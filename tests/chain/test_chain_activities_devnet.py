@@ -112,6 +112,11 @@ async def test_open_facts_in_one_activity_and_the_lock_leaves_its_facts(
     assert facts["quote"] == alone and facts["party_b"].lower() == hedger_key[1].lower()
     now = ok(await call(temporal_client, chain_worker, "chain_quote_now", {"quote_id": quote_id}))
     assert now["quote"] == alone and now["time"]["timestamp"] >= facts["time"]["timestamp"]
+    position = ok(
+        await call(temporal_client, chain_worker, "chain_position_facts", {"quote_id": quote_id})
+    )  # the close path's facts: the same, and the protocol's pause (off here)
+    assert position["quote"] == alone and position["party_b_paused"] is False
+    assert now["party_b_paused"] is None
     symbol = ok(await call(temporal_client, chain_worker, "chain_symbol_info",
                            {"quote_id": alone["symbol_id"]}))  # fmt: skip
     assert facts["symbol"] == symbol and facts["symbol_error"] is None
