@@ -72,7 +72,7 @@ from prometheus_client import Counter, Gauge
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from adapters.chain.client import ChainClient
+from adapters.chain.client import BlockInfo, ChainClient
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted, TxTimeout
 from adapters.chain.journal import (
     DROPPED,
@@ -440,17 +440,13 @@ class ChainActivities(ChainApi):
 
     @activity.defn(name="chain_quote_now")
     async def quote_now(self, ref: QuoteRef) -> QuoteNow:
-        quote, block = await asyncio.gather(
-            self._quote(ref.quote_id), self._rpc(self.client.latest_block())
-        )
+        quote, block = await self._quote_and_block(ref.quote_id)
         return QuoteNow(quote_view(quote), ChainTime(block.number, block.timestamp))
 
     @activity.defn(name="chain_position_facts")
     async def position_facts(self, ref: QuoteRef) -> QuoteNow:
-        quote, block, flags = await asyncio.gather(
-            self._quote(ref.quote_id),
-            self._rpc(self.client.latest_block()),
-            self._rpc(self.client.pause_state()),
+        (quote, block), flags = await asyncio.gather(
+            self._quote_and_block(ref.quote_id), self._rpc(self.client.pause_state())
         )
         paused = flags["global_paused"] or flags["party_b_actions_paused"]
         return QuoteNow(
@@ -864,7 +860,8 @@ class ChainActivities(ChainApi):
                     return TxResult(plan.action, quote_id, earlier, already_done=True)
                 # 2. the chain state (read again: we may have waited for the pair lock)
                 _phase(f"{plan.action} quote {quote_id}: reading the chain")
-                quote, now = await self._quote_and_time(quote_id)
+                quote, block = await self._quote_and_block(quote_id)
+                now = block.timestamp
                 if already(quote):
                     return TxResult(plan.action, quote_id, None, already_done=True)
                 why = plan.possible(quote, self.party_b, now)
@@ -1255,11 +1252,12 @@ class ChainActivities(ChainApi):
             raise quote
         return quote
 
-    async def _quote_and_time(self, quote_id: int) -> tuple[Quote, int]:
+    async def _quote_and_block(self, quote_id: int) -> tuple[Quote, BlockInfo]:
+        """The quote and the latest block, read at once."""
         quote, block = await asyncio.gather(
             self._quote(quote_id), self._rpc(self.client.latest_block())
         )
-        return quote, block.timestamp
+        return quote, block
 
     # ---------------------------------------------------------------- error translation
     @staticmethod

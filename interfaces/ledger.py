@@ -302,8 +302,9 @@ class OpsApi:
 
     @activity.defn(name="ops_open_inputs_reserving")
     async def open_inputs_reserving(self, early: EarlyReservation) -> OpenInputs:
-        """`open_inputs`, then the quote's notional reserved under this worker's caps (the
-        exposure read before it): the grant comes back in `OpenInputs.grant`."""
+        """The quote's notional reserved under this worker's caps, and `open_inputs` as that
+        reservation saw them (the trading state, the book before it): the grant comes back in
+        `OpenInputs.grant`."""
         raise NotImplementedError
 
     @activity.defn(name="ops_reserve_exposure")
