@@ -108,6 +108,10 @@ class BrokerActivities(BrokerApi):
             self.market_snapshot,
         ]
 
+    def local_reads(self) -> Sequence[Callable[..., Any]]:
+        """The reads the workflows run as local activities (market data: no account limit)."""
+        return [self.market_snapshot]
+
     def worker_options(self) -> dict[str, Any]:
         """Keyword arguments for `temporalio.worker.Worker` on the broker task queue."""
         return {

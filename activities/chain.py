@@ -367,54 +367,26 @@ class _AlreadyDone(Exception):
 # ------------------------------------------------------------------ activities
 
 
-class ChainActivities(ChainApi):
+class ChainReads:
+    """The chain's views for one PartyB address: no key, no journal, nothing sent. The chain
+    worker's `ChainActivities` is one; the workflow worker hosts another for the reads the
+    workflows run as local activities (`workers.local_reads`)."""
+
     def __init__(
-        self,
-        client: ChainClient,
-        sender: TransactionSender,
-        muon: MuonClient,
-        journal: LocalJournal | None,
-        *,
-        chain_id: int,
-        close_top_up: bool = True,
-        close_top_up_margin: Decimal = Decimal(1),
-        close_settle_upnl: bool = True,
+        self, client: ChainClient, muon: MuonClient, *, party_b: str, chain_id: int
     ) -> None:
         self.client = client
-        # top up the allocation for the PartyA before a close fill it could not pay otherwise
-        self.close_top_up = close_top_up
-        self.close_top_up_margin = close_top_up_margin
-        self.close_settle_upnl = close_settle_upnl
-        self.sender = sender
         self.muon = muon
         self.chain_id = chain_id
-        self.journal = journal
-        if journal is not None and sender.journal is None:
-            sender.journal = journal
-        self._pair_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._lost_since: dict[str, float] = {}  # orphan sweep: hash → first seen lost
+        self._party_b = party_b
 
     @property
     def party_b(self) -> str:
-        return self.sender.address
+        return self._party_b
 
-    def activities(self) -> Sequence[Callable[..., Any]]:
-        return [
-            self.read_quote, self.chain_time, self.party_b_address, self.symbol_info,
-            self.party_b_funds, self.party_b_available, self.lock_quote, self.unlock_quote,
-            self.accept_cancel_request, self.open_position, self.fill_close_request,
-            self.accept_cancel_close_request, self.emergency_close_position,
-            self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
-            self.rebalance_party_b,
-            self.party_b_health, self.open_facts, self.quote_now, self.position_facts,
-        ]  # fmt: skip
-
-    def pair_lock(self, party_a: str) -> asyncio.Lock:
-        key = (self.party_b.lower(), party_a.lower())
-        lock = self._pair_locks.get(key)
-        if lock is None:
-            lock = self._pair_locks[key] = asyncio.Lock()
-        return lock
+    def local_reads(self) -> Sequence[Callable[..., Any]]:
+        """The reads the workflows run as local activities."""
+        return [self.open_facts, self.position_facts]
 
     # ---------------------------------------------------------------- reads
     @activity.defn(name="chain_read_quote")
@@ -508,6 +480,116 @@ class ChainActivities(ChainApi):
             block_number=block.number,
         )
 
+    # ---------------------------------------------------------------- read helpers
+    async def _available(self, party_a: str) -> Decimal:
+        return (await self._available_signed(party_a))[0]
+
+    async def _available_signed(self, party_a: str) -> tuple[Decimal, SingleUpnlSig | None]:
+        """PartyB's balance available for quotes of `party_a`, and the uPnl_B signature it
+        counted (None when the oracle did not answer: the uPnL is taken as 0)."""
+        info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+        signed = self.muon.party_b_upnl_sig(
+            party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
+            symmio=self.client.address,
+        )  # fmt: skip
+        info, sig = await asyncio.gather(info_read, signed, return_exceptions=True)
+        if isinstance(info, BaseException):
+            raise info
+        if isinstance(sig, MuonError):
+            log.warning("uPnl_B unavailable for %s (%s); assuming 0", party_a, sig)
+            return info.available_for_quote(Decimal(0)), None
+        if isinstance(sig, BaseException):
+            raise sig
+        return info.available_for_quote(Decimal(sig.upnl) / Decimal(10**18)), sig
+
+    async def _quote(self, quote_id: int) -> Quote:
+        """The quote, read together with the last quote id that tells a quote that does not
+        exist (the diamond answers an empty struct for it) from one that does."""
+        last, quote = await asyncio.gather(
+            self._rpc(self.client.last_quote_id()),
+            self._rpc(self.client.get_quote(quote_id)),
+            return_exceptions=True,
+        )
+        if isinstance(last, BaseException):
+            raise last
+        if not 0 < quote_id <= last:
+            raise invalid_state(f"quote {quote_id} does not exist (last id {last})")
+        if isinstance(quote, BaseException):
+            raise quote
+        return quote
+
+    async def _quote_and_block(self, quote_id: int) -> tuple[Quote, BlockInfo]:
+        """The quote and the latest block, read at once."""
+        quote, block = await asyncio.gather(
+            self._quote(quote_id), self._rpc(self.client.latest_block())
+        )
+        return quote, block
+
+    # ---------------------------------------------------------------- error translation
+    @staticmethod
+    async def _rpc(awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except RpcUnavailable as exc:
+            raise _retryable("RpcUnavailable", exc) from exc
+
+    @staticmethod
+    async def _muon(awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except MuonUnavailable as exc:
+            raise _retryable("MuonUnavailable", exc) from exc
+        except MuonError as exc:
+            raise _retryable("MuonError", exc) from exc
+
+
+class ChainActivities(ChainReads, ChainApi):
+    """The chain worker's activities: the views of `ChainReads` for its signer, and PartyB's
+    transactions."""
+
+    def __init__(
+        self,
+        client: ChainClient,
+        sender: TransactionSender,
+        muon: MuonClient,
+        journal: LocalJournal | None,
+        *,
+        chain_id: int,
+        close_top_up: bool = True,
+        close_top_up_margin: Decimal = Decimal(1),
+        close_settle_upnl: bool = True,
+    ) -> None:
+        super().__init__(client, muon, party_b=sender.address, chain_id=chain_id)
+        # top up the allocation for the PartyA before a close fill it could not pay otherwise
+        self.close_top_up = close_top_up
+        self.close_top_up_margin = close_top_up_margin
+        self.close_settle_upnl = close_settle_upnl
+        self.sender = sender
+        self.journal = journal
+        if journal is not None and sender.journal is None:
+            sender.journal = journal
+        self._pair_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._lost_since: dict[str, float] = {}  # orphan sweep: hash → first seen lost
+
+    def activities(self) -> Sequence[Callable[..., Any]]:
+        return [
+            self.read_quote, self.chain_time, self.party_b_address, self.symbol_info,
+            self.party_b_funds, self.party_b_available, self.lock_quote, self.unlock_quote,
+            self.accept_cancel_request, self.open_position, self.fill_close_request,
+            self.accept_cancel_close_request, self.emergency_close_position,
+            self.allocate_for_party_b, self.protocol_state, self.charge_funding_rate,
+            self.rebalance_party_b,
+            self.party_b_health, self.open_facts, self.quote_now, self.position_facts,
+        ]  # fmt: skip
+
+    def pair_lock(self, party_a: str) -> asyncio.Lock:
+        key = (self.party_b.lower(), party_a.lower())
+        lock = self._pair_locks.get(key)
+        if lock is None:
+            lock = self._pair_locks[key] = asyncio.Lock()
+        return lock
+
+    # ---------------------------------------------------------------- reads
     # ---------------------------------------------------------------- transactions
     @activity.defn(name="chain_lock_quote")
     async def lock_quote(self, req: LockRequest) -> TxResult:
@@ -1204,27 +1286,6 @@ class ChainActivities(ChainApi):
             for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
                 await self._outcome_of([r for r in rows if r.nonce == nonce])
 
-    async def _available(self, party_a: str) -> Decimal:
-        return (await self._available_signed(party_a))[0]
-
-    async def _available_signed(self, party_a: str) -> tuple[Decimal, SingleUpnlSig | None]:
-        """PartyB's balance available for quotes of `party_a`, and the uPnl_B signature it
-        counted (None when the oracle did not answer: the uPnL is taken as 0)."""
-        info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
-        signed = self.muon.party_b_upnl_sig(
-            party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
-            symmio=self.client.address,
-        )  # fmt: skip
-        info, sig = await asyncio.gather(info_read, signed, return_exceptions=True)
-        if isinstance(info, BaseException):
-            raise info
-        if isinstance(sig, MuonError):
-            log.warning("uPnl_B unavailable for %s (%s); assuming 0", party_a, sig)
-            return info.available_for_quote(Decimal(0)), None
-        if isinstance(sig, BaseException):
-            raise sig
-        return info.available_for_quote(Decimal(sig.upnl) / Decimal(10**18)), sig
-
     async def _pair_sig(self, quote: Quote) -> Any:
         return await self._muon(
             self.muon.pair_upnl_and_price_sig(
@@ -1235,46 +1296,6 @@ class ChainActivities(ChainApi):
                 symbol_id=quote.symbol_id,
             )  # fmt: skip
         )
-
-    async def _quote(self, quote_id: int) -> Quote:
-        """The quote, read together with the last quote id that tells a quote that does not
-        exist (the diamond answers an empty struct for it) from one that does."""
-        last, quote = await asyncio.gather(
-            self._rpc(self.client.last_quote_id()),
-            self._rpc(self.client.get_quote(quote_id)),
-            return_exceptions=True,
-        )
-        if isinstance(last, BaseException):
-            raise last
-        if not 0 < quote_id <= last:
-            raise invalid_state(f"quote {quote_id} does not exist (last id {last})")
-        if isinstance(quote, BaseException):
-            raise quote
-        return quote
-
-    async def _quote_and_block(self, quote_id: int) -> tuple[Quote, BlockInfo]:
-        """The quote and the latest block, read at once."""
-        quote, block = await asyncio.gather(
-            self._quote(quote_id), self._rpc(self.client.latest_block())
-        )
-        return quote, block
-
-    # ---------------------------------------------------------------- error translation
-    @staticmethod
-    async def _rpc(awaitable: Awaitable[T]) -> T:
-        try:
-            return await awaitable
-        except RpcUnavailable as exc:
-            raise _retryable("RpcUnavailable", exc) from exc
-
-    @staticmethod
-    async def _muon(awaitable: Awaitable[T]) -> T:
-        try:
-            return await awaitable
-        except MuonUnavailable as exc:
-            raise _retryable("MuonUnavailable", exc) from exc
-        except MuonError as exc:
-            raise _retryable("MuonError", exc) from exc
 
     @staticmethod
     async def _chain(awaitable: Awaitable[TxOutcome]) -> TxOutcome:

@@ -47,57 +47,20 @@ def webhook_payload(row: AlertRow) -> dict[str, Any]:
     return {"text": f"[{mark}] {row.kind}: {row.message}", **row.__dict__}
 
 
-class OpsActivities(OpsApi):
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        limits: LimitsView,
-        risk: RiskControl,
-        alert_webhook_url: str | None = None,
-    ) -> None:
-        self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+class RiskReads:
+    """What a workflow reads from the risk-control workflow before it takes risk: the trading
+    state, the limits, the exposure book and its reservations. The ops worker's
+    `OpsActivities` is one; the workflow worker hosts another for the reads the workflows run
+    as local activities (`workers.local_reads`)."""
+
+    def __init__(self, limits: LimitsView, risk: RiskControl) -> None:
         self.limits_view = limits
         self.risk = risk
-        self.alert_webhook_url = alert_webhook_url
         self._trading: tuple[float, str] | None = None  # (monotonic time read, state)
 
-    def activities(self) -> list[Any]:
-        return [
-            self.raise_alert, self.trading_state, self.exposure, self.limits,
-            self.reserve_exposure, self.resize_exposure, self.open_inputs,
-            self.open_inputs_reserving,
-        ]  # fmt: skip
-
-    @activity.defn(name="ops_raise_alert")
-    async def raise_alert(self, row: AlertRow) -> None:
-        """Record the alert and post it to the webhook, once per `dedupe_key`."""
-        table = Alert.__table__  # type: ignore[attr-defined]
-        stmt = (
-            insert(table)
-            .values(
-                kind=row.kind,
-                severity=row.severity,
-                message=row.message,
-                context=row.context,
-                dedupe_key=row.dedupe_key,
-                created_at=utcnow(),
-            )  # fmt: skip
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id)
-        )
-        async with self.sessions() as session:
-            inserted = (await session.execute(stmt)).first() is not None
-            await session.commit()
-        if not inserted:
-            return  # raised before (a retry or a replay): recorded and sent already
-        log.warning("ALERT %s [%s]: %s %s", row.kind, row.severity, row.message, row.context)
-        if self.alert_webhook_url:
-            try:
-                async with httpx.AsyncClient(timeout=5) as client:
-                    await client.post(self.alert_webhook_url, json=webhook_payload(row))
-            except httpx.HTTPError as exc:  # recorded; a dead webhook must not block the hedge
-                log.error("alert webhook failed: %s", exc)
+    def local_reads(self) -> list[Any]:
+        """The reads the workflows run as local activities."""
+        return [self.open_inputs, self.open_inputs_reserving]
 
     @activity.defn(name="ops_trading_state")
     async def trading_state(self) -> str:
@@ -161,3 +124,56 @@ class OpsActivities(OpsApi):
     @activity.defn(name="ops_resize_exposure")
     async def resize_exposure(self, change: ExposureResize) -> None:
         await self.risk.resize(change)
+
+
+class OpsActivities(RiskReads, OpsApi):
+    """The ops worker's activities: alerts, and the risk-control reads of `RiskReads`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        limits: LimitsView,
+        risk: RiskControl,
+        alert_webhook_url: str | None = None,
+    ) -> None:
+        super().__init__(limits, risk)
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.alert_webhook_url = alert_webhook_url
+
+    def activities(self) -> list[Any]:
+        return [
+            self.raise_alert, self.trading_state, self.exposure, self.limits,
+            self.reserve_exposure, self.resize_exposure, self.open_inputs,
+            self.open_inputs_reserving,
+        ]  # fmt: skip
+
+    @activity.defn(name="ops_raise_alert")
+    async def raise_alert(self, row: AlertRow) -> None:
+        """Record the alert and post it to the webhook, once per `dedupe_key`."""
+        table = Alert.__table__  # type: ignore[attr-defined]
+        stmt = (
+            insert(table)
+            .values(
+                kind=row.kind,
+                severity=row.severity,
+                message=row.message,
+                context=row.context,
+                dedupe_key=row.dedupe_key,
+                created_at=utcnow(),
+            )  # fmt: skip
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id)
+        )
+        async with self.sessions() as session:
+            inserted = (await session.execute(stmt)).first() is not None
+            await session.commit()
+        if not inserted:
+            return  # raised before (a retry or a replay): recorded and sent already
+        log.warning("ALERT %s [%s]: %s %s", row.kind, row.severity, row.message, row.context)
+        if self.alert_webhook_url:
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    await client.post(self.alert_webhook_url, json=webhook_payload(row))
+            except httpx.HTTPError as exc:  # recorded; a dead webhook must not block the hedge
+                log.error("alert webhook failed: %s", exc)

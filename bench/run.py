@@ -52,6 +52,7 @@ from bench.stats import (
     broker_stamps,
     highest_sustained,
     hop_latencies,
+    local_activity_type,
     percentiles,
     processed_rate,
     ratios,
@@ -473,7 +474,8 @@ class Bench:
 
     async def _temporal_figures(self, ids: Sequence[int]) -> dict[str, Any]:
         """Per intent, from the workflow histories: events (intent + position, every run),
-        activities and workflow tasks before the lock activity was scheduled."""
+        local activities, and the activities, local activities and workflow tasks before the
+        lock activity was scheduled."""
         from temporalio.api.enums.v1 import EventType
         from temporalio.client import Client
 
@@ -487,7 +489,8 @@ class Bench:
         # scheduled -> started per activity type, every run: a task queue's backlog
         dispatch: dict[str, list[float]] = {}
         for q in list(ids)[:20]:
-            events, before_lock_acts, before_lock_tasks = 0, 0, 0
+            events, before_lock_acts, before_lock_tasks, before_lock_local = 0, 0, 0, 0
+            local_total = 0
             for kind in ("intent", "position"):
                 wid = f"{kind}-31337-{q}"
                 runs = [r async for r in client.list_workflows(f"WorkflowId = '{wid}'")]
@@ -500,6 +503,8 @@ class Bench:
                     scheduled: dict[int, tuple[str, float]] = {}
                     for e in history.events:
                         when = e.event_time.ToDatetime().timestamp()
+                        if local_activity_type(e) is not None:
+                            local_total += 1
                         if e.HasField("activity_task_scheduled_event_attributes"):
                             name = e.activity_task_scheduled_event_attributes.activity_type.name
                             scheduled[e.event_id] = (name, when)
@@ -510,7 +515,7 @@ class Bench:
                                 dispatch.setdefault(name, []).append(when - at)
                     if kind != "intent" or before_lock_tasks:
                         continue
-                    acts = tasks = 0
+                    acts = tasks = local = 0
                     t0 = history.events[0].event_time.ToDatetime().timestamp()
                     seen = watch.stamps(q).stamps.get("quote_seen") if watch else None
                     if seen is not None and run is runs_sorted[0]:
@@ -521,6 +526,8 @@ class Bench:
                         when = e.event_time.ToDatetime().timestamp()
                         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
                             tasks += 1
+                        if lock_id is None and local_activity_type(e) is not None:
+                            local += 1
                         if lock_id is not None and e.HasField(
                             "activity_task_started_event_attributes"
                         ):
@@ -539,11 +546,14 @@ class Bench:
                             name = e.activity_task_scheduled_event_attributes.activity_type.name
                             if name == "chain_lock_quote":
                                 before_lock_acts, before_lock_tasks = acts, tasks
+                                before_lock_local = local
                                 lock_id, lock_at = e.event_id, when
                                 to_lock.append(when - t0)
                             elif not name.startswith(("ledger_", "ops_resize")):
                                 acts += 1
-            rows.append((events, before_lock_acts, before_lock_tasks))
+            rows.append(
+                (events, before_lock_acts, before_lock_tasks, before_lock_local, local_total)
+            )
         if not rows:
             return {}
         n = len(rows)
@@ -552,6 +562,8 @@ class Bench:
             "history_events_per_intent": round(sum(r[0] for r in rows) / n, 1),
             "activities_before_lock": round(sum(r[1] for r in rows) / n, 1),
             "workflow_tasks_before_lock": round(sum(r[2] for r in rows) / n, 1),
+            "local_activities_before_lock": round(sum(r[3] for r in rows) / n, 1),
+            "local_activities_per_intent": round(sum(r[4] for r in rows) / n, 1),
             "workflow_start_to_lock_scheduled": percentiles(to_lock),
             "lock_activity_dispatch": percentiles(lock_dispatch),
             "quote_seen_to_workflow_started": percentiles(seen_to_start),

@@ -3,6 +3,7 @@ hedger / floor ratios and the sustained-rate rule."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -149,3 +150,21 @@ def rss_per_thousand(samples: Sequence[tuple[int, float]]) -> float | None:
         return None
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
     return round(slope * 1000, 2)
+
+
+# The marker the Temporal SDK's core records for each local activity's result.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+def local_activity_type(event: Any) -> str | None:
+    """The activity type of a history event that records a local activity's result (a
+    `MarkerRecorded` event of the SDK's local-activity marker); None for any other event."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return None
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in marker.details:
+        return None
+    payloads = marker.details["data"].payloads
+    if not payloads:
+        return None
+    return str(json.loads(payloads[0].data).get("activity_type") or "") or None

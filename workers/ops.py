@@ -15,11 +15,11 @@ from activities.ledger import LedgerActivities
 from activities.ops import OpsActivities
 from adapters.risk_control import RiskControl
 from config.settings import Settings
-from interfaces.ledger import LimitsView
 from interfaces.risk import TradingStateView
 from interfaces.temporal import TaskQueues
 from ledger.trading_state_store import read_trading_state
 from workers.funding import ensure_funding_schedule, funding_activities
+from workers.local_reads import limits_from
 from workers.market_schedules import (
     MARKET_WORKFLOWS,
     MarketsPart,
@@ -39,16 +39,6 @@ log = logging.getLogger(__name__)
 
 # Workflows the ops worker hosts on `hedger-ops`: the scheduled ones.
 OPS_WORKFLOWS = [ValidatorWorkflow, BalanceWorkflow, FundingWorkflow]
-
-
-def limits_from(settings: Settings) -> LimitsView:
-    return LimitsView(
-        max_open_interest=str(settings.max_open_interest),
-        max_notional_per_symbol=str(settings.max_notional_per_symbol),
-        notional_caps={k.upper(): str(v) for k, v in settings.symbol_notional_caps.items()},
-        price_band_pct=str(settings.price_band_pct),
-        min_seconds_to_deadline=settings.min_seconds_to_deadline,
-    )
 
 
 def make_engine(settings: Settings) -> AsyncEngine:

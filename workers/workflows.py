@@ -1,6 +1,10 @@
-"""The workflow worker (task queue `hedger-workflows`): hosts every workflow type; no I/O of its own."""
+"""The workflow worker (task queue `hedger-workflows`): hosts every workflow type, and the reads
+the workflows run as local activities (`workers.local_reads`); no other I/O of its own."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
@@ -16,14 +20,25 @@ from workflows.risk_control import RiskControlWorkflow
 WORKFLOWS = [IntentWorkflow, PositionWorkflow, RiskControlWorkflow, HealthcheckWorkflow]
 
 
+# Local activities run in this process's event loop, beside the workflow tasks that wait on them.
+MAX_CONCURRENT_LOCAL_ACTIVITIES = 200
+
+
 def build_workflow_worker(
-    client: Client, task_queue: str = TaskQueues.WORKFLOWS, *, sandboxed: bool = True
+    client: Client,
+    task_queue: str = TaskQueues.WORKFLOWS,
+    *,
+    sandboxed: bool = True,
+    local_reads: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
-    """`sandboxed=False` runs workflow code without Temporal's sandbox (`Settings.workflow_sandbox`)."""
+    """`sandboxed=False` runs workflow code without Temporal's sandbox (`Settings.workflow_sandbox`);
+    `local_reads`: the activities the workflows run locally (`LocalReads.activities()`; a
+    workflow that asks for one this worker lacks retries it until its step fails)."""
     runner: WorkflowRunner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
     return Worker(
         client, task_queue=task_queue, workflows=WORKFLOWS, max_concurrent_workflow_tasks=200,
-        workflow_runner=runner,
+        workflow_runner=runner, activities=list(local_reads),
+        max_concurrent_local_activities=MAX_CONCURRENT_LOCAL_ACTIVITIES, no_remote_activities=True,
     )  # fmt: skip
 
 
@@ -47,15 +62,22 @@ async def main(settings: Settings) -> None:
     risk-control workflow on `hedger-risk`."""
     import asyncio
 
+    from workers.local_reads import build_local_reads
     from workers.runtime import client_for, run_until_stopped, run_worker
 
     client = await client_for(settings)
+    reads = build_local_reads(client, settings)
     workers = [
-        build_workflow_worker(client, sandboxed=settings.workflow_sandbox),
+        build_workflow_worker(
+            client, sandboxed=settings.workflow_sandbox, local_reads=reads.activities()
+        ),
         build_risk_worker(client, sandboxed=settings.workflow_sandbox),
     ]
 
     async def run_all(stop: asyncio.Event) -> None:
         await asyncio.gather(*(run_worker(worker, stop) for worker in workers))
 
-    await run_until_stopped(run_all)
+    try:
+        await run_until_stopped(run_all)
+    finally:
+        await reads.close()

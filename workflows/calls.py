@@ -160,6 +160,39 @@ async def _call0(
         raise _translate(exc.activity_type or "activity", exc) from exc
 
 
+async def _local(
+    method: Callable[[SelfT, A], Awaitable[R]],
+    arg: A,
+    *,
+    timeout_seconds: float = CHAIN_READ_SECONDS,
+    retry: RetryPolicy = STEP_RETRY,
+) -> R:
+    """A read run as a local activity, by the workflow worker itself (`workers.local_reads`),
+    inside the workflow task that asks for it: no dispatch through the server and no workflow
+    task of its own for its result. Failures arrive as from `_call`."""
+    try:
+        return await workflow.execute_local_activity_method(
+            method, arg, start_to_close_timeout=timedelta(seconds=timeout_seconds),
+            retry_policy=retry,
+        )  # fmt: skip
+    except ActivityError as exc:
+        raise _translate(exc.activity_type or "local activity", exc) from exc
+
+
+async def _local0(
+    method: MethodAsyncNoParam[SelfT, R],
+    *,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    retry: RetryPolicy = STEP_RETRY,
+) -> R:
+    try:
+        return await workflow.execute_local_activity_method(
+            method, start_to_close_timeout=timedelta(seconds=timeout_seconds), retry_policy=retry
+        )
+    except ActivityError as exc:
+        raise _translate(exc.activity_type or "local activity", exc) from exc
+
+
 # ----------------------------------------------------------------------------------- chain
 
 
@@ -187,10 +220,12 @@ async def quote_now(quote_id: int) -> tuple[Quote, int]:
     return to_quote(view.quote), view.time.timestamp
 
 
-async def position_facts(quote_id: int) -> tuple[Quote, int, bool]:
+async def position_facts(quote_id: int, *, local: bool = False) -> tuple[Quote, int, bool]:
     """The quote, the chain time and whether the protocol pauses PartyB actions, in one
-    activity."""
-    view = await _chain(ChainApi.position_facts, QuoteRef(quote_id))
+    activity (`local`: a local one)."""
+    ref = QuoteRef(quote_id)
+    read = _local(ChainApi.position_facts, ref) if local else _chain(ChainApi.position_facts, ref)
+    view = await read
     return to_quote(view.quote), view.time.timestamp, bool(view.party_b_paused)
 
 
@@ -222,7 +257,9 @@ async def party_b_funds(party_a: str) -> PartyBFunds:
     return await _chain(ChainApi.party_b_funds, PartyARef(party_a))
 
 
-async def open_facts(quote_id: int) -> OpenFacts:
+async def open_facts(quote_id: int, *, local: bool = False) -> OpenFacts:
+    if local:
+        return await _local(ChainApi.open_facts, QuoteRef(quote_id))
     return await _chain(ChainApi.open_facts, QuoteRef(quote_id))
 
 
@@ -312,7 +349,9 @@ async def market_rules(symbol_name: str) -> MarketRulesView:
     return await _call(BrokerApi.market_rules, SymbolRef(symbol_name), queue=TaskQueues.BROKER)
 
 
-async def market_snapshot(symbol_name: str) -> MarketSnapshot:
+async def market_snapshot(symbol_name: str, *, local: bool = False) -> MarketSnapshot:
+    if local:
+        return await _local(BrokerApi.market_snapshot, SymbolRef(symbol_name))
     return await _call(BrokerApi.market_snapshot, SymbolRef(symbol_name), queue=TaskQueues.BROKER)
 
 
@@ -448,11 +487,17 @@ async def limits() -> LimitsView:
     return await _ops0(OpsApi.limits)
 
 
-async def open_inputs() -> OpenInputs:
+async def open_inputs(*, local: bool = False) -> OpenInputs:
+    if local:
+        return await _local0(OpsApi.open_inputs, retry=LEDGER_RETRY)
     return await _ops0(OpsApi.open_inputs)
 
 
-async def open_inputs_reserving(early: EarlyReservation) -> OpenInputs:
+async def open_inputs_reserving(early: EarlyReservation, *, local: bool = False) -> OpenInputs:
+    if local:
+        return await _local(
+            OpsApi.open_inputs_reserving, early, timeout_seconds=DEFAULT_TIMEOUT_SECONDS
+        )
     return await _call(OpsApi.open_inputs_reserving, early, queue=TaskQueues.OPS)
 
 

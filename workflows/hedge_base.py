@@ -58,6 +58,10 @@ STUCK_RECHECK_SECONDS = 60.0
 # its own, and each distinct id costs every new run a marker and a TemporalChangeVersion
 # upsert (with its visibility write). Each keeps its own name where it is tested.
 FAST_PATH_PATCH = "fast-open-and-close-path"
+# From it on, the intent's first round and the position's facts are read in local activities,
+# run by the workflow worker inside the workflow task that asks for them (`workers.local_reads`):
+# no activity dispatch and no workflow task of their own.
+LOCAL_READS_PATCH = "local-reads"
 WAKE_KEPT_PATCH = FAST_PATH_PATCH  # developed as "wake-kept-until-facts-read"
 # Runs started before it wrote every ledger row in an activity of its own (three history events
 # and a workflow task each); from it on, the rows a workflow task writes go in one batch.

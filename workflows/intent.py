@@ -84,7 +84,13 @@ with workflow.unsafe.imports_passed_through():
 from workflows import broker_legs, calls
 from workflows.broker_legs import BrokerLeg
 from workflows.calls import ActionImpossible
-from workflows.hedge_base import FAST_PATH_PATCH, HedgeState, HedgeWorkflow, NeedsOperator
+from workflows.hedge_base import (
+    FAST_PATH_PATCH,
+    LOCAL_READS_PATCH,
+    HedgeState,
+    HedgeWorkflow,
+    NeedsOperator,
+)
 
 ZERO = Decimal(0)
 MAX_BROKER_ORDERS = 12  # placements per intent before giving up on the hedge
@@ -245,12 +251,15 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         self._drain_logs()
         hint = _symbol_hint()
         early = self._early_reservation(hint)
+        local = workflow.patched(LOCAL_READS_PATCH)
         reads: list[Any] = [
-            calls.open_facts(s.quote_id),
-            calls.open_inputs() if early is None else calls.open_inputs_reserving(early),
+            calls.open_facts(s.quote_id, local=local),
+            calls.open_inputs(local=local)
+            if early is None
+            else calls.open_inputs_reserving(early, local=local),
         ]
         if hint:
-            reads.append(calls.market_snapshot(hint))
+            reads.append(calls.market_snapshot(hint, local=local))
         facts, inputs, *snap = await asyncio.gather(*reads)
         if inputs.grant is not None and inputs.grant.granted:
             s.reserved = True  # whatever ends this intent from here on takes it back
@@ -271,7 +280,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if not self._is_ours(quote):
             snapshot = snap[0] if snap and hint == info.name else None
             if snapshot is None:
-                snapshot = await calls.market_snapshot(info.name)
+                snapshot = await calls.market_snapshot(info.name, local=local)
             if snapshot.rules is None:  # the broker does not list it: the policy rejects it
                 s.last_error = f"UnknownSymbol: {snapshot.unlisted}"
             mark = Decimal(snapshot.mark_price) if snapshot.mark_price is not None else None

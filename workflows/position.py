@@ -81,7 +81,13 @@ with workflow.unsafe.imports_passed_through():
 from workflows import broker_legs, calls
 from workflows.broker_legs import BrokerLeg
 from workflows.calls import ActionImpossible
-from workflows.hedge_base import FAST_PATH_PATCH, HedgeState, HedgeWorkflow, NeedsOperator
+from workflows.hedge_base import (
+    FAST_PATH_PATCH,
+    LOCAL_READS_PATCH,
+    HedgeState,
+    HedgeWorkflow,
+    NeedsOperator,
+)
 
 ZERO = Decimal(0)
 DEADLINE_MARGIN_SECONDS = 15
@@ -383,7 +389,8 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         if workflow.patched(PATCH_PROTOCOL_PAUSE) and workflow.patched(QUOTE_NOW_PATCH):
             # The close path obeys the protocol's pause alone (an operator's halt or
             # reduce-only never holds risk-reducing work): read with the quote, from the chain.
-            quote, now, paused = await calls.position_facts(s.quote_id)
+            local = workflow.patched(LOCAL_READS_PATCH)
+            quote, now, paused = await calls.position_facts(s.quote_id, local=local)
             s.trading_state = (
                 TradingState.PROTOCOL_PAUSED if paused else TradingState.ACTIVE
             ).value

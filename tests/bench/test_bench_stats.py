@@ -13,6 +13,7 @@ from bench.stats import (
     broker_stamps,
     highest_sustained,
     hop_latencies,
+    local_activity_type,
     percentiles,
     ratios,
     rss_per_thousand,
@@ -98,3 +99,18 @@ def test_report_writes_json_and_png(tmp_path: Path) -> None:
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = report.table(results)
     assert "highest sustained rate: 5.0" in text and "win rate 0.25" in text
+
+
+def test_local_activities_are_read_from_the_sdk_marker_of_a_recorded_history() -> None:
+    from temporalio.client import WorkflowHistory
+
+    histories = Path(__file__).resolve().parents[1] / "workflows" / "histories"
+    raw = json.loads((histories / "IntentWorkflow-local-reads-run1.json").read_text())
+    history = WorkflowHistory.from_json(raw["workflow_id"], raw["history"])
+    found = [t for e in history.events if (t := local_activity_type(e)) is not None]
+    assert sorted(found) == [
+        "broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving",
+    ]  # fmt: skip
+    older = json.loads((histories / "IntentWorkflow-fast-path-run1.json").read_text())
+    history = WorkflowHistory.from_json(older["workflow_id"], older["history"])
+    assert all(local_activity_type(e) is None for e in history.events)  # markers of patches

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bench.stats import local_activity_type
 from domain.enums import OrderType, PositionType, QuoteStatus
 from interfaces.workflows import OperatorCommand
 
@@ -43,15 +44,21 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     # every run: the e2e stack's small history limit continues them as new, and the first
     # runs hold the open and idle patch markers
     # before the lock: one round of reads that reserves too, then the lock (no reservation
-    # of its own in between)
-    assert await _activities_before_lock(hedger.client, hedger.intent(quote_id).id) == [
-        "broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving",
-    ]  # fmt: skip
+    # of its own in between); the reads are local activities, in the first workflow task
+    before_lock = await _before_lock(hedger.client, hedger.intent(quote_id).id)
+    assert before_lock == (
+        [],
+        ["broker_market_snapshot", "chain_open_facts", "ops_open_inputs_reserving"],
+        1,
+    )
     # the position works on the symbol and market the intent hedged on: it reads neither again
     position_reads = await _activities_of_first_run(hedger.client, hedger.position(quote_id).id)
     assert not {"chain_symbol_info", "broker_market_rules"} & set(position_reads)
-    await record_history(hedger.intent(quote_id), "IntentWorkflow", "fast-path", every_run=True)
-    await record_history(hedger.position(quote_id), "PositionWorkflow", "fast-path", every_run=True)
+    assert "chain_position_facts" not in position_reads  # a local activity: a marker, not a task
+    await record_history(hedger.intent(quote_id), "IntentWorkflow", "local-reads", every_run=True)
+    await record_history(
+        hedger.position(quote_id), "PositionWorkflow", "local-reads", every_run=True
+    )
 
 
 async def test_short_market_open_then_close(hedger) -> None:  # type: ignore[no-untyped-def]
@@ -386,17 +393,26 @@ async def test_party_a_liquidation_brings_the_broker_side_to_match(hedger) -> No
     await hedger.assert_hedged()
 
 
-async def _activities_before_lock(client: Any, workflow_id: str) -> list[str]:
-    """The activities (ledger writes aside) the first run scheduled before `chain_lock_quote`."""
+async def _before_lock(client: Any, workflow_id: str) -> tuple[list[str], list[str], int]:
+    """What the first run did before it scheduled `chain_lock_quote`: the activities it
+    scheduled (ledger writes aside), the local activities it recorded, and the workflow tasks
+    it completed (the lock's included)."""
     runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
     first = min(runs, key=lambda r: r.start_time)
     history = await client.get_workflow_handle(workflow_id, run_id=first.run_id).fetch_history()
     names: list[str] = []
+    local: list[str] = []
+    tasks = 0
     for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            tasks += 1
+        local_type = local_activity_type(event)
+        if local_type is not None:
+            local.append(local_type)
         if event.HasField("activity_task_scheduled_event_attributes"):
             name = event.activity_task_scheduled_event_attributes.activity_type.name
             if name == "chain_lock_quote":
-                return sorted(names)
+                return sorted(names), sorted(local), tasks
             if not name.startswith(("ledger_", "ops_resize")):
                 names.append(name)
     raise AssertionError(f"{workflow_id}: no lock in its first run's history")

@@ -121,7 +121,8 @@ class StandIns:
 
 @asynccontextmanager
 async def _running(client: Client, stand_ins: StandIns) -> AsyncIterator[str]:
-    """A workflow worker on its own queue (its name yielded) and the stand-ins on theirs."""
+    """A workflow worker on its own queue (its name yielded), running the first round's reads
+    locally, and the stand-ins on their queues."""
     queue = f"open-reservation-{uuid.uuid4()}"
     ops = [
         stand_ins.open_inputs, stand_ins.open_inputs_reserving, stand_ins.reserve_exposure,
@@ -129,7 +130,10 @@ async def _running(client: Client, stand_ins: StandIns) -> AsyncIterator[str]:
         stand_ins.record_decision, stand_ins.notify, stand_ins.write_batch,
     ]  # fmt: skip
     async with (
-        build_workflow_worker(client, task_queue=queue),
+        build_workflow_worker(client, task_queue=queue, local_reads=[
+            stand_ins.open_facts, stand_ins.open_inputs, stand_ins.open_inputs_reserving,
+            stand_ins.market_snapshot,
+        ]),
         Worker(client, task_queue=TaskQueues.CHAIN, activities=[stand_ins.open_facts]),
         Worker(client, task_queue=TaskQueues.BROKER, activities=[stand_ins.market_snapshot]),
         Worker(client, task_queue=TaskQueues.OPS, activities=ops),
