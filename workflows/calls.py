@@ -164,12 +164,12 @@ async def _local(
     method: Callable[[SelfT, A], Awaitable[R]],
     arg: A,
     *,
-    timeout_seconds: float = CHAIN_READ_SECONDS,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     retry: RetryPolicy = STEP_RETRY,
 ) -> R:
     """A read run as a local activity, by the workflow worker itself (`workers.local_reads`),
     inside the workflow task that asks for it: no dispatch through the server and no workflow
-    task of its own for its result. Failures arrive as from `_call`."""
+    task of its own for its result. Timeouts, retries and failures as `_call`'s."""
     try:
         return await workflow.execute_local_activity_method(
             method, arg, start_to_close_timeout=timedelta(seconds=timeout_seconds),
@@ -224,8 +224,10 @@ async def position_facts(quote_id: int, *, local: bool = False) -> tuple[Quote, 
     """The quote, the chain time and whether the protocol pauses PartyB actions, in one
     activity (`local`: a local one)."""
     ref = QuoteRef(quote_id)
-    read = _local(ChainApi.position_facts, ref) if local else _chain(ChainApi.position_facts, ref)
-    view = await read
+    if local:
+        view = await _local(ChainApi.position_facts, ref, timeout_seconds=CHAIN_READ_SECONDS)
+    else:
+        view = await _chain(ChainApi.position_facts, ref)
     return to_quote(view.quote), view.time.timestamp, bool(view.party_b_paused)
 
 
@@ -259,7 +261,9 @@ async def party_b_funds(party_a: str) -> PartyBFunds:
 
 async def open_facts(quote_id: int, *, local: bool = False) -> OpenFacts:
     if local:
-        return await _local(ChainApi.open_facts, QuoteRef(quote_id))
+        return await _local(
+            ChainApi.open_facts, QuoteRef(quote_id), timeout_seconds=CHAIN_READ_SECONDS
+        )
     return await _chain(ChainApi.open_facts, QuoteRef(quote_id))
 
 
@@ -495,9 +499,7 @@ async def open_inputs(*, local: bool = False) -> OpenInputs:
 
 async def open_inputs_reserving(early: EarlyReservation, *, local: bool = False) -> OpenInputs:
     if local:
-        return await _local(
-            OpsApi.open_inputs_reserving, early, timeout_seconds=DEFAULT_TIMEOUT_SECONDS
-        )
+        return await _local(OpsApi.open_inputs_reserving, early)
     return await _call(OpsApi.open_inputs_reserving, early, queue=TaskQueues.OPS)
 
 
