@@ -21,7 +21,12 @@ Exactly-once rules (DESIGN §3) — every transaction activity:
    us (LOCKED/OPENED with partyB == us, CANCELED, a `closedAmount` that moved past the one the
    workflow saw, ...), and fails with a non-retryable `ApplicationError(type="InvalidState")`
    when the chain state makes the action impossible;
-5. fetches the Muon signature inside this attempt, right before sending, never across retries;
+5. fetches the Muon signature inside this attempt, right before sending, never across retries
+   — except a lock's first attempt, which sends the signature its decision read moments
+   before (`LockRequest.sig`, from `chain_open_facts`; SYMMIO's lock signature binds PartyB's
+   nonce and uPnL for the PartyA, not the quote) while it is at most
+   `CARRIED_SIG_MAX_AGE_SECONDS` old; the pre-flight refuses one a moved nonce or its expiry
+   made invalid, and a fresh one is fetched and sent then;
 6. journals every transaction locally (fsync'd) before broadcast, its status from the receipt,
    and a pre-flight revert as `reverted_preflight`; Postgres (`chain_transactions`) is a mirror
    caught up in the background, so no send waits on it.
@@ -129,6 +134,7 @@ from interfaces.chain import (
     RebalanceResult,
     SymbolInfo,
     TxResult,
+    UpnlSigWire,
     quote_view,
 )
 
@@ -136,6 +142,11 @@ from interfaces.chain import (
 # nonce) or final; alert rule HedgerChainTxReverts.
 CHAIN_TX_REVERTS = Counter(
     "hedger_chain_tx_reverts_total", "Chain transactions that reverted", ["retry"]
+)
+# Locks whose carried signature (the decision's, `LockRequest.sig`) the pre-flight refused.
+CARRIED_SIG_REFUSED = Counter(
+    "hedger_chain_lock_carried_sig_refused_total",
+    "lockQuote pre-flights that refused the decision's uPnL signature (a fresh one was sent)",
 )
 PARTY_B_LIQUIDATION_BUFFER = Gauge(
     "hedger_partyb_liquidation_buffer",
@@ -152,6 +163,11 @@ RETRYABLE_REVERTS = (
     "LibMuon: TSS not verified", "LibMuon: Expired signature",
     "Pausable: PartyB actions paused", "Pausable: Global paused",
 )  # fmt: skip
+# The reverts of a signature that a fresh one fixes (a nonce moved since it was signed; expired).
+STALE_SIG = ("LibMuon: TSS not verified", "LibMuon: Expired signature")
+# A lock sends the decision's signature only while it is at most this old (chain time); the
+# pre-flight still refuses one that is no longer valid, and a fresh one is sent then.
+CARRIED_SIG_MAX_AGE_SECONDS = 10
 # Transaction activities heartbeat this often, whatever they wait for (workflows may set a
 # heartbeat timeout from ~5x this; 10-15 s is safe).
 HEARTBEAT_SECONDS = 1.0
@@ -313,6 +329,8 @@ class _Beat:
 
 
 _BEAT: ContextVar[_Beat | None] = ContextVar("chain_activity_beat", default=None)
+# The chain time of the block a transaction activity judged the quote at (set around its send).
+_READ_AT: ContextVar[int | None] = ContextVar("chain_activity_read_at", default=None)
 
 
 def _phase(text: str) -> None:
@@ -430,15 +448,15 @@ class ChainReads:
         """The quote, then (concurrently) the chain time, its symbol and our funds for its
         PartyA: the open decision's chain facts in one activity."""
         quote = await self._quote(ref.quote_id)
-        block, info, funds = await asyncio.gather(
+        block, info, (funds, sig) = await asyncio.gather(
             self._rpc(self.client.latest_block()),
             self._symbol_info(quote.symbol_id),
-            self.party_b_funds(PartyARef(quote.party_a)),
+            self._funds_signed(quote.party_a),
         )
         missing = None if info is not None else f"symbol {quote.symbol_id} does not exist"
         return OpenFacts(
             self.party_b, quote_view(quote), ChainTime(block.number, block.timestamp), info,
-            funds, symbol_error=missing,
+            funds, symbol_error=missing, lock_sig=UpnlSigWire.of(sig) if sig else None,
         )  # fmt: skip
 
     async def _symbol_info(self, symbol_id: int) -> SymbolInfo | None:
@@ -455,9 +473,7 @@ class ChainReads:
 
     @activity.defn(name="chain_party_b_funds")
     async def party_b_funds(self, ref: PartyARef) -> PartyBFunds:
-        available = await self._available(ref.party_a)
-        deposited = await self._rpc(self.client.balance_of(self.party_b))
-        return PartyBFunds(self.party_b, str(available), str(deposited))
+        return (await self._funds_signed(ref.party_a))[0]
 
     @activity.defn(name="chain_party_b_available")
     async def party_b_available(self, ref: PartyARef) -> str:
@@ -481,6 +497,14 @@ class ChainReads:
         )
 
     # ---------------------------------------------------------------- read helpers
+    async def _funds_signed(self, party_a: str) -> tuple[PartyBFunds, SingleUpnlSig | None]:
+        """PartyB's funds for `party_a` (available for quotes, deposited), read at once, and the
+        uPnL signature the available balance counted."""
+        (available, sig), deposited = await asyncio.gather(
+            self._available_signed(party_a), self._rpc(self.client.balance_of(self.party_b))
+        )
+        return PartyBFunds(self.party_b, str(available), str(deposited)), sig
+
     async def _available(self, party_a: str) -> Decimal:
         return (await self._available_signed(party_a))[0]
 
@@ -593,21 +617,38 @@ class ChainActivities(ChainReads, ChainApi):
     # ---------------------------------------------------------------- transactions
     @activity.defn(name="chain_lock_quote")
     async def lock_quote(self, req: LockRequest) -> TxResult:
+        async def fresh_sig(party_a: str) -> SingleUpnlSig:
+            return await self._muon(
+                self.muon.party_b_upnl_sig(
+                    party_b=self.party_b,
+                    party_a=party_a,
+                    chain_id=self.chain_id,
+                    symmio=self.client.address,
+                )  # fmt: skip
+            )
+
         async def send(quote: Quote) -> TxOutcome:
-            # the allocation check reads PartyB's signed uPnL: when it sends nothing, that
-            # signature (fetched in this attempt, nonces unchanged) is the one the lock sends
-            sig = await self._ensure_allocation(quote, Decimal(req.allocate_first))
+            carried = await self._carried_sig(req)
+            # the allocation check counts PartyB's signed uPnL (the carried signature, or one
+            # fetched in this attempt): an allocation moves no nonce and no uPnL, so that
+            # signature is the one the lock sends
+            sig = await self._ensure_allocation(quote, Decimal(req.allocate_first), carried)
             if sig is None:
-                sig = await self._muon(
-                    self.muon.party_b_upnl_sig(
-                        party_b=self.party_b,
-                        party_a=quote.party_a,
-                        chain_id=self.chain_id,
-                        symmio=self.client.address,
-                    )  # fmt: skip
-                )
-            return await self._send("lock_quote", quote.id, "lockQuote",
-                                    [quote.id, sig.to_abi_tuple()])  # fmt: skip
+                sig = await fresh_sig(quote.party_a)
+            try:
+                return await self._send("lock_quote", quote.id, "lockQuote",
+                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+            except TxReverted as exc:
+                # the pre-flight refused the carried signature (a nonce moved since it was
+                # signed, or it expired): nothing was sent; send a fresh one
+                if sig is not carried or exc.tx_hash is not None or exc.reason not in STALE_SIG:
+                    raise
+                CARRIED_SIG_REFUSED.inc()
+                log.info("lock quote %s: carried signature refused (%s); fetching a fresh one",
+                         quote.id, exc.reason)  # fmt: skip
+                sig = await fresh_sig(quote.party_a)
+                return await self._send("lock_quote", quote.id, "lockQuote",
+                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
 
         result = await self._transact(
             PLANS["lock_quote"], req.quote_id, send, party_a=req.party_a or None
@@ -950,6 +991,7 @@ class ChainActivities(ChainReads, ChainApi):
                 if why is not None:
                     raise invalid_state(why)
                 # 3. fresh signature + send, inside this attempt
+                read_at = _READ_AT.set(now)
                 try:
                     outcome = await send(quote)
                 except _AlreadyDone:
@@ -964,6 +1006,8 @@ class ChainActivities(ChainReads, ChainApi):
                         if why is not None:
                             raise invalid_state(f"{why} ({exc.reason})") from exc
                     raise self._revert_error(exc) from exc
+                finally:
+                    _READ_AT.reset(read_at)
                 return TxResult(plan.action, quote_id, outcome.tx_hash)
 
     async def _resume(
@@ -1139,29 +1183,49 @@ class ChainActivities(ChainReads, ChainApi):
             )  # fmt: skip
         )
 
+    async def _carried_sig(self, req: LockRequest) -> SingleUpnlSig | None:
+        """The decision's signature (`LockRequest.sig`) when the lock may send it: in the
+        activity's first attempt only (a retry always asks Muon), and while it is younger than
+        `CARRIED_SIG_MAX_AGE_SECONDS` of chain time."""
+        if req.sig is None or _is_retry():
+            return None
+        now = _READ_AT.get()
+        if now is None:
+            now = (await self._rpc(self.client.latest_block())).timestamp
+        if now - req.sig.timestamp > CARRIED_SIG_MAX_AGE_SECONDS:
+            return None
+        return req.sig.to_sig()
+
     async def _ensure_allocation(
-        self, quote: Quote, allocate_first: Decimal
+        self, quote: Quote, allocate_first: Decimal, carried: SingleUpnlSig | None = None
     ) -> SingleUpnlSig | None:
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
-        what the quote locks — up to that, capped at `allocate_first`.
+        what the quote locks — up to that, capped at `allocate_first`. Returns the uPnL
+        signature the available balance counted (`carried` when given, else one fetched now;
+        None when Muon did not answer).
 
         Idempotent per quote: the allocation is journaled under the quote, and one already
         made for it (any attempt, any lock activity of the quote) that is pending is awaited,
         one mined counts — no second allocation is sent; otherwise the chain's available
         balance decides."""
         if allocate_first <= 0:
-            return None
+            return carried
         action = alloc_action(quote.party_a)
         if self.journal is not None:
             rows = await self.journal.find(action, quote.id, statuses=(PENDING, MINED))
             if any(r.status == MINED for r in rows):
-                return None
+                return carried
             for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
                 if await self._outcome_of([r for r in rows if r.nonce == nonce]) is not None:
-                    return None
+                    return carried
         elif await self._resume_in_process(action, quote.id, None) is not None:
-            return None
-        available, sig = await self._available_signed(quote.party_a)
+            return carried
+        sig: SingleUpnlSig | None
+        if carried is not None:
+            info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
+            available, sig = info.available_for_quote(from_wei18(carried.upnl)), carried
+        else:
+            available, sig = await self._available_signed(quote.party_a)
         # Keep headroom above what the lock needs: the open's solvency check counts the signed
         # uPnL, and a price move between lock and open must not make it revert.
         target = quote.locked_values.total_for_party_b * 2
@@ -1170,7 +1234,7 @@ class ChainActivities(ChainReads, ChainApi):
         amount = min(allocate_first, target - available)
         await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
-        return None
+        return sig
 
     async def _top_up_for_close(
         self, quote: Quote, amount: int, price: int, sig: Any, key: str | None

@@ -15,6 +15,7 @@ from typing import Any
 from temporalio import activity
 
 from domain.enums import OrderType, PositionType, QuoteStatus
+from domain.muon import SchnorrSign, SingleUpnlSig
 from domain.quote import LockedValues, Quote
 
 
@@ -66,12 +67,45 @@ class ChainTime:
 
 
 @dataclass(frozen=True)
+class UpnlSigWire:
+    """A Muon `SingleUpnlSig` (PartyB's uPnL towards one PartyA, `lockQuote`'s signature) as it
+    travels through a workflow: bytes as 0x-hex, integers as decimal strings."""
+
+    req_id: str
+    timestamp: int
+    upnl: str
+    gateway_signature: str
+    signature: str
+    owner: str
+    nonce: str
+
+    @classmethod
+    def of(cls, sig: SingleUpnlSig) -> UpnlSigWire:
+        return cls(
+            "0x" + sig.req_id.hex(), sig.timestamp, str(sig.upnl),
+            "0x" + sig.gateway_signature.hex(), str(sig.sigs.signature), sig.sigs.owner,
+            sig.sigs.nonce,
+        )  # fmt: skip
+
+    def to_sig(self) -> SingleUpnlSig:
+        return SingleUpnlSig(
+            bytes.fromhex(self.req_id.removeprefix("0x")), self.timestamp, int(self.upnl),
+            bytes.fromhex(self.gateway_signature.removeprefix("0x")),
+            SchnorrSign(int(self.signature), self.owner, self.nonce),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class LockRequest:
     quote_id: int
     allocate_first: str = "0"  # allocateForPartyB up to this much first if the allocation is short
     party_a: str = (
         ""  # the quote's PartyA when the caller knows it (saves a read before the pair lock)
     )
+    # PartyB's uPnL signature for that PartyA that the decision's funds counted
+    # (`OpenFacts.lock_sig`): the lock's first attempt sends it while it is fresh instead of
+    # asking Muon again; a stale one (a nonce moved, expired) is replaced before sending
+    sig: UpnlSigWire | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +258,8 @@ class OpenFacts:
     symbol: SymbolInfo | None
     funds: PartyBFunds
     symbol_error: str | None = None
+    # the uPnL signature `funds` counted (None when Muon did not answer): what the lock sends
+    lock_sig: UpnlSigWire | None = None
 
 
 class ChainApi:

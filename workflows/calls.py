@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         QuoteRef,
         SymbolInfo,
         TxResult,
+        UpnlSigWire,
         to_quote,
     )
     from interfaces.ledger import (
@@ -267,10 +268,12 @@ async def open_facts(quote_id: int, *, local: bool = False) -> OpenFacts:
     return await _chain(ChainApi.open_facts, QuoteRef(quote_id))
 
 
-async def lock_quote(quote_id: int, allocate_first: Decimal, party_a: str = "") -> TxResult:
+async def lock_quote(
+    quote_id: int, allocate_first: Decimal, party_a: str = "", sig: UpnlSigWire | None = None
+) -> TxResult:
     return await _chain_tx(
         ChainApi.lock_quote,
-        LockRequest(quote_id, format(allocate_first, "f"), party_a),
+        LockRequest(quote_id, format(allocate_first, "f"), party_a, sig),
         f"lockQuote {quote_id}",
     )
 

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sizing import Fill, open_price_to_report
     from domain.trading_state import hold_during_pause, is_protocol_paused
     from interfaces.broker import OrderRequest
-    from interfaces.chain import SymbolInfo, TxResult, quote_summary, to_quote
+    from interfaces.chain import SymbolInfo, TxResult, UpnlSigWire, quote_summary, to_quote
     from interfaces.ledger import (
         DecisionRow,
         EarlyReservation,
@@ -184,6 +184,8 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         # facts our last action left behind: quote, chain time, its transaction (if any)
         self._known: tuple[Quote, int, str | None] | None = None
         self._sent: ev.SendQuote | None = None  # the quote's SendQuote event, once delivered
+        # the uPnL signature the first round's funds counted: the lock sends it while fresh
+        self._lock_sig: UpnlSigWire | None = None
 
     SEQ_BASE = 0
     UNWIND_MEANS = "give the quote up: flatten the broker, then release or cancel it on chain"
@@ -264,6 +266,7 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if inputs.grant is not None and inputs.grant.granted:
             s.reserved = True  # whatever ends this intent from here on takes it back
         s.our_address = facts.party_b
+        self._lock_sig = facts.lock_sig
         quote, now = to_quote(facts.quote), facts.time.timestamp
         self._adopt(quote, now, inputs.trading_state)
         if is_protocol_paused(s.trading_state):
@@ -528,9 +531,12 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         if isinstance(action, Lock):
             await self._set_status(HedgeStatus.LOCKING)
             party_a = quote.party_a if workflow.patched(FAST_OPEN_PATCH) else ""
+            sig, self._lock_sig = self._lock_sig, None  # one lock sends it, at most
             try:
                 self._carry_result(
-                    await calls.lock_quote(s.quote_id, Decimal(s.allocate_before_lock), party_a)
+                    await calls.lock_quote(
+                        s.quote_id, Decimal(s.allocate_before_lock), party_a, sig
+                    )
                 )
             except ActionImpossible as exc:
                 s.last_error = str(exc)

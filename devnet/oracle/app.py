@@ -35,6 +35,7 @@ Extra devnet endpoints: `GET /v1/info` (app id, Schnorr public key, gateway — 
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import logging
@@ -187,6 +188,9 @@ class MuonOracle:
         self._chain_for = chain_for
         self.allowed_symmio = to_checksum_address(allowed_symmio) if allowed_symmio else None
         self._counter = itertools.count()
+        # the requests answered, by method: the oracle's own record of what it was asked
+        self.served: collections.Counter[str] = collections.Counter()
+        self._served_lock = threading.Lock()
 
     # ---------------------------------------------------------------- params
     @staticmethod
@@ -399,7 +403,10 @@ class MuonOracle:
             hashed = muon.quote_prices_hash(**common, quote_ids=quote_ids, prices=quote_prices)
 
         result["markPrices"] = {"binance": {k: str(v) for k, v in prices_map.items()}}
-        return self._envelope(method, dict(params), ts, result, req_id, hashed)
+        answer = self._envelope(method, dict(params), ts, result, req_id, hashed)
+        with self._served_lock:
+            self.served[method] += 1
+        return answer
 
     def _pair(
         self, reader: ChainReader, party_b: str, party_a: str, block: int,
@@ -550,6 +557,7 @@ class MuonOracle:
             "gateway": self.signer.gateway_address,
             "symmio": self.allowed_symmio,
             "methods": list(METHODS),
+            "served": dict(self.served),
         }
 
 
