@@ -12,7 +12,8 @@
   sent. Status changes (``journal.status``) are written to the same journal, retried, never
   dropped silently; a pre-flight revert is recorded too (``journal.preflight_reverted``).
 * **EIP-1559 fees**: ``maxFeePerGas = 2 × baseFee + tip`` with a configurable tip and cap.
-* **Receipts**: polled until mined and `confirmations` deep; a transaction still pending after
+* **Receipts**: polled until mined and `confirmations` deep (at once, then after 5 ms,
+  doubling up to `poll_interval`: `receipt_poll_delay`); a transaction still pending after
   `stuck_after` seconds is **replaced with the same nonce and the same call** at higher fees
   (≥ +12.5 %, nodes need +10 %), and re-broadcast as it was if the node forgot it. Only
   those same-call hashes can satisfy the wait; if the nonce is consumed by none of them,
@@ -126,6 +127,18 @@ class PendingTx:
 
 def _lower(text: str) -> str:
     return text.lower().replace("_", " ")
+
+
+# A receipt is looked for at once, then after 5 ms, doubling up to `poll_interval`: a node that
+# mines at once (anvil, a sequencer's soft confirmation) answers within milliseconds, and every
+# wait is a transaction the workflow does not yet see done (a lock mined 250 ms before its
+# activity noticed, in `make bench`).
+FIRST_RECEIPT_POLL_SECONDS = 0.005
+
+
+def receipt_poll_delay(polls: int, interval: float) -> float:
+    """How long to sleep after the `polls`-th look for a receipt (0 = the first) found none."""
+    return min(FIRST_RECEIPT_POLL_SECONDS * float(2 ** min(polls, 30)), interval)
 
 
 class TransactionSender:
@@ -450,6 +463,7 @@ class TransactionSender:
         last_action = time.monotonic()
         replacements = 0
         consumed_at: float | None = None
+        polls = 0
         while True:
             try:
                 found = await self._find_receipt(pending)
@@ -499,7 +513,8 @@ class TransactionSender:
                     tuple(pending.hashes),
                     pending.nonce,
                 )
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(receipt_poll_delay(polls, self.poll_interval))
+            polls += 1
 
     async def _any_in_block(self, pending: PendingTx) -> bool:
         for h in pending.hashes:

@@ -20,7 +20,7 @@ from eth_account import Account
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted
 from adapters.chain.journal import NO_TAG, TxTag
-from adapters.chain.sender import TransactionSender
+from adapters.chain.sender import TransactionSender, receipt_poll_delay
 from devnet.stack.anvil import Anvil
 from devnet.stack.process import free_port
 
@@ -264,3 +264,35 @@ async def test_fallback_to_second_rpc_url(anvil: Anvil) -> None:
         assert "http://127.0.0.1:" in str(err.value)  # still says which endpoint failed
     finally:
         await only_dead.close()
+
+
+def test_receipts_are_looked_for_within_milliseconds_then_every_poll_interval() -> None:
+    delays = [receipt_poll_delay(n, 0.25) for n in range(8)]
+    assert delays == [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25]
+    assert receipt_poll_delay(10_000, 0.25) == 0.25
+
+
+async def test_a_receipt_that_is_late_by_a_moment_is_found_within_the_moment(
+    anvil: Anvil, client: ChainClient
+) -> None:
+    """The block comes 0.3 s after the broadcast, on a sender polling every 30 s: the early
+    looks find it (the first look alone, then the 30 s interval, did not)."""
+    key, _ = funded_key(anvil)
+    sender = make_sender(client, key, Journal(client))
+    sender.poll_interval = 30.0
+    anvil.rpc("evm_setAutomine", [False])
+    try:
+        pending = await sender.broadcast(
+            to=sink(), data="0x", value=1, action="transfer", gas=21_000
+        )
+
+        async def mine_soon() -> None:
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(anvil.rpc, "evm_mine")
+
+        miner = asyncio.create_task(mine_soon())
+        outcome = await asyncio.wait_for(sender.wait(pending), 10)
+        await miner
+    finally:
+        anvil.rpc("evm_setAutomine", [True])
+    assert outcome.status == 1 and outcome.tx_hash == pending.latest_hash
