@@ -390,16 +390,20 @@ class JournalMirror:
     """Copies journal changes to the Postgres mirror in the background.
 
     `kick()` (wired to `LocalJournal.on_change`) wakes it — and starts it on the running loop
-    the first time. A failed push is logged and retried with back-off (1 s doubling to
+    the first time; the changes of the next `coalesce` seconds after a kick go out in the same
+    push (a transaction's send and its receipt, the other transactions of the moment), so the
+    copy costs the chain worker, which sends on the same event loop, one push per moment rather
+    than per change. A failed push is logged and retried with back-off (1 s doubling to
     `max_backoff`); nothing ever waits for it but `flush()`."""
 
     def __init__(
         self, journal: LocalJournal, push: MirrorPush, *, interval: float = 5.0,
-        max_backoff: float = 10.0, batch: int = 200,
+        max_backoff: float = 10.0, batch: int = 200, coalesce: float = 0.25,
     ) -> None:  # fmt: skip
         self.journal = journal
         self.push = push
         self.interval = interval
+        self.coalesce = coalesce
         self.max_backoff = max_backoff
         self.batch = batch
         self._wake = asyncio.Event()
@@ -448,7 +452,9 @@ class JournalMirror:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             except TimeoutError:
-                pass
+                continue
+            if self.coalesce > 0:
+                await asyncio.sleep(self.coalesce)  # kicked: let the moment's changes gather
 
     async def sync_once(self) -> bool:
         """Push one batch of unmirrored rows; True when nothing is left behind."""

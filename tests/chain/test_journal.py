@@ -5,15 +5,24 @@ upserts where an older write never overwrites a newer one."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from adapters.chain.journal import JournalLocked, JournalMirror, LocalJournal, TxTag, journal_file
+from adapters.chain.journal import (
+    JournalLocked,
+    JournalMirror,
+    JournalRow,
+    LocalJournal,
+    TxTag,
+    journal_file,
+)
 from ledger.tx_journal import ChainTxMirror
 
 
@@ -134,3 +143,30 @@ async def test_one_process_at_a_time_holds_a_signers_journal(tmp_path: Path) -> 
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_mirror_pushes_the_changes_of_a_moment_together(tmp_path: Path) -> None:
+    """Ten sends 20 ms apart, each kicking the mirror: a few pushes carry them all (it pushed
+    once per change before, each push a Postgres write on the chain worker's event loop)."""
+    signer = "0x" + secrets.token_hex(20)
+    journal = LocalJournal.open_for(tmp_path, chain_id=996, signer=signer)
+    pushes: list[int] = []
+
+    async def push(rows: Sequence[JournalRow]) -> None:
+        pushes.append(len(rows))
+
+    sync = JournalMirror(journal, push)
+    journal.on_change = sync.kick
+    try:
+        for nonce in range(10):
+            await journal.sent(signer, nonce, _hash(), "lock_quote", 100 + nonce)
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if not await journal.unmirrored():
+                break
+            await asyncio.sleep(0.05)
+        assert await journal.unmirrored() == []
+        assert sum(pushes) == 10 and len(pushes) <= 4, pushes
+    finally:
+        await sync.stop()
+        await journal.close()
