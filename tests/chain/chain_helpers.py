@@ -76,6 +76,7 @@ class TcpProxy:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.accepted = 0  # connections accepted since it was made
 
     def url_for(self, url: str) -> str:
         """`url` (which points at the target) pointed at this proxy instead."""
@@ -96,6 +97,7 @@ class TcpProxy:
         self._writers.clear()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
