@@ -13,7 +13,8 @@
   dropped silently; a pre-flight revert is recorded too (``journal.preflight_reverted``).
 * **EIP-1559 fees**: ``maxFeePerGas = 2 × baseFee + tip`` with a configurable tip and cap.
 * **Receipts**: polled until mined and `confirmations` deep (at once, then after 5 ms,
-  doubling up to `poll_interval`: `receipt_poll_delay`); a transaction still pending after
+  doubling up to `poll_interval`: `receipt_poll_delay`; those early looks ask for the receipt
+  alone); a transaction still pending after
   `stuck_after` seconds is **replaced with the same nonce and the same call** at higher fees
   (≥ +12.5 %, nodes need +10 %), and re-broadcast as it was if the node forgot it. Only
   those same-call hashes can satisfy the wait; if the nonce is consumed by none of them,
@@ -469,7 +470,12 @@ class TransactionSender:
                 found = await self._find_receipt(pending)
                 if found is not None:
                     return await self._settle(pending, *found)
-                mined_nonce = await self.client.transaction_count(self.address, "latest")
+                # the early looks ask for the receipt only; the nonce and the stuck checks run
+                # once the looks are `poll_interval` apart
+                early = receipt_poll_delay(polls, self.poll_interval) < self.poll_interval
+                mined_nonce = (
+                    -1 if early else await self.client.transaction_count(self.address, "latest")
+                )
                 if mined_nonce > pending.nonce:
                     # The nonce is used. Nodes may expose the new account nonce a moment before
                     # the receipt: only a nonce consumed for `dropped_grace` seconds, with none
@@ -492,7 +498,7 @@ class TransactionSender:
                             tuple(pending.hashes),
                             pending.nonce,
                         )
-                elif time.monotonic() - last_action >= self.stuck_after:
+                elif not early and time.monotonic() - last_action >= self.stuck_after:
                     known = await self.client.get_transaction(pending.latest_hash)
                     if known is None:
                         log.warning(

@@ -276,10 +276,12 @@ async def test_a_receipt_that_is_late_by_a_moment_is_found_within_the_moment(
     anvil: Anvil, client: ChainClient
 ) -> None:
     """The block comes 0.3 s after the broadcast, on a sender polling every 30 s: the early
-    looks find it (the first look alone, then the 30 s interval, did not)."""
+    looks find it (the first look alone, then the 30 s interval, did not), and cost one
+    receipt request each (no nonce read)."""
     key, _ = funded_key(anvil)
     sender = make_sender(client, key, Journal(client))
     sender.poll_interval = 30.0
+    read_nonce = client.transaction_count
     anvil.rpc("evm_setAutomine", [False])
     try:
         pending = await sender.broadcast(
@@ -290,9 +292,19 @@ async def test_a_receipt_that_is_late_by_a_moment_is_found_within_the_moment(
             await asyncio.sleep(0.3)
             await asyncio.to_thread(anvil.rpc, "evm_mine")
 
+        nonce_reads = 0
+
+        async def counted(*args: Any) -> int:
+            nonlocal nonce_reads
+            nonce_reads += 1
+            return await read_nonce(*args)
+
+        client.transaction_count = counted  # type: ignore[method-assign]
         miner = asyncio.create_task(mine_soon())
         outcome = await asyncio.wait_for(sender.wait(pending), 10)
         await miner
     finally:
         anvil.rpc("evm_setAutomine", [True])
+        client.transaction_count = read_nonce  # type: ignore[method-assign]
     assert outcome.status == 1 and outcome.tx_hash == pending.latest_hash
+    assert nonce_reads == 0  # the early looks asked for the receipt alone
