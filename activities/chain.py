@@ -159,12 +159,9 @@ log = logging.getLogger("hedger.activities.chain")
 # Reverts a fresh Muon signature (new nonces, new timestamp) can fix, and the protocol's pause
 # switches (cleared by its admin; meanwhile the workflows hold back, `domain.trading_state`):
 # retry the activity.
-RETRYABLE_REVERTS = (
-    "LibMuon: TSS not verified", "LibMuon: Expired signature",
-    "Pausable: PartyB actions paused", "Pausable: Global paused",
-)  # fmt: skip
 # The reverts of a signature that a fresh one fixes (a nonce moved since it was signed; expired).
 STALE_SIG = ("LibMuon: TSS not verified", "LibMuon: Expired signature")
+RETRYABLE_REVERTS = (*STALE_SIG, "Pausable: PartyB actions paused", "Pausable: Global paused")
 # A lock sends the decision's signature only while it is at most this old (chain time); the
 # pre-flight still refuses one that is no longer valid, and a fresh one is sent then.
 CARRIED_SIG_MAX_AGE_SECONDS = 10
@@ -512,11 +509,7 @@ class ChainReads:
         """PartyB's balance available for quotes of `party_a`, and the uPnl_B signature it
         counted (None when the oracle did not answer: the uPnL is taken as 0)."""
         info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
-        signed = self.muon.party_b_upnl_sig(
-            party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
-            symmio=self.client.address,
-        )  # fmt: skip
-        info, sig = await asyncio.gather(info_read, signed, return_exceptions=True)
+        info, sig = await asyncio.gather(info_read, self._upnl_sig(party_a), return_exceptions=True)
         if isinstance(info, BaseException):
             raise info
         if isinstance(sig, MuonError):
@@ -525,6 +518,14 @@ class ChainReads:
         if isinstance(sig, BaseException):
             raise sig
         return info.available_for_quote(Decimal(sig.upnl) / Decimal(10**18)), sig
+
+    def _upnl_sig(self, party_a: str) -> Awaitable[SingleUpnlSig]:
+        """Muon's signature of PartyB's uPnL towards `party_a` (`lockQuote`'s, a deallocation's),
+        to await."""
+        return self.muon.party_b_upnl_sig(
+            party_b=self.party_b, party_a=party_a, chain_id=self.chain_id,
+            symmio=self.client.address,
+        )  # fmt: skip
 
     async def _quote(self, quote_id: int) -> Quote:
         """The quote, read together with the last quote id that tells a quote that does not
@@ -617,27 +618,20 @@ class ChainActivities(ChainReads, ChainApi):
     # ---------------------------------------------------------------- transactions
     @activity.defn(name="chain_lock_quote")
     async def lock_quote(self, req: LockRequest) -> TxResult:
-        async def fresh_sig(party_a: str) -> SingleUpnlSig:
-            return await self._muon(
-                self.muon.party_b_upnl_sig(
-                    party_b=self.party_b,
-                    party_a=party_a,
-                    chain_id=self.chain_id,
-                    symmio=self.client.address,
-                )  # fmt: skip
-            )
-
         async def send(quote: Quote) -> TxOutcome:
-            carried = await self._carried_sig(req)
+            def lock_with(sig: SingleUpnlSig) -> Awaitable[TxOutcome]:
+                return self._send("lock_quote", quote.id, "lockQuote",
+                                  [quote.id, sig.to_abi_tuple()])  # fmt: skip
+
+            carried = self._carried_sig(req)
             # the allocation check counts PartyB's signed uPnL (the carried signature, or one
             # fetched in this attempt): an allocation moves no nonce and no uPnL, so that
             # signature is the one the lock sends
             sig = await self._ensure_allocation(quote, Decimal(req.allocate_first), carried)
             if sig is None:
-                sig = await fresh_sig(quote.party_a)
+                sig = await self._muon(self._upnl_sig(quote.party_a))
             try:
-                return await self._send("lock_quote", quote.id, "lockQuote",
-                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+                return await lock_with(sig)
             except TxReverted as exc:
                 # the pre-flight refused the carried signature (a nonce moved since it was
                 # signed, or it expired): nothing was sent; send a fresh one
@@ -646,9 +640,7 @@ class ChainActivities(ChainReads, ChainApi):
                 CARRIED_SIG_REFUSED.inc()
                 log.info("lock quote %s: carried signature refused (%s); fetching a fresh one",
                          quote.id, exc.reason)  # fmt: skip
-                sig = await fresh_sig(quote.party_a)
-                return await self._send("lock_quote", quote.id, "lockQuote",
-                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+                return await lock_with(await self._muon(self._upnl_sig(quote.party_a)))
 
         result = await self._transact(
             PLANS["lock_quote"], req.quote_id, send, party_a=req.party_a or None
@@ -874,14 +866,7 @@ class ChainActivities(ChainReads, ChainApi):
         signed uPnL of PartyB, and the buffer to the liquidation threshold."""
         who = to_checksum_address(party_a)
         info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, who))
-        sig = await self._muon(
-            self.muon.party_b_upnl_sig(
-                party_b=self.party_b,
-                party_a=who,
-                chain_id=self.chain_id,
-                symmio=self.client.address,
-            )  # fmt: skip
-        )
+        sig = await self._muon(self._upnl_sig(who))
         upnl = from_wei18(sig.upnl)
         locked = info.locked.cva + info.locked.lf
         buffer = liquidation_buffer(info.allocated, locked, upnl)
@@ -921,14 +906,7 @@ class ChainActivities(ChainReads, ChainApi):
                                                    tx_hash=earlier, already_done=True)  # fmt: skip
                 _phase(f"rebalance {who}: reading the chain and the oracle")
                 info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
-                sig = await self._muon(
-                    self.muon.party_b_upnl_sig(
-                        party_b=self.party_b,
-                        party_a=party_a,
-                        chain_id=self.chain_id,
-                        symmio=self.client.address,
-                    )  # fmt: skip
-                )
+                sig = await self._muon(self._upnl_sig(party_a))
                 free = await self._rpc(self.client.balance_of(self.party_b))
                 block = await self._rpc(self.client.latest_block())
                 last = await self._rpc(self.client.withdraw_cooldown_of(self.party_b))
@@ -1183,15 +1161,14 @@ class ChainActivities(ChainReads, ChainApi):
             )  # fmt: skip
         )
 
-    async def _carried_sig(self, req: LockRequest) -> SingleUpnlSig | None:
+    @staticmethod
+    def _carried_sig(req: LockRequest) -> SingleUpnlSig | None:
         """The decision's signature (`LockRequest.sig`) when the lock may send it: in the
-        activity's first attempt only (a retry always asks Muon), and while it is younger than
-        `CARRIED_SIG_MAX_AGE_SECONDS` of chain time."""
-        if req.sig is None or _is_retry():
-            return None
+        activity's first attempt only (a retry always asks Muon), and while it is at most
+        `CARRIED_SIG_MAX_AGE_SECONDS` older than the block `_transact` judged the quote at."""
         now = _READ_AT.get()
-        if now is None:
-            now = (await self._rpc(self.client.latest_block())).timestamp
+        if req.sig is None or _is_retry() or now is None:
+            return None
         if now - req.sig.timestamp > CARRIED_SIG_MAX_AGE_SECONDS:
             return None
         return req.sig.to_sig()
