@@ -377,6 +377,17 @@ async def listening(
             await close()
 
 
+async def caught_up(running: dict[str, Any], head: int) -> bool:
+    """Every listener has itself read the chain up to `head` (not only the first to get there)."""
+    for listener in running.values():
+        upto = getattr(listener, "delivered_block", None)
+        if upto is None and hasattr(listener, "window"):
+            upto = listener.window.newest()
+        if upto is None or upto < head:
+            return False
+    return True
+
+
 async def consistent(client: Client, expected: dict[str, list[tuple[str, int]]]) -> bool:
     for wid, keys in expected.items():
         try:

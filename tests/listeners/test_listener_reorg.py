@@ -15,6 +15,7 @@ from listener_helpers import (
     SOURCES,
     Chain,
     Subgraph,
+    caught_up,
     consistent,
     emit_request,
     eventually,
@@ -157,6 +158,10 @@ async def test_evm_revert_with_all_three_listeners(
         SOURCES, chain, subgraph, make_delivery, engine, chain_id, start, counter
     ) as running:
         await eventually(lambda: consistent(temporal_client, before), what="before the revert")
+        # each listener must have delivered the doomed blocks itself, or it has nothing to take
+        # back (another listener's deliveries satisfy `consistent` alone)
+        head = chain.head()
+        await eventually(lambda: caught_up(running, head), what="every listener at the head")
         assert chain.node.rpc("evm_revert", [snapshot]) is True
         # the lock is mined again (new tx, new block hash); the open and close never happen
         again = replay(chain, picked[1:2])

@@ -376,7 +376,7 @@ class WsListener:
         if self.cursor is not None:
             self.cursor = await self.cursors.advance(c.cursor_name, c.chain_id, self.cursor)
 
-    async def _replay(self, rpc: WsRpc, fork: int, head: int) -> None:
+    async def _replay(self, rpc: RpcMethods, fork: int, head: int) -> None:
         """A block hash it saw changed: tell what vanished, deliver what is there now."""
         c = self.config
         newest = self.window.newest() or fork
@@ -391,8 +391,10 @@ class WsListener:
         )  # fmt: skip
         self.pending = [x for x in self.pending if sort_key(x)[0] < fork]
 
-    async def _on_log(self, result: dict[str, Any]) -> None:
+    async def _on_log(self, result: dict[str, Any], rpc: RpcMethods) -> None:
         c = self.config
+        if not result.get("removed"):
+            await self._check_log_block(rpc, result)
         if result.get("removed"):
             identity = sort_key(result)
             waiting = [x for x in self.pending if sort_key(x) == identity]
@@ -408,7 +410,20 @@ class WsListener:
             self.pending.append(result)
         self.stats["streamed"] += 1
 
-    async def _on_head(self, rpc: WsRpc, header: BlockHeader) -> None:
+    async def _check_log_block(self, rpc: RpcMethods, result: dict[str, Any]) -> None:
+        """A streamed log of a height it knows under another hash is a reorg seen before its
+        head (anvil streams a replacement block's logs first): replay from the fork now, so
+        what vanished is told before the new block's logs, and the window keeps the old hash
+        until then (else the head that follows would look unchanged)."""
+        number = sort_key(result)[0]
+        known = self.window.hashes.get(number)
+        if known is None or known == str(result.get("blockHash", "")).lower():
+            return
+        fork = await find_fork(self.window, rpc.block_hash)
+        if fork is not None:
+            await self._replay(rpc, fork, max(number, self.head or number))
+
+    async def _on_head(self, rpc: RpcMethods, header: BlockHeader) -> None:
         c = self.config
         parent = self.window.hashes.get(header.number - 1)
         seen = self.window.hashes.get(header.number)
@@ -456,7 +471,7 @@ class WsListener:
                 raise WsClosed("websocket closed")
             subscription, result = item
             if subscription == logs_sub and isinstance(result, dict):
-                await self._on_log(result)
+                await self._on_log(result, rpc)
             elif subscription == heads_sub and isinstance(result, dict):
                 header = BlockHeader.from_json(result)
                 await self._on_head(rpc, header)
