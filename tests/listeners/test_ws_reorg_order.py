@@ -75,13 +75,19 @@ class Recorder:
         )
 
 
-def listener(recorder: Recorder) -> WsListener:
-    return WsListener(
+def scripted(upto: int) -> tuple[ScriptedNode, Recorder, WsListener]:
+    """A node holding blocks 1..`upto` (no logs yet) and a listener delivering to a recorder."""
+    node = ScriptedNode()
+    for n in range(1, upto + 1):
+        node.hashes[n] = h(f"b{n}")
+    recorder = Recorder()
+    ws = WsListener(
         recorder,  # type: ignore[arg-type]
         None,  # type: ignore[arg-type]  # the cursor store is not touched by streaming
         WsConfig(chain_id=1, address=ADDRESS, url="ws://unused", reorg_window=16),
         topics0=[TOPIC],
     )
+    return node, recorder, ws
 
 
 async def stream(ws: WsListener, node: ScriptedNode, items: Sequence[Any]) -> None:
@@ -95,14 +101,9 @@ async def stream(ws: WsListener, node: ScriptedNode, items: Sequence[Any]) -> No
 async def test_a_replacement_blocks_log_streamed_before_its_head_still_takes_back_the_old_block() -> (
     None
 ):
-    node = ScriptedNode()
-    recorder = Recorder()
-    ws = listener(recorder)
-    for n in range(1, 9):
-        node.hashes[n] = h(f"b{n}")
+    node, recorder, ws = scripted(10)
     open_log = raw_log(9, h("b9"), "0xopen", 0)
     close_logs = [raw_log(10, h("b10"), "0xclose", i) for i in range(2)]
-    node.hashes[9], node.hashes[10] = h("b9"), h("b10")
     node.logs = [open_log, *close_logs]
     await stream(ws, node, [8, open_log, 9, *close_logs, 10])
     assert recorder.seen == [("0xopen", 0, False), ("0xclose", 0, False), ("0xclose", 1, False)]
@@ -126,14 +127,9 @@ async def test_a_replacement_blocks_log_streamed_before_its_head_still_takes_bac
 
 
 async def test_logs_of_the_same_block_streamed_before_its_head_are_no_reorg() -> None:
-    node = ScriptedNode()
-    recorder = Recorder()
-    ws = listener(recorder)
-    for n in range(1, 6):
-        node.hashes[n] = h(f"b{n}")
+    node, recorder, ws = scripted(6)
     first = raw_log(6, h("b6"), "0xa", 0)
     second = raw_log(6, h("b6"), "0xb", 1)
-    node.hashes[6] = h("b6")
     node.logs = [first, second]
     await stream(ws, node, [5, first, second, 6])
     assert recorder.seen == [("0xa", 0, False), ("0xb", 1, False)]

@@ -70,6 +70,11 @@ class ChainWindow:
         if all(log_identity(x) != identity for x in bucket):
             bucket.append(kept)
 
+    def hash_differs(self, raw: Mapping[str, Any]) -> bool:
+        """The log names a block it saw at that height under another hash."""
+        known = self.hashes.get(_num(raw.get("blockNumber")))
+        return known is not None and known != _low(raw.get("blockHash"))
+
     def drop_log(self, raw: Mapping[str, Any]) -> None:
         number = _num(raw.get("blockNumber"))
         identity = log_identity(raw)

@@ -308,9 +308,7 @@ class WsListener:
             raise RpcError("the node has no latest block")
         head = latest.number
         self.head = head
-        fork = await find_fork(self.window, rpc.block_hash)
-        if fork is not None:
-            await self._replay(rpc, fork, head)
+        await self._replay_if_forked(rpc, head)
         self.pending.clear()  # re-read below (the subscription may send them again)
         target = head - c.confirmations
         caught = 0
@@ -393,8 +391,6 @@ class WsListener:
 
     async def _on_log(self, result: dict[str, Any], rpc: RpcMethods) -> None:
         c = self.config
-        if not result.get("removed"):
-            await self._check_log_block(rpc, result)
         if result.get("removed"):
             identity = sort_key(result)
             waiting = [x for x in self.pending if sort_key(x) == identity]
@@ -403,25 +399,23 @@ class WsListener:
                 return
             await self.delivery.deliver(result, c.source)
             self.window.drop_log(result)
-        elif c.confirmations <= 0:
-            await self.delivery.deliver(result, c.source)
-            self.window.note_log(result)
         else:
-            self.pending.append(result)
+            if self.window.hash_differs(result):
+                # a reorg seen before its head (anvil streams a replacement block's logs
+                # first): replay now, so what vanished is told before the new block's logs
+                # (noting the log first would hide the change from the head that follows)
+                await self._replay_if_forked(rpc, max(sort_key(result)[0], self.head or 0))
+            if c.confirmations <= 0:
+                await self.delivery.deliver(result, c.source)
+                self.window.note_log(result)
+            else:
+                self.pending.append(result)
         self.stats["streamed"] += 1
 
-    async def _check_log_block(self, rpc: RpcMethods, result: dict[str, Any]) -> None:
-        """A streamed log of a height it knows under another hash is a reorg seen before its
-        head (anvil streams a replacement block's logs first): replay from the fork now, so
-        what vanished is told before the new block's logs, and the window keeps the old hash
-        until then (else the head that follows would look unchanged)."""
-        number = sort_key(result)[0]
-        known = self.window.hashes.get(number)
-        if known is None or known == str(result.get("blockHash", "")).lower():
-            return
+    async def _replay_if_forked(self, rpc: RpcMethods, head: int) -> None:
         fork = await find_fork(self.window, rpc.block_hash)
         if fork is not None:
-            await self._replay(rpc, fork, max(number, self.head or number))
+            await self._replay(rpc, fork, head)
 
     async def _on_head(self, rpc: RpcMethods, header: BlockHeader) -> None:
         c = self.config
@@ -430,9 +424,7 @@ class WsListener:
         if (parent is not None and parent != header.parent_hash) or (
             seen is not None and seen != header.hash
         ):
-            fork = await find_fork(self.window, rpc.block_hash)
-            if fork is not None:
-                await self._replay(rpc, fork, header.number)
+            await self._replay_if_forked(rpc, header.number)
         self.window.note_block(header.number, header.hash, header.timestamp)
         self.head = header.number
         if c.confirmations > 0:
