@@ -212,6 +212,29 @@ class Endpoint:
         return self.health.last_error
 
 
+class LoopOnlyLock:
+    """Stands in for web3's session-cache lock on our providers. web3 shares one class-level
+    `threading.Lock` between all its HTTP session managers and takes it for every async
+    request through a thread pool; a request cancelled while waiting for it leaves it acquired
+    for good, and every later request of the process (and any plain `Web3` in it) waits
+    forever. Our providers are used from one event loop, where the cache needs no lock."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+    def locked(self) -> bool:
+        return False  # web3 releases only a lock it sees held
+
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def redact_url(url: str) -> str:
     """scheme://host[:port] only: RPC URLs often carry an API key in the path or query, and
     these messages end up in Temporal's UI and in logs."""
@@ -291,6 +314,7 @@ class ChainClient:
                 request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout)},
                 exception_retry_configuration=None,
             )
+            provider._request_session_manager._lock = LoopOnlyLock()  # type: ignore[assignment]
             w3 = AsyncWeb3(provider)
             contract = w3.eth.contract(address=address, abi=list(entries)) if address else None
             endpoints.append(Endpoint(url, w3, contract, health))
