@@ -12,7 +12,7 @@ from prometheus_client import Gauge
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.broker import to_application_error
+from activities.broker_errors import to_application_error
 from activities.validator import ValidatorActivities
 from adapters.broker.errors import BrokerError
 from adapters.chain.errors import RpcUnavailable

@@ -8,27 +8,23 @@ ccxt's own limiter spaces the requests of each process).
 The contract (names, inputs, outputs) is `interfaces.broker.BrokerApi`.
 
 Failures: a `BrokerError` becomes an `ApplicationError` whose `type` names it
-("InsufficientMargin", "InvalidOrder", "UnknownSymbol", "BrokerRejected", "BrokerRateLimited", ...);
-terminal kinds are non-retryable, rate limits carry the exchange's Retry-After as the next delay.
+(`activities.broker_errors`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from prometheus_client import Counter
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.broker_errors import translated
+from activities.market_data import market_snapshot_of, rules_view
 from adapters.broker.adapter import SETTLED_LOOKUPS, BrokerAdapter
-from adapters.broker.errors import UNKNOWN_SYMBOL, BrokerError
-from adapters.broker.symbols import MarketRules
+from adapters.broker.errors import BrokerError
 from interfaces.broker import (
     BalanceInput,
     BalanceSnapshot,
@@ -54,39 +50,6 @@ from interfaces.temporal import TaskQueues
 DEFAULT_ACTIVITIES_PER_SECOND = 40.0
 
 
-# Broker errors the activities met, by kind (rate limit, outage, rejection...); alert rule
-# HedgerBrokerErrors.
-BROKER_ERRORS = Counter("hedger_broker_errors_total", "Broker errors met by activities", ["kind"])
-
-
-def to_application_error(exc: BrokerError) -> ApplicationError:
-    BROKER_ERRORS.labels(exc.kind).inc()
-    delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
-    details = (exc.code,) if exc.code else ()
-    return ApplicationError(
-        exc.message,
-        *details,
-        type=exc.kind,
-        non_retryable=not exc.retryable,
-        next_retry_delay=delay,
-    )
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _translated(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-    @wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await fn(*args, **kwargs)
-        except BrokerError as exc:
-            raise to_application_error(exc) from exc
-
-    return wrapper
-
-
 class BrokerActivities(BrokerApi):
     def __init__(
         self, adapter: BrokerAdapter, activities_per_second: float = DEFAULT_ACTIVITIES_PER_SECOND
@@ -108,10 +71,6 @@ class BrokerActivities(BrokerApi):
             self.market_snapshot,
         ]
 
-    def local_reads(self) -> Sequence[Callable[..., Any]]:
-        """The reads the workflows run as local activities (market data: no account limit)."""
-        return [self.market_snapshot]
-
     def worker_options(self) -> dict[str, Any]:
         """Keyword arguments for `temporalio.worker.Worker` on the broker task queue."""
         return {
@@ -121,7 +80,7 @@ class BrokerActivities(BrokerApi):
         }
 
     @activity.defn(name="broker_place_order")
-    @_translated
+    @translated
     async def place_order(self, inp: OrderRequest) -> OrderSnapshot:
         # A retry may follow a placement whose answer was lost: look the id up several times
         # (read lag) before sending it again.
@@ -129,12 +88,12 @@ class BrokerActivities(BrokerApi):
         return await self.adapter.create_order(inp, lookups=1 if first else SETTLED_LOOKUPS)
 
     @activity.defn(name="broker_cancel_order")
-    @_translated
+    @translated
     async def cancel_order(self, inp: OrderRef) -> OrderSnapshot:
         return await self.adapter.cancel_order(inp.symbol, inp.client_order_id)
 
     @activity.defn(name="broker_fetch_order")
-    @_translated
+    @translated
     async def fetch_order(self, inp: OrderRef) -> OrderSnapshot:
         snap = await self.adapter.fetch_order(inp.symbol, inp.client_order_id, with_fees=True)
         if snap is None:
@@ -143,12 +102,12 @@ class BrokerActivities(BrokerApi):
         return snap
 
     @activity.defn(name="broker_fetch_fills")
-    @_translated
+    @translated
     async def fetch_fills(self, inp: OrderRef) -> list[Fill]:
         return await self.adapter.fetch_fills(inp.symbol, inp.client_order_id)
 
     @activity.defn(name="broker_poll_fills")
-    @_translated
+    @translated
     async def poll_fills(self, inp: PollFillsInput) -> FillPollResult:
         """Poll (REST) until the order is final or `timeout_seconds` pass; heartbeats every poll.
 
@@ -200,45 +159,28 @@ class BrokerActivities(BrokerApi):
         return FillPollResult(order=final, fills=fills, timed_out=timed_out)
 
     @activity.defn(name="broker_fetch_positions")
-    @_translated
+    @translated
     async def fetch_positions(self, inp: PositionsInput) -> list[PositionSnapshot]:
         return await self.adapter.fetch_positions(inp.symbols)
 
     @activity.defn(name="broker_fetch_balance")
-    @_translated
+    @translated
     async def fetch_balance(self, inp: BalanceInput) -> BalanceSnapshot:
         return await self.adapter.fetch_balance(inp.asset)
 
     @activity.defn(name="broker_fetch_mark_price")
-    @_translated
+    @translated
     async def fetch_mark_price(self, inp: MarkPriceInput) -> str:
         return format(await self.adapter.fetch_mark_price(inp.symbol), "f")
 
     @activity.defn(name="broker_market_rules")
-    @_translated
+    @translated
     async def market_rules(self, ref: SymbolRef) -> MarketRulesView:
         """Step, tick, min notional of the broker market mapped to a SYMMIO symbol name."""
-        return _rules_view(await self.adapter.rules(ref.name))
+        return rules_view(await self.adapter.rules(ref.name))
 
     @activity.defn(name="broker_market_snapshot")
-    @_translated
+    @translated
     async def market_snapshot(self, ref: SymbolRef) -> MarketSnapshot:
         """The market's rules and its mark price; an unlisted symbol is an answer, not an error."""
-        try:
-            rules = await self.adapter.rules(ref.name)
-        except BrokerError as exc:
-            if exc.kind != UNKNOWN_SYMBOL:
-                raise
-            return MarketSnapshot(None, None, unlisted=exc.message)
-        mark = await self.adapter.fetch_mark_price(rules.symbol)
-        return MarketSnapshot(_rules_view(rules), format(mark, "f"))
-
-
-def _rules_view(rules: MarketRules) -> MarketRulesView:
-    return MarketRulesView(
-        symbol=rules.symbol,
-        step_size=format(rules.step_size, "f"),
-        tick_size=format(rules.tick_size, "f"),
-        min_notional=format(rules.min_notional, "f"),
-        max_quantity=format(rules.max_qty, "f") if rules.max_qty is not None else None,
-    )
+        return await market_snapshot_of(self.adapter, ref.name)

@@ -15,7 +15,7 @@ from eth_utils.address import to_checksum_address
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.broker import to_application_error
+from activities.broker_errors import to_application_error
 from activities.markets import _dec
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.errors import BrokerError

@@ -34,7 +34,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.broker import to_application_error
+from activities.broker_errors import to_application_error
 from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.errors import BrokerError
 from adapters.chain.client import ChainClient

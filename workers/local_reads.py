@@ -15,7 +15,8 @@ crash is harmless: the early reservation is idempotent per quote.
 The workflow worker therefore reaches the RPC (`HEDGER_RPC_HTTP_URLS`), the oracle
 (`HEDGER_MUON_URLS`), the broker's market data (`HEDGER_BROKER_*`) and Temporal (the
 risk-control workflow), and derives PartyB's address from `HEDGER_PRIVATE_KEY`; it signs
-nothing.
+nothing. For Binance USD-M it reads the market data without ccxt (`adapters.broker.usdm`):
+the workflow worker does not import ccxt at all.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from typing import Any
 from eth_account import Account
 from temporalio.client import Client
 
-from activities.broker import BrokerActivities
 from activities.chain import ChainReads
+from activities.market_data import MarketDataReads
 from activities.ops import RiskReads
-from adapters.broker.adapter import BrokerAdapter
 from adapters.broker.client import BrokerConfig
+from adapters.broker.market_data import market_data_for
 from adapters.chain.client import ChainClient
 from adapters.muon.client import MuonClient
 from adapters.risk_control import RiskControl
@@ -56,13 +57,13 @@ class LocalReads:
 
     chain: ChainReads
     risk: RiskReads
-    broker: BrokerActivities
+    broker: MarketDataReads
 
     def activities(self) -> list[Callable[..., Any]]:
         return [*self.chain.local_reads(), *self.risk.local_reads(), *self.broker.local_reads()]
 
     async def close(self) -> None:
-        await self.broker.adapter.close()
+        await self.broker.close()
         await self.chain.muon.aclose()
         await self.chain.client.close()
 
@@ -80,5 +81,5 @@ def build_local_reads(client: Client, settings: Settings) -> LocalReads:
         chain_id=settings.chain_id,
     )
     risk = RiskReads(limits_from(settings), RiskControl(client, settings.chain_id))
-    broker = BrokerActivities(BrokerAdapter.from_config(BrokerConfig.from_settings(settings)))
+    broker = MarketDataReads(market_data_for(BrokerConfig.from_settings(settings)))
     return LocalReads(chain, risk, broker)

@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import ccxt.pro as ccxtpro
-
 # Binance keeps one host per API family; these are the families a USD-M client may call.
 _REST_PATHS = {
     "fapiPublic": "/fapi/v1",
@@ -114,7 +112,12 @@ def _rewrite_urls(exchange: Any, rest_url: str | None, ws_url: str | None) -> No
 
 
 def make_exchange(config: BrokerConfig) -> Any:
-    """The ccxt.pro (async, REST + websocket) client for `config`; the caller closes it."""
+    """The ccxt.pro (async, REST + websocket) client for `config`; the caller closes it.
+
+    ccxt is imported here, not at module level: `BrokerConfig` is read by processes that never
+    construct a ccxt client (the workflow worker's market-data reader)."""
+    import ccxt.pro as ccxtpro
+
     klass = getattr(ccxtpro, config.exchange_id)
     options: dict[str, Any] = {
         "defaultType": "swap",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from activities.broker import to_application_error
+from activities.broker_errors import to_application_error
 from activities.chain import ChainActivities
 from adapters.broker.errors import BrokerError
 from adapters.chain.errors import TxReverted
