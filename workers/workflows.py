@@ -22,6 +22,9 @@ WORKFLOWS = [IntentWorkflow, PositionWorkflow, RiskControlWorkflow, HealthcheckW
 
 # Local activities run in this process's event loop, beside the workflow tasks that wait on them.
 MAX_CONCURRENT_LOCAL_ACTIVITIES = 200
+# Workflow tasks processed at once; never more than the cache holds (an evicted workflow's task
+# would replay its history).
+MAX_CONCURRENT_WORKFLOW_TASKS = 200
 
 
 def build_workflow_worker(
@@ -30,13 +33,16 @@ def build_workflow_worker(
     *,
     sandboxed: bool = True,
     local_reads: Sequence[Callable[..., Any]] = (),
+    cache_size: int = 1000,
 ) -> Worker:
     """`sandboxed=False` runs workflow code without Temporal's sandbox (`Settings.workflow_sandbox`);
     `local_reads`: the activities the workflows run locally (`LocalReads.activities()`; a
-    workflow that asks for one this worker lacks retries it until its step fails)."""
+    workflow that asks for one this worker lacks retries it until its step fails);
+    `cache_size`: the workflows kept in memory (`Settings.workflow_cache_size`)."""
     runner: WorkflowRunner = SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner()
     return Worker(
-        client, task_queue=task_queue, workflows=WORKFLOWS, max_concurrent_workflow_tasks=200,
+        client, task_queue=task_queue, workflows=WORKFLOWS, max_cached_workflows=cache_size,
+        max_concurrent_workflow_tasks=max(2, min(MAX_CONCURRENT_WORKFLOW_TASKS, cache_size)),
         workflow_runner=runner, activities=list(local_reads),
         max_concurrent_local_activities=MAX_CONCURRENT_LOCAL_ACTIVITIES, no_remote_activities=True,
     )  # fmt: skip
@@ -69,7 +75,10 @@ async def main(settings: Settings) -> None:
     reads = build_local_reads(client, settings)
     workers = [
         build_workflow_worker(
-            client, sandboxed=settings.workflow_sandbox, local_reads=reads.activities()
+            client,
+            sandboxed=settings.workflow_sandbox,
+            local_reads=reads.activities(),
+            cache_size=settings.workflow_cache_size,
         ),
         build_risk_worker(client, sandboxed=settings.workflow_sandbox),
     ]

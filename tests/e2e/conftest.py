@@ -455,6 +455,9 @@ def e2e_stack() -> Iterator[tuple[LocalStack, str, HedgerProcesses]]:
         # Continue-as-new often: every e2e lifecycle crosses runs, so state carried over
         # continue-as-new is exercised everywhere.
         env["HEDGER_WORKFLOW_HISTORY_LIMIT"] = "80"
+        # A small workflow cache: workflows are evicted between their tasks all the time, so
+        # every e2e lifecycle also resumes from replayed histories (local reads included).
+        env["HEDGER_WORKFLOW_CACHE_SIZE"] = "8"
         processes = HedgerProcesses(state, env, log=lambda _: None)
         processes.start()
         yield stack, symmio, processes
