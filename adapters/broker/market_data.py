@@ -27,6 +27,7 @@ class MarketData(Protocol):
 def market_data_for(config: BrokerConfig, entries: Iterable[SymbolEntry] = ()) -> MarketData:
     from adapters.broker.usdm import EXCHANGE_ID, UsdmMarketData
 
+    # `options` are ccxt's own client options: a configuration that sets any is read by ccxt
     if config.exchange_id == EXCHANGE_ID and not config.options:
         return UsdmMarketData(config, entries)
     from adapters.broker.adapter import BrokerAdapter

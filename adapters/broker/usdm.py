@@ -107,12 +107,10 @@ def parse_market(raw: Mapping[str, Any]) -> dict[str, Any] | None:
     return {
         "id": str(market_id),
         "symbol": symbol,
-        "base": base,
         "quote": quote,
         "settle": settle,
         "contract": contract,
         "linear": (settle == quote) if contract else None,
-        "active": raw.get("status", raw.get("contractStatus")) == "TRADING",
         "precision": {
             "amount": lot.get("stepSize") or _precision(raw.get("quantityPrecision")),
             "price": price_filter.get("tickSize") or _precision(raw.get("pricePrecision")),
