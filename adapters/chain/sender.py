@@ -567,7 +567,10 @@ class TransactionSender:
         try:
             await self._send_raw(raw)
         except _NonceTooLow:
-            return  # mined meanwhile: the receipt loop will find which one
+            # mined meanwhile (the receipt loop finds which version): this one was never
+            # broadcast, so its journal row must not stay pending
+            await self._status(tx_hash, "dropped", "replacement not broadcast: nonce already used")
+            return
         except (_Underpriced, JsonRpcError) as exc:
             log.warning("replacement of %s refused: %s", pending.latest_hash, exc)
             await self._status(tx_hash, "dropped", f"replacement refused: {exc}")

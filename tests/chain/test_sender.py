@@ -176,7 +176,15 @@ async def test_stuck_transaction_is_replaced_with_same_nonce(
     sender = make_sender(client, key, journal, stuck_after=0.3)
     target = sink()
     task = asyncio.create_task(sender.send(to=target, data="0x", value=5, action="open_position"))
-    await _wait_for(lambda: len(journal.entries) >= 2)  # original + one fee-bumped replacement
+
+
+    def broadcast_versions() -> int:
+        pending = sender.inflight("open_position", None)
+        return 0 if pending is None else len(pending.hashes)
+
+    # original + one fee-bumped replacement, both accepted by the node (a journal entry alone
+    # is written before its broadcast)
+    await _wait_for(lambda: broadcast_versions() >= 2)
     anvil.rpc("evm_mine")
     outcome = await asyncio.wait_for(task, 10)
     nonces = {e[1] for e in journal.entries}
@@ -189,6 +197,36 @@ async def test_stuck_transaction_is_replaced_with_same_nonce(
     assert int(mined_tx["maxPriorityFeePerGas"], 16) > 10**9  # bumped above the default tip
     balance = int(str(anvil.rpc("eth_getBalance", [target, "latest"])), 16)
     assert balance == 5  # one transfer, not two
+
+
+@pytest.mark.usefixtures("manual_mining")
+async def test_a_replacement_beaten_by_the_original_is_journaled_dropped(
+    anvil: Anvil, client: ChainClient
+) -> None:
+    """The original is mined between the replacement's journal entry and its broadcast: the
+    replacement is refused (nonce too low) and its journal row must not stay pending."""
+    key, _ = funded_key(anvil)
+    journal = Journal(client)
+    sender = make_sender(client, key, journal, stuck_after=0.3, max_replacements=1)
+    send_raw = sender._send_raw
+    calls = 0
+
+    async def mine_before_the_replacement(raw: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            anvil.rpc("evm_mine")
+        await send_raw(raw)
+
+    sender._send_raw = mine_before_the_replacement  # type: ignore[method-assign]
+    outcome = await asyncio.wait_for(
+        sender.send(to=sink(), data="0x", value=1, action="open_position"), 10
+    )
+    assert calls == 2 and len(journal.entries) == 2
+    original, replacement = (e[2] for e in journal.entries)
+    assert outcome.tx_hash == original and outcome.replaced == ()
+    assert journal.statuses[original] == ["mined"]
+    assert journal.statuses.get(replacement) == ["dropped"]
 
 
 @pytest.mark.usefixtures("manual_mining")
