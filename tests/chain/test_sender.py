@@ -177,7 +177,6 @@ async def test_stuck_transaction_is_replaced_with_same_nonce(
     target = sink()
     task = asyncio.create_task(sender.send(to=target, data="0x", value=5, action="open_position"))
 
-
     def broadcast_versions() -> int:
         pending = sender.inflight("open_position", None)
         return 0 if pending is None else len(pending.hashes)
