@@ -122,6 +122,7 @@ from interfaces.chain import (
     CloseFillRequest,
     LockRequest,
     OpenFacts,
+    OpenFactsRef,
     OpenRequest,
     PartyARef,
     PartyBFunds,
@@ -441,15 +442,29 @@ class ChainReads:
         )
 
     @activity.defn(name="chain_open_facts")
-    async def open_facts(self, ref: QuoteRef) -> OpenFacts:
-        """The quote, then (concurrently) the chain time, its symbol and our funds for its
-        PartyA: the open decision's chain facts in one activity."""
-        quote = await self._quote(ref.quote_id)
-        block, info, (funds, sig) = await asyncio.gather(
-            self._rpc(self.client.latest_block()),
-            self._symbol_info(quote.symbol_id),
-            self._funds_signed(quote.party_a),
-        )
+    async def open_facts(self, ref: OpenFactsRef) -> OpenFacts:
+        """The quote, the chain time, its symbol and our funds for its PartyA: the open
+        decision's chain facts in one activity. With the SendQuote event's PartyA and symbol
+        (`ref`'s hints) every read runs at once; without them, or where the quote read
+        contradicts them, the symbol and funds reads follow the quote's."""
+        if ref.party_a and ref.symbol_id > 0:
+            quote, block, info, (funds, sig) = await asyncio.gather(
+                self._quote(ref.quote_id),
+                self._rpc(self.client.latest_block()),
+                self._symbol_info(ref.symbol_id),
+                self._funds_signed(ref.party_a),
+            )
+            if quote.symbol_id != ref.symbol_id:
+                info = await self._symbol_info(quote.symbol_id)
+            if quote.party_a.lower() != ref.party_a.lower():
+                funds, sig = await self._funds_signed(quote.party_a)
+        else:
+            quote = await self._quote(ref.quote_id)
+            block, info, (funds, sig) = await asyncio.gather(
+                self._rpc(self.client.latest_block()),
+                self._symbol_info(quote.symbol_id),
+                self._funds_signed(quote.party_a),
+            )
         missing = None if info is not None else f"symbol {quote.symbol_id} does not exist"
         return OpenFacts(
             self.party_b, quote_view(quote), ChainTime(block.number, block.timestamp), info,

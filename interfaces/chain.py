@@ -30,6 +30,18 @@ class PartyARef:
 
 
 @dataclass(frozen=True)
+class OpenFactsRef:
+    """`chain_open_facts`' input: the quote, and what its SendQuote event said of it (`party_a`
+    empty and `symbol_id` 0: not known), so the reads that depend on those start together with
+    the quote's. The quote read decides: a hint it contradicts is read again. A `QuoteRef`
+    payload decodes as one without hints."""
+
+    quote_id: int
+    party_a: str = ""
+    symbol_id: int = 0
+
+
+@dataclass(frozen=True)
 class QuoteView:
     """A SYMMIO quote as read from the chain; amounts are 18-decimal strings."""
 
@@ -306,7 +318,7 @@ class ChainApi:
         raise NotImplementedError
 
     @activity.defn(name="chain_open_facts")
-    async def open_facts(self, ref: QuoteRef) -> OpenFacts:
+    async def open_facts(self, ref: OpenFactsRef) -> OpenFacts:
         """`read_quote` + `chain_time` + `party_b_address` + `symbol_info` + `party_b_funds` of
         the quote's PartyA, in one round trip (the open path's first step)."""
         raise NotImplementedError

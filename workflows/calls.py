@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         CloseFillRequest,
         LockRequest,
         OpenFacts,
+        OpenFactsRef,
         OpenRequest,
         PartyARef,
         PartyBFunds,
@@ -260,12 +261,15 @@ async def party_b_funds(party_a: str) -> PartyBFunds:
     return await _chain(ChainApi.party_b_funds, PartyARef(party_a))
 
 
-async def open_facts(quote_id: int, *, local: bool = False) -> OpenFacts:
+async def open_facts(
+    quote_id: int, *, local: bool = False, party_a: str = "", symbol_id: int = 0
+) -> OpenFacts:
+    """`party_a`, `symbol_id`: what the quote's SendQuote event said, when delivered; the
+    activity then starts every read at once (the quote read still decides)."""
+    ref = OpenFactsRef(quote_id, party_a=party_a, symbol_id=symbol_id)
     if local:
-        return await _local(
-            ChainApi.open_facts, QuoteRef(quote_id), timeout_seconds=CHAIN_READ_SECONDS
-        )
-    return await _chain(ChainApi.open_facts, QuoteRef(quote_id))
+        return await _local(ChainApi.open_facts, ref, timeout_seconds=CHAIN_READ_SECONDS)
+    return await _chain(ChainApi.open_facts, ref)
 
 
 async def lock_quote(

@@ -135,3 +135,28 @@ async def test_open_facts_in_one_activity_and_the_lock_leaves_its_facts(
     assert after["status"] == QuoteStatus.LOCKED
     assert after["party_b"].lower() == hedger_key[1].lower()
     assert locked["chain_time"] >= facts["time"]["timestamp"]
+
+
+async def test_open_facts_with_the_events_hints_read_at_once_and_the_quote_decides(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    party_a: tuple[str, str],
+) -> None:  # fmt: skip
+    """The SendQuote event's PartyA and symbol let every read start with the quote's; the facts
+    are the same as without them, and a hint the quote contradicts is read again for the
+    quote's own PartyA and symbol."""
+    allocating = symmio.send_quote(party_a[0])  # the lock allocates PartyB funds for the pair
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": allocating, "allocate_first": "5000"}))  # fmt: skip
+    quote_id = symmio.send_quote(party_a[0])
+
+    async def facts_with(**hints: Any) -> dict[str, Any]:
+        answer = ok(await call(temporal_client, chain_worker, "chain_open_facts",
+                               {"quote_id": quote_id, **hints}))  # fmt: skip
+        return {k: answer[k] for k in ("party_b", "quote", "symbol", "symbol_error", "funds")}
+
+    plain = await facts_with()
+    assert plain["symbol"] is not None and Decimal(plain["funds"]["available_for_quote"]) > 0
+    assert await facts_with(party_a=party_a[1], symbol_id=plain["quote"]["symbol_id"]) == plain
+    stranger = "0x" + "11" * 20
+    assert await facts_with(party_a=stranger, symbol_id=plain["quote"]["symbol_id"] + 1) == plain
+    assert await facts_with(party_a=stranger, symbol_id=0) == plain  # no symbol: not hinted
