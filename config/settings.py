@@ -212,8 +212,9 @@ class Settings(BaseSettings):
     # Workflows the workflow worker keeps in memory between their tasks (least recently used
     # evicted first; an evicted one is rebuilt from its history at its next task). Open
     # positions wake rarely (their idle recheck backs off to 10 min), so memory is bounded by
-    # this, not by how many positions are open: about 0.17 MB each (bench/, open positions).
-    workflow_cache_size: int = Field(256, ge=2, le=100_000)
+    # this, not by how many positions are open: about 0.2 MB each (bench/, open positions; at
+    # 128 the worker levels off at 196 MB with 500 positions open).
+    workflow_cache_size: int = Field(128, ge=2, le=100_000)
 
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
     # this many seconds; 0 = the schedule is paused.
