@@ -29,7 +29,7 @@ from devnet.oracle.server import BackgroundOracle
 from devnet.stack.anvil import Anvil
 from domain.enums import QuoteStatus
 from domain.muon import MuonMethod
-from interfaces.chain import LockRequest, OpenRequest, QuoteRef
+from interfaces.chain import LockRequest, OpenFactsRef, OpenRequest
 from workers.chain_agent import ChainAgent
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
@@ -79,7 +79,7 @@ async def test_the_first_attempt_sends_the_decisions_signature_and_asks_muon_not
     q = symmio.send_quote(party_a[0])
     start = symmio.w3.eth.block_number
     env = ActivityEnvironment()
-    facts = await env.run(agent.activities.open_facts, QuoteRef(q))
+    facts = await env.run(agent.activities.open_facts, OpenFactsRef(q))
     assert facts.lock_sig is not None
     asked = lock_sigs_served(oracle)
     locked = await env.run(
@@ -115,7 +115,7 @@ async def test_a_retry_never_sends_the_carried_signature(
     party_a = fresh_party_a(anvil, symmio)
     q = symmio.send_quote(party_a[0])
     env = ActivityEnvironment()
-    facts = await env.run(agent.activities.open_facts, QuoteRef(q))
+    facts = await env.run(agent.activities.open_facts, OpenFactsRef(q))
     asked = lock_sigs_served(oracle)
     env.info = dataclasses.replace(env.info, attempt=2)
     locked = await env.run(
@@ -131,7 +131,7 @@ async def test_an_old_carried_signature_is_not_sent(
     party_a = fresh_party_a(anvil, symmio)
     q = symmio.send_quote(party_a[0])
     env = ActivityEnvironment()
-    facts = await env.run(agent.activities.open_facts, QuoteRef(q))
+    facts = await env.run(agent.activities.open_facts, OpenFactsRef(q))
     anvil.rpc("evm_increaseTime", [CARRIED_SIG_MAX_AGE_SECONDS + 5])
     anvil.rpc("evm_mine")
     asked, refusals = lock_sigs_served(oracle), refused()
@@ -154,7 +154,7 @@ async def test_a_carried_signature_a_moved_nonce_invalidated_is_replaced_before_
     first, second = symmio.send_quote(party_a[0]), symmio.send_quote(party_a[0])
     env = ActivityEnvironment()
     await env.run(agent.activities.lock_quote, LockRequest(first, "5000", party_a[1]))
-    facts = await env.run(agent.activities.open_facts, QuoteRef(second))
+    facts = await env.run(agent.activities.open_facts, OpenFactsRef(second))
     nonce = symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call()
     await env.run(agent.activities.open_position, OpenRequest(first, "0.01", str(PRICE)))
     assert symmio.contract.functions.nonceOfPartyB(hedger_key[1], party_a[1]).call() == nonce + 1
