@@ -202,11 +202,11 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
             "quote %s: %s from %s", self._state.quote_id, event.canonical_name, log.source
         )
 
-    def _sent_hints(self) -> dict[str, Any]:
-        """What the SendQuote event said of the quote's PartyA and symbol (nothing when it was
+    def _sent_hints(self) -> tuple[str, int]:
+        """What the SendQuote event said of the quote's PartyA and symbol (`""`, 0 when it was
         not delivered): hints that let the first read round run at once."""
         sent = self._sent
-        return {} if sent is None else {"party_a": sent.party_a, "symbol_id": sent.symbol_id}
+        return ("", 0) if sent is None else (sent.party_a, sent.symbol_id)
 
     def _resume_input(self) -> IntentInput:
         s = self._state
@@ -260,8 +260,9 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         hint = _symbol_hint()
         early = self._early_reservation(hint)
         local = workflow.patched(LOCAL_READS_PATCH)
+        party_a, symbol_id = self._sent_hints()
         reads: list[Any] = [
-            calls.open_facts(s.quote_id, local=local, **self._sent_hints()),
+            calls.open_facts(s.quote_id, local=local, party_a=party_a, symbol_id=symbol_id),
             calls.open_inputs(local=local)
             if early is None
             else calls.open_inputs_reserving(early, local=local),
