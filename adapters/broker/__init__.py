@@ -3,7 +3,8 @@ SYMMIO symbol mapping, and Binance USD-M market data without ccxt. Production co
 `BrokerConfig` at a real exchange; the local stack points it (by URL only) at its exchange.
 
 Import the submodules directly (`adapters.broker.adapter`, `.client`, `.errors`, `.symbols`,
-`.usdm`, `.market_data`); only `adapter` imports ccxt at import time (`client.make_exchange`
-and `market_data.market_data_for` for a non-Binance exchange import it when called), so
-workflow code and the workflow worker may use the others.
+`.usdm`, `.market_data`); none imports ccxt at import time (`client.make_exchange`, the error
+classification and `market_data.market_data_for` for a non-Binance exchange load it when
+called), so workflow code and the workflow worker may use them. ccxt is loaded through
+`ccxt_lean`: only the configured exchange, not the hundred-odd others ccxt ships.
 """

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt
-
+from adapters.broker.ccxt_lean import errors as ccxt_errors
 from adapters.broker.client import BrokerConfig, make_exchange
 from adapters.broker.errors import BrokerError, classify, is_duplicate_client_id
 from adapters.broker.symbols import MarketRules, SymbolEntry, SymbolMap
@@ -129,7 +128,7 @@ class BrokerAdapter:
             return await fn(*args, **kwargs)
         except BrokerError:
             raise
-        except (ccxt.BaseError, TimeoutError, OSError) as exc:
+        except (ccxt_errors().BaseError, TimeoutError, OSError) as exc:
             raise classify(exc, self._retry_after()) from exc
 
     async def symbols(self) -> SymbolMap:

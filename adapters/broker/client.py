@@ -114,11 +114,12 @@ def _rewrite_urls(exchange: Any, rest_url: str | None, ws_url: str | None) -> No
 def make_exchange(config: BrokerConfig) -> Any:
     """The ccxt.pro (async, REST + websocket) client for `config`; the caller closes it.
 
-    ccxt is imported here, not at module level: `BrokerConfig` is read by processes that never
-    construct a ccxt client (the workflow worker's market-data reader)."""
-    import ccxt.pro as ccxtpro
+    ccxt is loaded here, not at module level: `BrokerConfig` is read by processes that never
+    construct a ccxt client (the workflow worker's market-data reader); and only this one
+    exchange of ccxt's is loaded (`ccxt_lean`)."""
+    from adapters.broker.ccxt_lean import exchange_class
 
-    klass = getattr(ccxtpro, config.exchange_id)
+    klass = exchange_class(config.exchange_id)
     options: dict[str, Any] = {
         "defaultType": "swap",
         "recvWindow": config.recv_window,

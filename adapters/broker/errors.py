@@ -58,7 +58,9 @@ class Classification:
 @cache
 def _table() -> tuple[tuple[type[BaseException], Classification], ...]:
     """ccxt exception class -> classification; the first match wins (subclasses before bases)."""
-    import ccxt.async_support as ccxt
+    from adapters.broker.ccxt_lean import errors
+
+    ccxt = errors()
 
     return (
         (ccxt.InsufficientFunds, Classification(INSUFFICIENT_MARGIN, False)),
@@ -120,7 +122,9 @@ def classify(exc: BaseException, retry_after: float | None = None) -> BrokerErro
 
 def is_duplicate_client_id(exc: BaseException) -> bool:
     """Binance USD-M answers -4116 for a reused client order id (-4015 "not valid" on some venues)."""
-    import ccxt.async_support as ccxt
+    from adapters.broker.ccxt_lean import errors
+
+    ccxt = errors()
 
     text = str(exc)
     return isinstance(exc, ccxt.ExchangeError) and (
