@@ -70,8 +70,9 @@ async def drive(
     supervisor: Supervisor,
     chaos: ChaosHook | None = None,
 ) -> int:
+    from devnet.contracts.keys import ANVIL_TRADER_KEYS
     from devnet.traders.brain import TraderProfile
-    from devnet.traders.sim import ANVIL_TRADER_KEYS, TradersConfig, TradersSim
+    from devnet.traders.sim import TradersConfig, TradersSim
 
     profile = TraderProfile(
         market_share=0.7,

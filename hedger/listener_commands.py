@@ -9,19 +9,19 @@ of each): deliveries are idempotent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from config.settings import ConfigError, Settings
 from hedger.exits import fail, run_then_exit, settings_or_exit
 from interfaces.temporal import TaskQueues
-from workers.listeners.cursor import CursorStore
-from workers.listeners.delivery import Delivery, party_b_address
-from workers.listeners.poller import LogPoller, PollerConfig
-from workers.listeners.rpc import HttpRpc
-from workers.listeners.subgraph import SubgraphClient, SubgraphConfig, SubgraphListener
-from workers.listeners.ws import WsConfig, WsListener
+
+if TYPE_CHECKING:  # the listeners are imported by the command that runs one, not by the CLI
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from workers.listeners.cursor import CursorStore
+    from workers.listeners.delivery import Delivery
 
 POLL_METRICS_OFFSET = 5
 WS_METRICS_OFFSET = 6
@@ -39,7 +39,11 @@ async def _with_parts(
     task_queue: str,
     body: Callable[[Delivery, CursorStore, AsyncEngine], Awaitable[None]],
 ) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     from adapters.temporal import connect
+    from workers.listeners.cursor import CursorStore
+    from workers.listeners.delivery import Delivery, party_b_address
 
     client = await connect(settings)
     engine = create_async_engine(settings.database_url, pool_size=5, pool_pre_ping=True)
@@ -79,6 +83,8 @@ def poll_command(
     ),
 ) -> None:
     """Poll the SYMMIO diamond's logs over HTTP (eth_getLogs) and deliver them to workflows."""
+    from workers.listeners.poller import LogPoller, PollerConfig
+    from workers.listeners.rpc import HttpRpc
     from workers.runtime import configure_logging, run_until_stopped, serve_metrics
 
     settings = settings_or_exit()
@@ -125,6 +131,7 @@ def ws_command(
     ),
 ) -> None:
     """Subscribe to the SYMMIO diamond's logs over websocket and deliver them to workflows."""
+    from workers.listeners.ws import WsConfig, WsListener
     from workers.runtime import configure_logging, run_until_stopped, serve_metrics
 
     settings = settings_or_exit()
@@ -164,6 +171,7 @@ def subgraph_command(
     ),
 ) -> None:
     """Poll SYMMIO's events subgraph (GraphQL, by counterId) and deliver to workflows."""
+    from workers.listeners.subgraph import SubgraphClient, SubgraphConfig, SubgraphListener
     from workers.runtime import configure_logging, run_until_stopped, serve_metrics
 
     settings = settings_or_exit()

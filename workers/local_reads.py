@@ -30,7 +30,7 @@ from temporalio.client import Client
 
 from activities.chain import ChainReads
 from activities.market_data import MarketDataReads
-from activities.ops import RiskReads
+from activities.risk_reads import RiskReads
 from adapters.broker.client import BrokerConfig
 from adapters.broker.market_data import market_data_for
 from adapters.chain.client import ChainClient

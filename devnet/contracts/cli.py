@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from devnet.contracts.deploy import DEFAULT_ADMIN_KEY, DEFAULT_HEDGER_KEY, DEFAULT_OUT_PATH
+from devnet.contracts.keys import DEFAULT_ADMIN_KEY, DEFAULT_HEDGER_KEY, DEFAULT_OUT_PATH
 
 
 def compile_command(

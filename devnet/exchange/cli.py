@@ -15,7 +15,6 @@ from devnet.exchange.config import (
     DEFAULT_PORT,
     ExchangeConfig,
 )
-from devnet.exchange.server import run_exchange, with_csv
 
 
 def exchange_command(
@@ -56,6 +55,8 @@ def exchange_command(
     ] = DEFAULT_API_SECRET,
 ) -> None:
     """Run the exchange simulator: Binance USD-M REST under /fapi, user stream at /private/ws."""
+    from devnet.exchange.server import run_exchange, with_csv  # the server only when run
+
     config = with_csv(
         ExchangeConfig(
             api_key=api_key,

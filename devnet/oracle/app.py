@@ -79,8 +79,6 @@ from domain.muon import MuonMethod
 log = logging.getLogger("devnet.oracle")
 
 APP_NAME = "symmio"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8546
 PRICE_RANGE = "priceRange"  # HighLowPriceSig (forceClosePosition)
 SETTLE_UPNL = "settle_upnl"  # SettlementSig (settleUpnl)
 METHODS = (

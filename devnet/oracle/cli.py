@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from devnet.oracle.app import DEFAULT_HOST, DEFAULT_PORT, OracleConfig
-from devnet.oracle.server import run_oracle
+from devnet.oracle.defaults import DEFAULT_HOST, DEFAULT_PORT
 
 
 def _fixed_prices(values: list[str]) -> dict[str, Decimal]:
+    from devnet.oracle.app import OracleConfig
+
     config = OracleConfig()
     prices = dict(config.fixed_prices)
     for item in values:
@@ -64,6 +65,9 @@ def oracle_command(
     ] = None,
 ) -> None:
     """Run the devnet Muon oracle: GET /v1/?app=symmio&method=...&params[...]=..."""
+    from devnet.oracle.app import OracleConfig
+    from devnet.oracle.server import run_oracle
+
     config = OracleConfig(
         rpc_url=rpc_url,
         symmio=symmio,

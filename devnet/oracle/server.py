@@ -8,8 +8,9 @@ import time
 
 import uvicorn
 
-from devnet.oracle.app import DEFAULT_HOST, DEFAULT_PORT, OracleConfig, create_app
+from devnet.oracle.app import OracleConfig, create_app
 from devnet.oracle.chain import ChainReader
+from devnet.oracle.defaults import DEFAULT_HOST, DEFAULT_PORT
 from devnet.oracle.prices import PriceSource
 from devnet.oracle.signer import MuonSigner
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from devnet.traders.sim import ANVIL_TRADER_KEYS, TradersConfig, TradersSim
+from devnet.contracts.keys import ANVIL_TRADER_KEYS
 
 
 def traders_command(
@@ -38,6 +38,8 @@ def traders_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if not 1 <= traders <= len(ANVIL_TRADER_KEYS):
         raise typer.BadParameter(f"--traders must be 1..{len(ANVIL_TRADER_KEYS)}")
+    from devnet.traders.sim import TradersConfig, TradersSim
+
     config = TradersConfig(
         rpc_url=rpc_url,
         symmio=symmio,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from web3 import Web3
 
 from adapters.muon.client import MuonClient, MuonError
+from devnet.contracts.keys import ANVIL_TRADER_KEYS
 from devnet.traders.brain import (
     CancelClose,
     CancelQuote,
@@ -26,13 +27,6 @@ from domain.enums import QuoteStatus
 log = logging.getLogger("devnet.traders")
 
 # anvil's default dev accounts 5..9 (public test keys) — PartyBs/deployers usually use 0..4.
-ANVIL_TRADER_KEYS = (
-    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
-    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
-)
 FINAL = {QuoteStatus.CANCELED, QuoteStatus.CLOSED, QuoteStatus.EXPIRED, QuoteStatus.LIQUIDATED}
 
 
