@@ -577,7 +577,7 @@ class Bench:
     async def run(self) -> dict[str, Any]:
         from adapters.muon.client import MuonClient
         from bench.floor import FloorBot, FloorConfig
-        from devnet.contracts.deploy import DEFAULT_ADMIN_KEY
+        from devnet.contracts.keys import DEFAULT_ADMIN_KEY
 
         options = self.options
         await asyncio.to_thread(self._stack)
