@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     # evicted first; an evicted one is rebuilt from its history at its next task). Open
     # positions wake rarely (their idle recheck backs off to 10 min), so memory is bounded by
     # this, not by how many positions are open: about 0.2 MB each (bench/, open positions; at
-    # 128 the worker levels off at 196 MB with 500 positions open).
+    # 128 the worker levels off at 167-170 MB with 500 positions open).
     workflow_cache_size: int = Field(128, ge=2, le=100_000)
 
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
