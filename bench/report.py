@@ -166,3 +166,174 @@ def _hop_cells(hops: dict[str, Any], names: list[str]) -> str:
 
 def _ms(value: Any) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+# ------------------------------------------------------------------------- README markdown
+HOP_TITLES = {
+    "seen_to_lock_broadcast": "seen→lock broadcast",
+    "lock_mined_to_broker_ack": "lock mined→broker ack",
+    "broker_fill_to_open_mined": "broker fill→open mined",
+    "seen_to_open_mined": "seen→open mined",
+    "close_seen_to_broker_ack": "close seen→broker ack",
+    "close_fill_to_fill_mined": "close fill→fill mined",
+    "close_seen_to_fill_mined": "close seen→fill mined",
+}
+HEDGER_PROCESSES = ("worker-", "order-monitor", "listener-", "api")
+RSS_TARGET_MB = 200.0
+
+
+def markdown(document: dict[str, Any]) -> str:
+    """The README's block for one results document (`latest.json`): the command line, the table
+    by offered rate with the floor, and the headline figures, each taken from the document."""
+    names = [h[0] for h in HOPS]
+    machine_ = document.get("machine") or {}
+    stamp = document.get("generated_at", "?")
+    commit = (document.get("commit") or "?")[:7]
+    lines = [
+        f"`{document.get('command', '?')}` at `{commit}`, {stamp}, "
+        f"{machine_.get('cpus', '?')} × {_cpu_name(machine_.get('cpu_model', ''))}, "
+        f"{machine_.get('memory_gb', '?')} GB, Python {machine_.get('python', '?')}; "
+        f"{document.get('wall_seconds', 0):.0f} s.",
+        "",
+        "| offered/s | posted | done | stuck | processed/s | "
+        + " | ".join(f"{HOP_TITLES.get(n, n)} p50/p99" for n in names)
+        + " |",
+        "|" + "---|" * (5 + len(names)),
+    ]
+    for p in document.get("phases", []):
+        lines.append(
+            f"| {p['offered']:.1f} | {p['posted']} | {p['done']} | {p['stuck']} | "
+            f"{p.get('processed_per_second', '-')} | " + _md_hops(p["hops"], names) + " |"
+        )
+    floor = document.get("floor") or {}
+    if floor.get("hops"):
+        lines.append(
+            f"| floor ({floor.get('rate', '?'):g}/s) | {floor.get('posted', 0)} |  |  |  | "
+            + _md_hops(floor["hops"], names)
+            + " |"
+        )
+    lines.append("")
+    lines += [f"- {line}" for line in _md_figures(document)]
+    return "\n".join(lines)
+
+
+def _cpu_name(model: str) -> str:
+    """ "Intel(R) Xeon(R) Processor" -> "Intel Xeon"; "AMD EPYC 7B13" -> "AMD EPYC"."""
+    words = [w.replace("(R)", "").replace("(TM)", "") for w in model.split()]
+    kept = [w for w in words if w and w.lower() not in ("processor", "cpu")]
+    return " ".join(kept[:2]) or "?"
+
+
+def _md_hops(hops: dict[str, Any], names: list[str]) -> str:
+    cells = []
+    for n in names:
+        h = hops.get(n) or {}
+        p50, p99 = h.get("p50_ms"), h.get("p99_ms")
+        cells.append("-" if p50 is None else f"{p50:.1f} / {(p99 or 0):.1f} ms")
+    return " | ".join(cells)
+
+
+def _md_figures(document: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    floor = document.get("floor") or {}
+    if floor.get("ratios"):
+        order = [f"{h[0]}_ratio" for h in HOPS]
+        ranked = sorted(floor["ratios"].items(), key=lambda kv: _rank(order, kv[0]))
+        ratios = ", ".join(f"{k.removesuffix('_ratio')} {v}x" for k, v in ranked)
+        out.append(f"hedger / floor p50 at {floor.get('rate', '?'):g}/s: {ratios}")
+    phases = document.get("phases", [])
+    if phases:
+        best = max(phases, key=lambda p: p.get("processed_per_second") or 0)
+        out.append(
+            f"highest sustained rate: **{document.get('highest_sustained_rate')} intents/s**; "
+            f"full lifecycles completed per second peak at {best.get('processed_per_second')} "
+            f"(`processed/s`, at {best['offered']:g}/s)"
+        )
+    race = document.get("race") or {}
+    if race:
+        locked = (race.get("hedger_won") or 0) + (race.get("floor_won") or 0)
+        out.append(
+            f"lock race against the floor: hedger won **{race.get('hedger_won')} of {locked}** "
+            f"(win rate {race.get('hedger_win_rate')})"
+        )
+    t = document.get("temporal") or {}
+    if t:
+        out.append(
+            f"per intent: {t.get('history_events_per_intent')} history events; "
+            f"{t.get('activities_before_lock'):g} activities and "
+            f"{t.get('workflow_tasks_before_lock'):g} workflow task before the lock "
+            f"({t.get('local_activities_before_lock'):g} local activities); "
+            f"quote seen → workflow started p50 {_p50(t, 'quote_seen_to_workflow_started')}; "
+            f"workflow start → lock scheduled p50 {_p50(t, 'workflow_start_to_lock_scheduled')}; "
+            f"lock dispatch p50 {_p50(t, 'lock_activity_dispatch')}; "
+            f"lock started → broadcast p50 {_p50(t, 'lock_started_to_broadcast')}; "
+            f"a no-op activity round trip on the same server {t.get('noop_activity_round_trip_ms')} ms"
+        )
+    m = document.get("position_memory") or {}
+    if m:
+        out.append(
+            f"open positions: {m.get('positions_open')} of {m.get('positions_requested')}; "
+            f"workflow worker RSS {m.get('rss_mb_before')} MB before, samples {m.get('samples')}; "
+            f"{m.get('rss_mb_per_1000')} MB per 1,000 (the slope over the samples); "
+            f"{m.get('rss_growth_mb_during_soak')} MB change over a {m.get('soak_seconds'):g} s soak"
+        )
+    whole = document.get("resources_whole_run") or {}
+    if whole:
+        top = sorted(whole.items(), key=lambda kv: -kv[1]["cpu_pct_mean"])[:8]
+        out.append(
+            "CPU % mean (RSS MB peak), whole run: "
+            + ", ".join(f"{k} {v['cpu_pct_mean']} ({v['rss_mb_peak']})" for k, v in top)
+        )
+        ours = {k: v["rss_mb_peak"] for k, v in whole.items() if k.startswith(HEDGER_PROCESSES)}
+        over = sorted(
+            ((k, mb) for k, mb in ours.items() if mb > RSS_TARGET_MB), key=lambda x: -x[1]
+        )
+        heaviest = max(ours.items(), key=lambda kv: kv[1]) if ours else None
+        out.append(
+            "hedger processes over 200 MB (peak): "
+            + (", ".join(f"{k} {mb}" for k, mb in over) if over else "none")
+            + (f"; the heaviest is {heaviest[0]} at {heaviest[1]} MB" if heaviest else "")
+        )
+    loaded = next((p for p in phases if p["offered"] == 2.0 and p.get("resources")), None)
+    if loaded:
+        res = loaded["resources"]
+        top = sorted(res.items(), key=lambda kv: -kv[1]["cpu_pct_mean"])[:8]
+        total = sum(v["cpu_pct_mean"] for v in res.values())
+        cpus = (document.get("machine") or {}).get("cpus") or 0
+        out.append(
+            "CPU % mean at 2/s: "
+            + ", ".join(f"{k} {v['cpu_pct_mean']}" for k, v in top)
+            + f"; all processes {total:.0f} % of {cpus * 100} %"
+        )
+    soak = m.get("resources_during_soak") if m else None
+    if soak:
+        total = sum(v["cpu_pct_mean"] for v in soak.values())
+        cpus = (document.get("machine") or {}).get("cpus") or 0
+        out.append(
+            f"idle with {m.get('positions_open')} positions open (soak): "
+            f"all processes {total:.0f} % of {cpus * 100} %"
+        )
+    return out
+
+
+def _rank(order: list[str], name: str) -> int:
+    return order.index(name) if name in order else len(order)
+
+
+def _p50(temporal: dict[str, Any], name: str) -> str:
+    value = (temporal.get(name) or {}).get("p50_ms")
+    return "-" if value is None else f"{value} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.report [results.json]`: the README block for a results document
+    (default `bench/results/latest.json`)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else Path("bench/results/latest.json")
+    print(markdown(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()

@@ -114,3 +114,46 @@ def test_local_activities_are_read_from_the_sdk_marker_of_a_recorded_history() -
     older = json.loads((histories / "IntentWorkflow-fast-path-run1.json").read_text())
     history = WorkflowHistory.from_json(older["workflow_id"], older["history"])
     assert all(local_activity_type(e) is None for e in history.events)  # markers of patches
+
+
+def test_the_readme_block_is_rendered_from_the_results_document() -> None:
+    """`python -m bench.report` prints what the README shows: nothing copied by hand."""
+    document = {
+        "command": "make bench", "commit": "0123456789abcdef", "generated_at": "20261204T000000Z",
+        "wall_seconds": 61.2,
+        "machine": {"cpus": 2, "cpu_model": "Intel(R) Xeon(R) Processor", "memory_gb": 8.0,
+                    "python": "3.11.7"},
+        "phases": [
+            {"offered": 2.0, "posted": 4, "done": 4, "stuck": 0, "processed_per_second": 1.9,
+             "hops": {"seen_to_lock_broadcast": {"p50_ms": 300.0, "p99_ms": 500.0}},
+             "resources": {"temporal": {"cpu_pct_mean": 50.0, "rss_mb_peak": 300.0},
+                           "worker-ops": {"cpu_pct_mean": 10.0, "rss_mb_peak": 180.0}}},
+        ],
+        "floor": {"rate": 0.5, "posted": 4,
+                  "hops": {"seen_to_lock_broadcast": {"p50_ms": 30.0, "p99_ms": 40.0}},
+                  "ratios": {"seen_to_open_mined_ratio": 2.5, "seen_to_lock_broadcast_ratio": 10.0}},
+        "race": {"hedger_won": 1, "floor_won": 3, "hedger_win_rate": 0.25},
+        "highest_sustained_rate": 2.0,
+        "resources_whole_run": {
+            "worker-ops": {"cpu_pct_mean": 10.0, "rss_mb_peak": 180.0},
+            "worker-broker": {"cpu_pct_mean": 1.0, "rss_mb_peak": 210.5},
+            "anvil": {"cpu_pct_mean": 30.0, "rss_mb_peak": 1500.0},
+        },
+    }  # fmt: skip
+    text = report.markdown(document)
+    lines = text.splitlines()
+    assert lines[0].startswith("`make bench` at `0123456`, 20261204T000000Z, 2 × Intel Xeon")
+    assert "| 2.0 | 4 | 4 | 0 | 1.9 | 300.0 / 500.0 ms | - |" in text
+    assert "| floor (0.5/s) | 4 |  |  |  | 30.0 / 40.0 ms |" in text
+    # ratios in the hops' order; only hedger processes count against the 200 MB target
+    assert "at 0.5/s: seen_to_lock_broadcast 10.0x, seen_to_open_mined 2.5x" in text
+    assert "hedger processes over 200 MB (peak): worker-broker 210.5;" in text
+    assert "won **1 of 4**" in text and "all processes 60 % of 200 %" in text
+
+
+def test_the_readme_shows_the_committed_latest_results() -> None:
+    """The README's Performance block is `python -m bench.report` of `bench/results/latest.json`,
+    verbatim: a bench run committed without its README block (or the reverse) fails here."""
+    root = Path(__file__).resolve().parents[2]
+    latest = json.loads((root / "bench" / "results" / "latest.json").read_text())
+    assert report.markdown(latest) in (root / "README.md").read_text()
