@@ -298,22 +298,25 @@ def _md_figures(document: dict[str, Any]) -> list[str]:
     if loaded:
         res = loaded["resources"]
         top = sorted(res.items(), key=lambda kv: -kv[1]["cpu_pct_mean"])[:8]
-        total = sum(v["cpu_pct_mean"] for v in res.values())
-        cpus = (document.get("machine") or {}).get("cpus") or 0
         out.append(
             "CPU % mean at 2/s: "
             + ", ".join(f"{k} {v['cpu_pct_mean']}" for k, v in top)
-            + f"; all processes {total:.0f} % of {cpus * 100} %"
+            + f"; {_cpu_share(res, document)}"
         )
     soak = m.get("resources_during_soak") if m else None
     if soak:
-        total = sum(v["cpu_pct_mean"] for v in soak.values())
-        cpus = (document.get("machine") or {}).get("cpus") or 0
         out.append(
             f"idle with {m.get('positions_open')} positions open (soak): "
-            f"all processes {total:.0f} % of {cpus * 100} %"
+            f"{_cpu_share(soak, document)}"
         )
     return out
+
+
+def _cpu_share(resources: dict[str, Any], document: dict[str, Any]) -> str:
+    """Every process's mean CPU together, against the machine's cores."""
+    total = sum(v["cpu_pct_mean"] for v in resources.values())
+    cpus = (document.get("machine") or {}).get("cpus") or 0
+    return f"all processes {total:.0f} % of {cpus * 100} %"
 
 
 def _rank(order: list[str], name: str) -> int:
