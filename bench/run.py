@@ -82,10 +82,35 @@ class Options:
     out: Path = Path("bench/results")
     quick: bool = False
     keep_state: bool = False
+    positions_only: bool = False  # only the warm-up and the open-positions phase
+    soak_sample: float = 60.0  # seconds between RSS samples during the soak
 
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# Per open position: ~180 USD notional (QUANTITY at ~60k) and its broker margin.
+NOTIONAL_PER_POSITION = Decimal(400)  # USD, with room
+DEFAULT_BROKER_WALLET = 100_000  # USDT, the exchange simulator's default
+
+
+def risk_limits(positions: int) -> dict[str, str]:
+    """Hedger risk limits that let `positions` bench positions open (the defaults, 1 M open
+    interest and 250 k per symbol, stop at about 1,400 positions); none below the defaults."""
+    need = NOTIONAL_PER_POSITION * positions
+    if need <= Decimal(250_000):
+        return {}
+    return {"HEDGER_MAX_OPEN_INTEREST": str(max(need, Decimal(1_000_000))),
+            "HEDGER_MAX_NOTIONAL_PER_SYMBOL": str(need)}  # fmt: skip
+
+
+def broker_wallet(positions: int) -> int:
+    """The simulated broker's USDT wallet: the default while the default risk limits hold the
+    positions (their margin fits), else the positions' whole notional."""
+    if not risk_limits(positions):
+        return DEFAULT_BROKER_WALLET
+    return max(DEFAULT_BROKER_WALLET, int(NOTIONAL_PER_POSITION * positions))
 
 
 # ----------------------------------------------------------------------------------- traders
@@ -221,6 +246,12 @@ class Resources:
         proc = self.procs.get(name)
         return self._rss_cpu(proc)[0] if proc is not None else None
 
+    def cpu(self, name: str, seconds: float) -> float | None:
+        """The process's mean CPU % over the last `seconds` s of samples."""
+        since = time.time() - seconds
+        window = [r[2] for r in self.samples.get(name, [])[1:] if r[0] >= since]
+        return sum(window) / len(window) if window else None
+
     def summary(self, since: float = 0.0, until: float = float("inf")) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, rows in self.samples.items():
@@ -256,13 +287,17 @@ class Bench:
         from devnet.stack.process import free_port
         from devnet.stack.stack import LocalStack, StackPorts
 
-        self.stack = LocalStack(self.state, StackPorts(*(free_port() for _ in range(6))), log=log)
+        self.stack = LocalStack(
+            self.state, StackPorts(*(free_port() for _ in range(6))), log=log,
+            exchange_args=["--balance", str(broker_wallet(self.options.positions))],
+        )  # fmt: skip
         self.stack.up()
         symmio = ensure_deployment(self.stack, log)
         assert symmio is not None, "the devnet contract is missing"
         self.symmio = symmio
         env = hedger_env(self.stack)
         env["HEDGER_API_PORT"] = str(free_port())
+        env.update(risk_limits(self.options.positions))
         self.env = env
         self.processes = HedgerProcesses(self.state, env, log)
         self.processes.start()
@@ -455,7 +490,7 @@ class Bench:
                 samples.append((opened, rss))
             log(f"  {opened} open positions: workflow worker RSS {rss:.0f} MB")
         soak_start = self.resources.rss("worker-workflows")
-        await asyncio.sleep(self.options.soak)
+        soak_samples = await self._soak()
         soak_end = self.resources.rss("worker-workflows")
         opened = sum(1 for q in ids if self.watch.statuses.get(q) == "OpenPosition")
         return {
@@ -468,9 +503,24 @@ class Bench:
             if opened >= n / 2
             else None,
             "soak_seconds": self.options.soak,
+            "soak_samples": soak_samples,
             "rss_growth_mb_during_soak": round((soak_end or 0) - (soak_start or 0), 1),
             "resources_during_soak": self.resources.summary(time.time() - self.options.soak),
         }
+
+    async def _soak(self) -> list[list[float]]:
+        """Idle for `--soak` s; [seconds in, workflow worker RSS MB, its CPU %] every
+        `soak_sample` s (logged as it goes, so a long soak's figures survive an interrupted run)."""
+        samples: list[list[float]] = []
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < self.options.soak:
+            await asyncio.sleep(min(self.options.soak_sample, self.options.soak - elapsed))
+            rss = self.resources.rss("worker-workflows")
+            cpu = self.resources.cpu("worker-workflows", self.options.soak_sample)
+            at = round(time.monotonic() - start)
+            samples.append([at, round(rss or 0, 1), round(cpu or 0, 1)])
+            log(f"  soak {at} s: workflow worker RSS {rss or 0:.0f} MB, CPU {cpu or 0:.0f} %")
+        return samples
 
     async def _temporal_figures(self, ids: Sequence[int]) -> dict[str, Any]:
         """Per intent, from the workflow histories: events (intent + position, every run),
@@ -627,6 +677,10 @@ class Bench:
                 log("warm-up: 6 intents")
                 warm, _, _ = await self._post_at(muon, 2.0, 3.0, [self.our_party_b], close=True)
                 await self._await_done(warm, 120.0, FINAL)
+                if options.positions_only:
+                    self.results["position_memory"] = await self._positions_phase(muon)
+                    self.results["resources_whole_run"] = self.resources.summary()
+                    return self.results
                 # the floor and the race first, on a quiet machine; then the hedger's rates
                 floor_phase = await self._floor_phase(muon, None)
                 self.results["race"] = await self._race_phase(muon)
@@ -715,16 +769,24 @@ def parse(argv: Sequence[str]) -> Options:
     )
     parser.add_argument("--out", type=Path, default=d.out)
     parser.add_argument("--quick", action="store_true", help="one rate (2/s, 10 s), no positions")
+    parser.add_argument(
+        "--positions-only", action="store_true",
+        help="only the warm-up and the open-positions phase (a long memory run)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--soak-sample", type=float, default=d.soak_sample, help="seconds between soak samples"
+    )
     parser.add_argument("--keep-state", action="store_true", help="keep the stack's state dir")
     a = parser.parse_args(argv)
     options = Options(
         rates=[float(r) for r in a.rates.split(",") if r], seconds=a.seconds, grace=a.grace,
         positions=a.positions, positions_rate=a.positions_rate, soak=a.soak, out=a.out,
         quick=a.quick, keep_state=a.keep_state, drain=a.drain, all_rates=a.all_rates,
+        positions_only=a.positions_only, soak_sample=a.soak_sample,
     )  # fmt: skip
     if a.quick:
         options.rates, options.seconds, options.positions, options.grace = [2.0], 10.0, 0, 30.0
-    options.floor_rate = min(options.rates)
+    options.floor_rate = min(options.rates) if options.rates else 0.0
     return options
 
 
