@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.temporal import TaskQueues
     from interfaces.validator import (
         VALIDATOR_WORKFLOW,
+        ReconcileView,
         RecordRequest,
         SnapshotRequest,
         ValidatorApi,
@@ -41,6 +42,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 AUTO_REPAIR_PATCH = "validator-auto-repair"
+# The snapshot is reconciled in the activity that read it; the workflow gets the findings only
+# (a snapshot of ~12,000 open positions was over Temporal's 2 MB payload limit).
+RECONCILE_IN_ACTIVITY_PATCH = "validator-reconcile-in-activity"
 
 # A run that cannot read a side fails after a few tries; the next scheduled run tries again.
 READ_RETRY = RetryPolicy(
@@ -102,11 +106,7 @@ class ValidatorWorkflow:
         info = workflow.info()
         workflow.set_current_details("reading the chain, the broker, the ledger and workflows")
         party_b = await our_party_b()
-        view = await workflow.execute_activity_method(
-            ValidatorApi.snapshot, SnapshotRequest(party_b), task_queue=TaskQueues.OPS,
-            start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
-            summary="snapshot of chain, broker, ledger and live workflows",
-        )  # fmt: skip
+        found = await self._reconcile(party_b)
         previous = await workflow.execute_activity_method(
             ValidatorApi.open_findings, task_queue=TaskQueues.OPS,
             start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
@@ -114,7 +114,7 @@ class ValidatorWorkflow:
         # the table holds the balance manager's findings too: those are not ours to resolve
         ours = [t for t in previous if t.finding.kind in VALIDATOR_KINDS]
         now = workflow.now().timestamp()
-        tracking = track(ours, reconcile(to_snapshot(view)), now, params.persist_runs)
+        tracking = track(ours, found.findings, now, params.persist_runs)
         await workflow.execute_activity_method(
             ValidatorApi.record, RecordRequest(info.workflow_id, now, tracking.open, tracking.resolved),
             task_queue=TaskQueues.OPS, start_to_close_timeout=WRITE_TIMEOUT, retry_policy=WRITE_RETRY,
@@ -139,8 +139,25 @@ class ValidatorWorkflow:
             resolved=[t.finding.key for t in tracking.resolved],
             repaired=repaired,
         )
-        workflow.set_current_details(self._details(tracking.open, len(view.chain), view.party_as))
+        workflow.set_current_details(self._details(tracking.open, found.positions, found.party_as))
         return self._result
+
+    @staticmethod
+    async def _reconcile(party_b: str) -> ReconcileView:
+        """The findings of one snapshot; runs started before the patch reconciled the whole
+        snapshot here."""
+        if workflow.patched(RECONCILE_IN_ACTIVITY_PATCH):
+            return await workflow.execute_activity_method(
+                ValidatorApi.reconcile, SnapshotRequest(party_b), task_queue=TaskQueues.OPS,
+                start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+                summary="reconcile chain, broker, ledger and live workflows",
+            )  # fmt: skip
+        view = await workflow.execute_activity_method(
+            ValidatorApi.snapshot, SnapshotRequest(party_b), task_queue=TaskQueues.OPS,
+            start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+            summary="snapshot of chain, broker, ledger and live workflows",
+        )  # fmt: skip
+        return ReconcileView(party_b, reconcile(to_snapshot(view)), len(view.chain), view.party_as)
 
     @staticmethod
     def _repairable(tracked: TrackedFinding, params: ValidatorInput) -> bool:
