@@ -65,6 +65,10 @@ WAD = 10**18
 SYMBOL_ID = 1
 QUANTITY = Decimal("0.003")  # BTC per intent: ~150-180 USD, above the broker's 100 USD minimum
 TRADERS = 24  # PartyAs posting in parallel (each sends one transaction at a time)
+# Open positions per PartyA at most in the positions phase: every uPnL signature (the trader's
+# and the hedger's) reads all of a PartyA's positions, so 10,000 positions on 24 PartyAs made
+# each Muon call ~40x dearer and the phase crawled at 0.8 opens/s.
+POSITIONS_PER_TRADER = 40
 FINAL = {"FillCloseRequest"}  # the event that ends an intent's life in the bench
 
 
@@ -119,7 +123,15 @@ def broker_wallet(positions: int) -> int:
 class Traders:
     """PartyAs posting MARKET intents through the trader simulator's chain helper."""
 
-    def __init__(self, rpc_url: str, symmio: str, muon_url: str, mark: Decimal) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        symmio: str,
+        muon_url: str,
+        mark: Decimal,
+        count: int = TRADERS,
+        label: str = "symmio-hedger bench trader",
+    ) -> None:
         from eth_utils.crypto import keccak
         from web3 import Web3
 
@@ -127,8 +139,8 @@ class Traders:
 
         self.rpc_url, self.symmio, self.muon_url, self.mark = rpc_url, symmio, muon_url, mark
         self.chains: list[Any] = []
-        for n in range(TRADERS):
-            key = "0x" + keccak(text=f"symmio-hedger bench trader {n}").hex()
+        for n in range(count):
+            key = "0x" + keccak(text=f"{label} {n}").hex()
             self.chains.append(PartyAChain(Web3(Web3.HTTPProvider(rpc_url)), symmio, key))
         self._locks = [asyncio.Lock() for _ in self.chains]
         self._next = 0
@@ -473,6 +485,15 @@ class Bench:
         n = self.options.positions
         rate = self.options.positions_rate
         log(f"open positions: {n} intents at {rate:g}/s, left open")
+        count = -(-n // POSITIONS_PER_TRADER)
+        if count > TRADERS:  # PartyAs of their own, so none holds more than its share
+            assert self.traders is not None
+            traders = Traders(self.traders.rpc_url, self.traders.symmio, self.traders.muon_url,
+                              self.traders.mark, count, "symmio-hedger bench position trader")  # fmt: skip
+            log(f"  funding {count} PartyAs ({POSITIONS_PER_TRADER} positions each at most)")
+            await traders.fund()
+            traders.failures = self.traders.failures
+            self.traders = traders
         before = self.resources.rss("worker-workflows")
         samples: list[tuple[int, float]] = []
         ids: list[int] = []
@@ -488,7 +509,10 @@ class Bench:
             rss = self.resources.rss("worker-workflows")
             if rss is not None:
                 samples.append((opened, rss))
-            log(f"  {opened} open positions: workflow worker RSS {rss:.0f} MB")
+            ops = self.resources.rss("worker-ops") or 0
+            log(
+                f"  {opened} open positions: workflow worker RSS {rss:.0f} MB, ops worker {ops:.0f} MB"
+            )
         soak_start = self.resources.rss("worker-workflows")
         soak_samples = await self._soak()
         soak_end = self.resources.rss("worker-workflows")
