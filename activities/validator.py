@@ -202,7 +202,14 @@ class ValidatorActivities(ValidatorApi):
             async with gate:
                 return await self._chain_positions_of(b, to_checksum_address(party_a))
 
-        pages = await asyncio.gather(*(one(a) for a in party_as))
+        tasks = [asyncio.ensure_future(one(a)) for a in party_as]
+        try:
+            pages = await asyncio.gather(*tasks)
+        except BaseException:  # one read failed (or the activity was cancelled): stop the rest
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         return sorted((row for page in pages for row in page), key=lambda r: r.quote_id)
 
     async def _chain_positions_of(self, party_b: str, party_a: str) -> list[ChainPositionRow]:
