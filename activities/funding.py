@@ -53,7 +53,11 @@ class FundingActivities(FundingApi):
         self._chain, self._broker, self._party_as = chain, broker, party_as
 
     def activities(self) -> list[Any]:
-        return [self.snapshot, self.broker_rates, self.broker_intervals]
+        return [self.snapshot, self.party_as, self.broker_rates, self.broker_intervals]
+
+    @activity.defn(name="funding_party_as")
+    async def party_as(self) -> list[str]:
+        return sorted({a.lower() for a in await self._party_as()})
 
     @activity.defn(name="funding_snapshot")
     async def snapshot(self, request: FundingSnapshotRequest) -> FundingSnapshot:
@@ -74,7 +78,10 @@ class FundingActivities(FundingApi):
                     break
             quotes: list[FundingQuote] = []
             b = to_checksum_address(request.party_b)
-            for party_a in sorted(await self._party_as()):
+            party_as = request.party_as
+            if party_as is None:
+                party_as = sorted(await self._party_as())
+            for party_a in party_as:
                 a = to_checksum_address(party_a)
                 count = int(await chain.view("partyBPositionsCount", b, a))
                 for start in range(0, count, PAGE_SIZE):

@@ -13,6 +13,9 @@ FUNDING_WORKFLOW = "FundingWorkflow"
 FUNDING_SCHEDULE_ID = "hedger-funding"
 # what one chargeFundingRate carries at most (one PartyA's quotes)
 FUNDING_BATCH_SIZE = 50
+# PartyAs per funding snapshot: one snapshot of every open quote (about 150 bytes each) would
+# pass Temporal's 2 MB payload limit at about 14,000 positions, and funding would stop.
+FUNDING_PARTY_A_PAGE = 50
 # the broker's funding interval when it does not say (Binance: 8 h, except the symbols its
 # `fundingInfo` lists)
 DEFAULT_BROKER_FUNDING_INTERVAL = 8 * 3600
@@ -53,6 +56,8 @@ class FundingQuote:
 @dataclass(frozen=True)
 class FundingSnapshotRequest:
     party_b: str
+    # only these PartyAs' quotes (None: every PartyA the ledger knows, in one snapshot)
+    party_as: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,11 @@ class FundingApi:
     @activity.defn(name="funding_snapshot")
     async def snapshot(self, request: FundingSnapshotRequest) -> FundingSnapshot:
         """The symbols with a funding epoch and our PartyB's open quotes (chain views)."""
+        raise NotImplementedError
+
+    @activity.defn(name="funding_party_as")
+    async def party_as(self) -> list[str]:
+        """The PartyAs whose quotes funding looks at (sorted, lower case)."""
         raise NotImplementedError
 
     @activity.defn(name="funding_broker_rates")

@@ -40,12 +40,14 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.chain import ChainApi, ChainTime, ChargeFundingRequest
     from interfaces.funding import (
         FUNDING_BATCH_SIZE,
+        FUNDING_PARTY_A_PAGE,
         FUNDING_WORKFLOW,
         BrokerRatesRequest,
         FundingApi,
         FundingCharge,
         FundingInput,
         FundingResult,
+        FundingSnapshot,
         FundingSnapshotRequest,
     )
     from interfaces.ledger import AlertRow, OpsApi
@@ -54,6 +56,10 @@ from workflows.validator import READ_RETRY, READ_TIMEOUT, WRITE_RETRY, WRITE_TIM
 
 PATCH_PARTY_A_PAYS = "funding-party-a-pays"
 PATCH_BROKER_INTERVAL = "funding-broker-interval"
+# The open quotes are read FUNDING_PARTY_A_PAGE PartyAs per snapshot (and charged page by page):
+# one snapshot of every PartyA passed Temporal's 2 MB payload limit at about 14,000 positions.
+PATCH_PARTY_A_PAGES = "funding-party-a-pages"
+DETAIL_CHARGES = 20  # charges listed in the Temporal UI's current details
 CHARGE_TIMEOUT = timedelta(seconds=120)
 CHARGE_HEARTBEAT = timedelta(seconds=15)
 CHARGE_RETRY = RetryPolicy(
@@ -66,6 +72,10 @@ CHARGE_RETRY = RetryPolicy(
 class FundingWorkflow:
     def __init__(self) -> None:
         self._result: FundingResult | None = None
+        self._rates: dict[str, str] = {}  # the broker's funding rate per symbol name, this run
+        self._rates_read: set[str] = set()
+        self._intervals: dict[str, int] | None = None
+        self._charges: list[FundingCharge] = []
 
     @workflow.query(name="state")
     def state(self) -> FundingResult | None:
@@ -79,15 +89,83 @@ class FundingWorkflow:
             ChainApi.party_b_address, task_queue=chain_q,
             start_to_close_timeout=timedelta(seconds=20), retry_policy=READ_RETRY,
         )  # fmt: skip
-        snap = await workflow.execute_activity_method(
-            FundingApi.snapshot, FundingSnapshotRequest(party_b), task_queue=ops_q,
+        if workflow.patched(PATCH_PARTY_A_PAGES):
+            now = await self._chain_time(chain_q)
+            party_as = await workflow.execute_activity_method(
+                FundingApi.party_as, task_queue=ops_q, start_to_close_timeout=WRITE_TIMEOUT,
+                retry_policy=READ_RETRY, summary="the PartyAs funding looks at",
+            )  # fmt: skip
+            pages = [party_as[i : i + FUNDING_PARTY_A_PAGE]
+                     for i in range(0, len(party_as), FUNDING_PARTY_A_PAGE)]  # fmt: skip
+            for page in pages:
+                snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b, page))
+                await self._charge_due(params, snap, now)
+        else:  # runs started before the patch: one snapshot of every PartyA, then the time
+            snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b))
+            now = await self._chain_time(chain_q)
+            await self._charge_due(params, snap, now)
+        result = FundingResult(info.workflow_id, now.timestamp, self._rates, self._charges)
+        self._result = result
+        if not self._charges and not self._rates:
+            workflow.set_current_details(f"chain time {now.timestamp}: no funding window open")
+            return result
+        lines = [f"chain time {now.timestamp}; broker rates {self._rates}"]
+        lines += [
+            f"- {c.party_a}: quotes {c.quote_ids} rates {c.rates}: "
+            + (c.error or (c.tx_hash or "already charged"))
+            for c in self._charges[:DETAIL_CHARGES]
+        ]  # fmt: skip
+        if len(self._charges) > DETAIL_CHARGES:
+            lines.append(f"- ... and {len(self._charges) - DETAIL_CHARGES} more charges")
+        workflow.set_current_details("\n".join(lines))
+        return result
+
+    @staticmethod
+    async def _snapshot(ops_q: str, request: FundingSnapshotRequest) -> FundingSnapshot:
+        return await workflow.execute_activity_method(
+            FundingApi.snapshot, request, task_queue=ops_q,
             start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
-            summary="symbols' funding epochs, PartyB's open quotes",
+            summary="symbols' funding epochs, PartyB's open quotes"
+            + (f" ({len(request.party_as)} PartyAs)" if request.party_as is not None else ""),
         )  # fmt: skip
-        now: ChainTime = await workflow.execute_activity_method(
+
+    @staticmethod
+    async def _chain_time(chain_q: str) -> ChainTime:
+        return await workflow.execute_activity_method(
             ChainApi.chain_time, task_queue=chain_q,
             start_to_close_timeout=timedelta(seconds=20), retry_policy=READ_RETRY,
         )  # fmt: skip
+
+    async def _rates_for(
+        self, params: FundingInput, names: list[str]
+    ) -> tuple[dict[str, str], dict[str, int] | None]:
+        """The broker's funding rates (and, since PATCH_BROKER_INTERVAL, its funding intervals)
+        of `names`, each symbol read once per run."""
+        ops_q = params.ops_queue
+        missing = sorted(set(names) - self._rates_read)
+        if missing:
+            rates = await workflow.execute_activity_method(
+                FundingApi.broker_rates, BrokerRatesRequest(missing),
+                task_queue=ops_q, start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+                summary="the broker's funding rates",
+            )  # fmt: skip
+            self._rates.update(rates)
+            # the broker's rate is per its own funding interval (8 h, 4 h, 1 h): scaled to the
+            # chain epoch of each symbol (before this patch it was charged unscaled)
+            if workflow.patched(PATCH_BROKER_INTERVAL):
+                intervals = await workflow.execute_activity_method(
+                    FundingApi.broker_intervals, BrokerRatesRequest(missing), task_queue=ops_q,
+                    start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
+                    summary="the broker's funding intervals",
+                )  # fmt: skip
+                self._intervals = {**(self._intervals or {}), **intervals}
+            self._rates_read.update(missing)
+        return self._rates, self._intervals
+
+    async def _charge_due(
+        self, params: FundingInput, snap: FundingSnapshot, now: ChainTime
+    ) -> None:
+        """Charge the quotes of `snap` whose symbol's funding window is open and unpaid."""
         symbols = {s.symbol_id: s for s in snap.symbols if s.epoch_duration > 0}
         due = []
         for q in snap.quotes:
@@ -97,26 +175,9 @@ class FundingWorkflow:
             boundary = funding_boundary(now.timestamp, sym.epoch_duration, sym.window, q.last_paid)
             if boundary is not None:
                 due.append((q, boundary, sym.name))
-        result = FundingResult(info.workflow_id, now.timestamp)
         if not due:
-            self._result = result
-            workflow.set_current_details(f"chain time {now.timestamp}: no funding window open")
-            return result
-        rates = await workflow.execute_activity_method(
-            FundingApi.broker_rates, BrokerRatesRequest(sorted({n for _, _, n in due})),
-            task_queue=ops_q, start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
-            summary="the broker's funding rates",
-        )  # fmt: skip
-        names = sorted({n for _, _, n in due})
-        # the broker's rate is per its own funding interval (8 h, 4 h, 1 h): scaled to the chain
-        # epoch of each symbol (before this patch it was charged unscaled)
-        intervals: dict[str, int] | None = None
-        if workflow.patched(PATCH_BROKER_INTERVAL):
-            intervals = await workflow.execute_activity_method(
-                FundingApi.broker_intervals, BrokerRatesRequest(names), task_queue=ops_q,
-                start_to_close_timeout=READ_TIMEOUT, retry_policy=READ_RETRY,
-                summary="the broker's funding intervals",
-            )  # fmt: skip
+            return
+        rates, intervals = await self._rates_for(params, sorted({n for _, _, n in due}))
         epochs = {s.name: s.epoch_duration for s in symbols.values()}
         spread = Decimal(params.spread)
         # a positive chain rate makes PartyA pay whatever its side: a SHORT quote is sent the
@@ -137,20 +198,10 @@ class FundingWorkflow:
             if rate == 0:
                 continue  # nothing owed (a zero rate, or a quote whose maxFundingRate is 0)
             batches.setdefault((q.party_a, boundary), []).append((q.quote_id, rate))
-        charges: list[FundingCharge] = []
         for (party_a, boundary), items in sorted(batches.items()):
             for start in range(0, len(items), FUNDING_BATCH_SIZE):
                 chunk = items[start : start + FUNDING_BATCH_SIZE]
-                charges.append(await self._charge(params, party_a, boundary, chunk))
-        self._result = FundingResult(info.workflow_id, now.timestamp, rates, charges)
-        lines = [f"chain time {now.timestamp}; broker rates {rates}"]
-        lines += [
-            f"- {c.party_a}: quotes {c.quote_ids} rates {c.rates}: "
-            + (c.error or (c.tx_hash or "already charged"))
-            for c in charges
-        ]  # fmt: skip
-        workflow.set_current_details("\n".join(lines))
-        return self._result
+                self._charges.append(await self._charge(params, party_a, boundary, chunk))
 
     async def _charge(
         self, params: FundingInput, party_a: str, boundary: int, items: list[tuple[int, Decimal]]
