@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from temporalio import activity
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.ledger import LedgerActivities
 from adapters.risk_control import RiskControl
+from interfaces.chain import ProtocolStateView
 from interfaces.risk import ExposureRequest, ExposureResize, TradingStateChange
 from interfaces.temporal import TaskQueues
 from workflows.risk_control import RiskControlWorkflow
@@ -147,3 +149,46 @@ async def test_the_first_round_reservation_reports_the_book_before_it(
         assert (await risk.book()).quotes == 2
     finally:
         await engine.dispose()
+
+
+@activity.defn(name="chain_protocol_state")
+async def protocol_state() -> ProtocolStateView:
+    return ProtocolStateView(False, False, False, False)
+
+
+async def test_the_book_survives_continue_as_new(
+    temporal_client: Client, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The book lives in memory between updates and is written to the state only to continue
+    as new: every reservation is still there in the next run. (Unsandboxed, so the lowered
+    history limit reaches the workflow code.)"""
+    import workflows.risk_control as module
+
+    monkeypatch.setattr(module, "HISTORY_LIMIT", 40)
+    engine = create_async_engine(database_url)
+    queue = f"risk-{uuid.uuid4()}"
+    ledger = LedgerActivities(engine)
+    async with (
+        Worker(temporal_client, task_queue=queue, workflows=[RiskControlWorkflow],
+               workflow_runner=UnsandboxedWorkflowRunner()),
+        Worker(temporal_client, task_queue=TaskQueues.OPS, activities=[ledger.record_trading_state]),
+        Worker(temporal_client, task_queue=TaskQueues.CHAIN, activities=[protocol_state]),
+    ):  # fmt: skip
+        risk = RiskControl(temporal_client, next(_chain_ids), task_queue=queue)
+        for q in range(1, 31):
+            assert (
+                await risk.reserve(ExposureRequest(q, "BTCUSDT", "10", "100000", "100000"))
+            ).granted
+        await risk.resize(ExposureResize(1, "BTCUSDT", "0"))
+        await risk.resize(ExposureResize(2, "BTCUSDT", "25"))
+        handle = temporal_client.get_workflow_handle(risk.workflow_id)
+        runs = [r async for r in temporal_client.list_workflows(f"WorkflowId = '{handle.id}'")]
+        for _ in range(50):  # visibility is eventually consistent
+            if len(runs) > 1:
+                break
+            await asyncio.sleep(0.2)
+            runs = [r async for r in temporal_client.list_workflows(f"WorkflowId = '{handle.id}'")]
+        assert len(runs) > 1, "the risk-control workflow never continued as new"
+        book = await risk.book()
+        assert (book.quotes, Decimal(book.by_symbol["BTCUSDT"])) == (29, Decimal(28 * 10 + 25))
+    await engine.dispose()
