@@ -158,3 +158,25 @@ def test_free_port_never_hands_out_the_same_port_twice() -> None:
     # six parts of one stack are given ports before any of them binds; a repeat broke a chaos run
     ports = [free_port() for _ in range(300)]
     assert len(set(ports)) == len(ports)
+
+
+def test_anvil_keeps_its_old_states_bounded_in_its_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anvil writes states past its in-memory ones to disk; by default to ~/.foundry/anvil/tmp,
+    unbounded and never cleaned (a day of bench runs left 71 GB there and filled the disk).
+    3,000 blocks, each changing the state, go past what anvil holds in memory."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    state_dir = tmp_path / "anvil"
+    node = anvil_module.start_anvil(port=free_port(), state_dir=state_dir, persist=False)
+    try:
+        for n in range(3000):
+            node.rpc("anvil_setBalance", [f"0x{n + 1:040x}", hex(10**18)])
+            node.rpc("evm_mine", [])
+    finally:
+        node.stop()
+    assert not list(home.rglob("anvil-state-*")), "anvil wrote its states under $HOME"
+    cached = list((state_dir / "anvil-cache").rglob("*"))
+    assert 0 < len(cached) <= anvil_module.MAX_PERSISTED_STATES
