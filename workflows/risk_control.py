@@ -205,14 +205,12 @@ class RiskControlWorkflow:
     # ------------------------------------------------------------------ the book
 
     def _book(self) -> dict[int, Reservation]:
+        """The live book: the reserve and resize updates change it in place."""
         if self._reservations is None:
             self._reservations = {
                 int(q): Reservation(sym, Decimal(n)) for q, (sym, n) in self._state.book.items()
             }
         return self._reservations
-
-    def _store(self, book: dict[int, Reservation]) -> None:
-        self._reservations = book
 
     @workflow.update(name=UPDATE_RESERVE)
     def reserve(self, request: ExposureRequest) -> ExposureGrant:
@@ -225,7 +223,6 @@ class RiskControlWorkflow:
             max_open_interest=Decimal(request.max_open_interest),
             max_notional_per_symbol=Decimal(request.max_notional_per_symbol),
         )  # fmt: skip
-        self._store(book)
         return ExposureGrant(
             outcome.granted, str(outcome.open_interest), str(outcome.symbol_notional), trading,
             outcome.reason,
@@ -242,7 +239,6 @@ class RiskControlWorkflow:
     def resize(self, change: ExposureResize) -> None:
         book = self._book()
         resize(book, change.quote_id, change.symbol, Decimal(change.notional))
-        self._store(book)
 
     @workflow.query(name=QUERY_BOOK)
     def book(self) -> BookView:
