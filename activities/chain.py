@@ -1291,13 +1291,8 @@ class ChainActivities(ChainReads, ChainApi):
         action = settle_action(quote.party_a)
         await self._await_allocations(action, quote.id)
         a = to_checksum_address(quote.party_a)
-        count = int(await self._rpc(self.client.view("partyBPositionsCount", self.party_b, a)))
-        others: list[Quote] = []
-        for start in range(0, count, 50):
-            raw = await self._rpc(
-                self.client.view("getPartyBOpenPositions", self.party_b, a, start, 50)
-            )
-            others += [q for q in map(Quote.from_struct, raw) if q.id != quote.id]
+        raw = await self._rpc(self.client.party_b_open_positions(self.party_b, a, 50))
+        others = [q for q in map(Quote.from_struct, raw) if q.id != quote.id]
         if not others:
             return False
         ids = sorted(q.id for q in others)

@@ -1,6 +1,6 @@
 """Funding activities (task queue `hedger-ops`): read-only. The symbols with a funding epoch
-and our PartyB's open quotes (chain views: `getSymbols`, `partyBPositionsCount` /
-`getPartyBOpenPositions` per PartyA, each quote's `maxFundingRate` and
+and our PartyB's open quotes (chain views: `getSymbols`, the `getPartyBOpenPositions` pages
+per PartyA, each quote's `maxFundingRate` and
 `lastFundingPaymentTimestamp`), the broker's current funding rate per symbol (ccxt
 `fetchFundingRates`) and its funding interval (ccxt `fetchFundingIntervals`, 8 h when unlisted). The charge itself is the chain activity `chain_charge_funding_rate`.
 The contract is `interfaces.funding.FundingApi`."""
@@ -83,21 +83,19 @@ class FundingActivities(FundingApi):
                 party_as = sorted(await self._party_as())
             for party_a in party_as:
                 a = to_checksum_address(party_a)
-                count = int(await chain.view("partyBPositionsCount", b, a))
-                for start in range(0, count, PAGE_SIZE):
-                    for raw in await chain.view("getPartyBOpenPositions", b, a, start, PAGE_SIZE):
-                        q = Quote.from_struct(raw)
-                        if q.status in OPEN_STATUSES:
-                            quotes.append(
-                                FundingQuote(
-                                    q.id,
-                                    a,
-                                    q.symbol_id,
-                                    int(q.position_type),
-                                    _s(q.max_funding_rate),
-                                    q.last_funding_payment_timestamp,
-                                )  # fmt: skip
-                            )
+                for raw in await chain.party_b_open_positions(b, a, PAGE_SIZE):
+                    q = Quote.from_struct(raw)
+                    if q.status in OPEN_STATUSES:
+                        quotes.append(
+                            FundingQuote(
+                                q.id,
+                                a,
+                                q.symbol_id,
+                                int(q.position_type),
+                                _s(q.max_funding_rate),
+                                q.last_funding_payment_timestamp,
+                            )  # fmt: skip
+                        )
         except RpcUnavailable as exc:
             raise ApplicationError(f"RpcUnavailable: {exc}", type="RpcUnavailable") from exc
         return FundingSnapshot(symbols, sorted(quotes, key=lambda q: q.quote_id))

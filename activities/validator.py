@@ -6,7 +6,7 @@ Reads, never writes to the chain or the broker. The chain and broker clients are
 use (the ops worker also runs where neither is configured, e.g. in ledger-only tests).
 
 * chain: the counterparties (PartyAs) the ledger and the live workflows know, and for each
-  `partyBPositionsCount` + `getPartyBOpenPositions` pages (ViewFacet) of our PartyB;
+  the `getPartyBOpenPositions` pages (ViewFacet) of our PartyB, `PARTY_A_READS` at a time;
 * broker: every position (net per symbol) and every open order, through ccxt;
 * ledger: `positions` rows open, or of a quote open on chain;
 * in flight: running intent/position workflows by their search attributes (`HedgeStatus`,
@@ -157,10 +157,8 @@ class ValidatorActivities(ValidatorApi):
     @activity.defn(name="validator_reconcile")
     async def reconcile(self, request: SnapshotRequest) -> ReconcileView:
         view = await self.snapshot(request)
-        return ReconcileView(
-            party_b=view.party_b, findings=reconcile_snapshot(to_snapshot(view)), positions=len(view.chain),
-            party_as=view.party_as,
-        )  # fmt: skip
+        findings = reconcile_snapshot(to_snapshot(view))
+        return ReconcileView(view.party_b, findings, len(view.chain), view.party_as)
 
     async def _in_flight(self) -> tuple[set[int], set[str], set[str]]:
         """Quotes that running workflows are working on, the symbols whose broker position they
@@ -213,30 +211,20 @@ class ValidatorActivities(ValidatorApi):
         return sorted((row for page in pages for row in page), key=lambda r: r.quote_id)
 
     async def _chain_positions_of(self, party_b: str, party_a: str) -> list[ChainPositionRow]:
-        """Paged from the first page on: a short page is the last (no count call first;
-        `getPartyBOpenPositions` reverts only for a start past the end, which a full page
-        before it rules out)."""
         rows = []
-        start = 0
-        while True:
-            page = await self.chain.view(
-                "getPartyBOpenPositions", party_b, party_a, start, PAGE_SIZE
+        for raw in await self.chain.party_b_open_positions(party_b, party_a, PAGE_SIZE):
+            quote = Quote.from_struct(raw)
+            if quote.status not in OPEN_STATUSES:
+                continue
+            rows.append(
+                ChainPositionRow(
+                    quote_id=quote.id,
+                    symbol=await self._chain_market(quote.symbol_id),
+                    side=int(quote.position_type),
+                    open_amount=_dec(quote.open_quantity),
+                )  # fmt: skip
             )
-            for raw in page:
-                quote = Quote.from_struct(raw)
-                if quote.status not in OPEN_STATUSES:
-                    continue
-                rows.append(
-                    ChainPositionRow(
-                        quote_id=quote.id,
-                        symbol=await self._chain_market(quote.symbol_id),
-                        side=int(quote.position_type),
-                        open_amount=_dec(quote.open_quantity),
-                    )  # fmt: skip
-                )
-            if len(page) < PAGE_SIZE:
-                return rows
-            start += PAGE_SIZE
+        return rows
 
     async def _broker_book(self) -> tuple[dict[str, str], list[BrokerOrderRow]]:
         positions = {p.symbol: p.amount for p in await self.broker.fetch_positions(None)}

@@ -475,6 +475,21 @@ class ChainClient:
 
         return await self.with_fallback(fn_name, op)
 
+    async def party_b_open_positions(
+        self, party_b: str, party_a: str, page_size: int = 100
+    ) -> list[Any]:
+        """Every quote of `getPartyBOpenPositions(partyB, partyA)` (raw structs), paged from the
+        first page: a short page is the last, so no `partyBPositionsCount` call first (the view
+        reverts only for a start past the end, which the full page before it rules out)."""
+        quotes: list[Any] = []
+        while True:
+            page = await self.view(
+                "getPartyBOpenPositions", party_b, party_a, len(quotes), page_size
+            )
+            quotes += page
+            if len(page) < page_size:
+                return quotes
+
     def encode(self, fn_name: str, args: Sequence[Any]) -> str:
         """Calldata (0x-hex) of `fn_name(args)` on the diamond."""
         prepared = self.codec.function(fn_name)

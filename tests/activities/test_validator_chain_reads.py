@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from activities.validator import PAGE_SIZE, PARTY_A_READS, ValidatorActivities
+from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable
 from tests.domain.test_domain_quote import struct_tuple
 
@@ -27,7 +28,10 @@ class Symbol:
 
 
 class Chain:
-    """`getPartyBOpenPositions` over `COUNTS` quotes per PartyA; counts the reads in flight."""
+    """`getPartyBOpenPositions` over `COUNTS` quotes per PartyA; counts the reads in flight.
+    Its paging is `ChainClient`'s own."""
+
+    party_b_open_positions = ChainClient.party_b_open_positions
 
     def __init__(self, fail_for: str | None = None) -> None:
         self.fail_for = fail_for
