@@ -50,6 +50,11 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _race_locks(race: dict[str, Any]) -> int:
+    """The race's quotes locked by either PartyB."""
+    return int(race.get("hedger_won") or 0) + int(race.get("floor_won") or 0)
+
+
 def write(results: dict[str, Any], out: Path, *, command: str) -> list[Path]:
     """The JSON (timestamped and latest) and the PNG (timestamped and latest)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -138,8 +143,7 @@ def table(results: dict[str, Any]) -> str:
             f"{k}={v}" for k, v in floor["ratios"].items()))  # fmt: skip
     race = results.get("race") or {}
     if race:
-        lines.append(f"lock race: hedger won {race.get('hedger_won')} of "
-                     f"{(race.get('hedger_won') or 0) + (race.get('floor_won') or 0)} "
+        lines.append(f"lock race: hedger won {race.get('hedger_won')} of {_race_locks(race)} "
                      f"(win rate {race.get('hedger_win_rate')})")  # fmt: skip
     memory = results.get("position_memory") or {}
     if memory:
@@ -251,9 +255,9 @@ def _md_figures(document: dict[str, Any]) -> list[str]:
         )
     race = document.get("race") or {}
     if race:
-        locked = (race.get("hedger_won") or 0) + (race.get("floor_won") or 0)
         out.append(
-            f"lock race against the floor: hedger won **{race.get('hedger_won')} of {locked}** "
+            f"lock race against the floor: hedger won **{race.get('hedger_won')} of "
+            f"{_race_locks(race)}** "
             f"(win rate {race.get('hedger_win_rate')})"
         )
     t = document.get("temporal") or {}
