@@ -215,6 +215,12 @@ class Settings(BaseSettings):
     # this, not by how many positions are open: about 0.2 MB each (bench/, open positions; at
     # 128 the worker levels off at 167-170 MB with 500 positions open).
     workflow_cache_size: int = Field(128, ge=2, le=100_000)
+    # Seconds a worker process waits, after SIGTERM/SIGINT, for its Temporal worker to stop
+    # before it exits anyway. Temporal's core keeps retrying a failing local activity during a
+    # shutdown (temporalio/sdk-rust#709), so without a bound a worker whose chain RPC is gone
+    # never exits. Whatever it abandons is durable: its workflow tasks time out and run on
+    # another worker, its activities are retried. Keep it below the orchestrator's grace (60 s).
+    worker_shutdown_seconds: float = Field(30.0, gt=0, le=3_600)
 
     # Position validator (a Temporal Schedule the ops worker creates or updates at start): every
     # this many seconds; 0 = the schedule is paused.

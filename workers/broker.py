@@ -34,7 +34,9 @@ async def main(settings: Settings) -> None:
         rate = settings.broker_activities_per_second
         await run_until_stopped(
             lambda stop: run_worker(
-                build_broker_worker(client, adapter, activities_per_second=rate), stop
+                build_broker_worker(client, adapter, activities_per_second=rate),
+                stop,
+                shutdown_seconds=settings.worker_shutdown_seconds,
             )
         )
     finally:

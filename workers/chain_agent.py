@@ -185,7 +185,7 @@ async def main(settings: Settings) -> None:
             # logged once SIGTERM/SIGINT handlers are installed: from here a stop is graceful
             log.info("chain worker for signer %s on %s (journal %s)", agent.sender.address,
                      TaskQueues.CHAIN, agent.journal.path)  # fmt: skip
-            await run_worker(worker, stop)
+            await run_worker(worker, stop, shutdown_seconds=settings.worker_shutdown_seconds)
 
         await run_until_stopped(run)
     finally:

@@ -110,7 +110,7 @@ async def main(settings: Settings) -> None:
             gauge = asyncio.create_task(refresh_findings_gauge(engine, stop))
             worker = build_ops_worker(client, settings, engine, markets=markets)
             try:
-                await run_worker(worker, stop)
+                await run_worker(worker, stop, shutdown_seconds=settings.worker_shutdown_seconds)
             finally:
                 gauge.cancel()
                 await worker.validator_reads.close()  # type: ignore[attr-defined]

@@ -84,7 +84,10 @@ async def main(settings: Settings) -> None:
     ]
 
     async def run_all(stop: asyncio.Event) -> None:
-        await asyncio.gather(*(run_worker(worker, stop) for worker in workers))
+        bound = settings.worker_shutdown_seconds
+        await asyncio.gather(
+            *(run_worker(worker, stop, shutdown_seconds=bound) for worker in workers)
+        )
 
     try:
         await run_until_stopped(run_all)
