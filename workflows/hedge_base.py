@@ -33,6 +33,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from domain import events as ev
     from domain.enums import HedgeStatus
+    from domain.ledger_order import next_ledger_seq
     from interfaces.broker import OrderSnapshot
     from interfaces.ledger import BATCHED_ROW_TYPES, AlertRow, HedgeStatusUpdate, NotificationRow
     from interfaces.temporal import SearchAttributes
@@ -424,7 +425,9 @@ class HedgeWorkflow(Generic[S]):
     def _seq(self) -> int:
         s = self._state
         assert s is not None
-        s.ledger_seq += 1
+        # No patch: the number is an activity's input, which a replay does not compare, and a
+        # run that counted 1, 2, 3, ... before this numbering jumps up to the clock, never down.
+        s.ledger_seq = next_ledger_seq(s.ledger_seq, workflow.now())
         return self.SEQ_BASE + s.ledger_seq
 
     def _write(self, row: calls.Write) -> None:

@@ -55,10 +55,8 @@ async def test_market_open_then_market_close(hedger, record_history) -> None:  #
     position_reads = await _activities_of_first_run(hedger.client, hedger.position(quote_id).id)
     assert not {"chain_symbol_info", "broker_market_rules"} & set(position_reads)
     assert "chain_position_facts" not in position_reads  # a local activity: a marker, not a task
-    await record_history(hedger.intent(quote_id), "IntentWorkflow", "local-reads", every_run=True)
-    await record_history(
-        hedger.position(quote_id), "PositionWorkflow", "local-reads", every_run=True
-    )
+    await record_history(hedger.intent(quote_id), "IntentWorkflow", "seq-clock", every_run=True)
+    await record_history(hedger.position(quote_id), "PositionWorkflow", "seq-clock", every_run=True)
 
 
 async def test_short_market_open_then_close(hedger) -> None:  # type: ignore[no-untyped-def]
