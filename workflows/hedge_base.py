@@ -49,6 +49,11 @@ EVENT_KEYS_KEPT = 200  # applied event keys remembered for dedupe (carried over 
 NOTICES_KEPT = 50  # keys of front-end notifications sent once (carried over continue-as-new)
 HISTORY_LIMIT = 8_000  # continue-as-new beyond this many history events (unless the input says)
 ALERT_AFTER_SECONDS = 120.0  # failures lasting this long raise an alert (the hedge goes on)
+# A step failing with a protocol deadline (`_deadline_at_stake`) this close raises a critical
+# alert at once: waiting ALERT_AFTER_SECONDS would tell the operator after the deadline.
+DEADLINE_ALERT_SECONDS = 90.0
+# Runs started before it never raised that alert; the marker is written only by a run that does.
+DEADLINE_ALERT_PATCH = "deadline-alert"
 MAX_BACKOFF_SECONDS = 30.0
 STUCK_RECHECK_SECONDS = 60.0
 # Runs started before it cleared the wake-up flag when a fill wait began, which dropped a
@@ -99,6 +104,9 @@ class HedgeState:
     stuck_count: int = 0
     failing_since: float | None = None  # workflow time of the first of the current failures
     failing_alerted: bool = False
+    deadline_alerted: bool = False  # this failure episode raised the deadline alert
+    # the chain's clock minus the workflow's, at the last read of the chain's time
+    chain_offset: float | None = None
     failures: int = 0  # consecutive StepFailed
     failure_episodes: int = 0
     continued: int = 0  # continue-as-new so far
@@ -266,16 +274,47 @@ class HedgeWorkflow(Generic[S]):
             s.failure_episodes += 1
         s.failures += 1
         self._show(f"retrying after a fault (failing for {now - s.failing_since:.0f} s)")
+        self._alert_deadline_at_risk(now, exc)
         if not s.failing_alerted and now - s.failing_since >= ALERT_AFTER_SECONDS:
             s.failing_alerted = True
             self._alert("hedge_failing", "warning", f"failing for {now - s.failing_since:.0f} s, still retrying: {exc}",
                         f"failing:{s.failure_episodes}")  # fmt: skip
         await self._wait(min(MAX_BACKOFF_SECONDS, 2.0 ** min(s.failures, 5)))
 
+    def _alert_deadline_at_risk(self, now: float, exc: StepFailed) -> None:
+        """Once per failure episode: a critical alert if the failing step races a protocol
+        deadline that is now DEADLINE_ALERT_SECONDS away or less (or already past)."""
+        s = self._state
+        assert s is not None
+        at_stake = self._deadline_at_stake()
+        if s.deadline_alerted or at_stake is None or s.chain_offset is None:
+            return
+        what, deadline = at_stake
+        left = deadline - (now + s.chain_offset)
+        if left > DEADLINE_ALERT_SECONDS or not workflow.patched(DEADLINE_ALERT_PATCH):
+            return
+        s.deadline_alerted = s.failing_alerted = True  # it says all the later one would
+        when = f"in {left:.0f} s" if left > 0 else f"passed {-left:.0f} s ago"
+        self._alert("hedge_failing_near_deadline", "critical",
+                    f"failing for {now - (s.failing_since or now):.0f} s; deadline {when} ({what}): {exc}",
+                    f"deadline:{s.failure_episodes}")  # fmt: skip
+
+    def _deadline_at_stake(self) -> tuple[str, int] | None:
+        """The protocol deadline (chain time) the hedge's next step must beat, and what it
+        decides; None when no deadline is at stake. Each workflow says which."""
+        return None
+
+    def _saw_chain_time(self, chain_now: int) -> None:
+        """Remember the chain's clock against the workflow's (for `_deadline_at_stake`)."""
+        s = self._state
+        assert s is not None
+        s.chain_offset = chain_now - workflow.now().timestamp()
+
     def _recovered(self) -> None:
         s = self._state
         assert s is not None
         s.failing_since, s.failing_alerted, s.failures = None, False, 0
+        s.deadline_alerted = False
 
     async def _park_stuck(self, reason: str) -> None:
         """STUCK: alert, then wait for an operator's command, re-reading the facts meanwhile;

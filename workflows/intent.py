@@ -421,6 +421,16 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s.quote = quote_summary(quote)
         s.chain_status = quote.status.name
         s.chain_time = now
+        self._saw_chain_time(now)
+
+    def _deadline_at_stake(self) -> tuple[str, int] | None:
+        """Locked by us: after the quote's deadline anyone may expire it, and whatever the
+        broker holds for it must then be unwound."""
+        s = self._state
+        assert s is not None
+        if s.quote is None or s.quote.get("status") not in {"LOCKED", "CANCEL_PENDING"}:
+            return None
+        return "open on chain by then or the quote expires", int(s.quote["deadline"])
 
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None

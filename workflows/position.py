@@ -404,11 +404,24 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         previous = s.chain_status
         s.chain_status = quote.status.name
         s.quote = quote_summary(quote)
+        self._saw_chain_time(now)
         if quote.status in CLOSING:
             self._track_close_request(quote)
         if previous != s.chain_status and s.started:
             self._record(quote)
         return quote, now
+
+    def _deadline_at_stake(self) -> tuple[str, int] | None:
+        """A close request being worked: after its deadline PartyA may force-close at the
+        requested price (or the request lapses) whatever the broker did."""
+        s = self._state
+        assert s is not None
+        if s.quote is None or s.quote.get("status") not in {
+            "CLOSE_PENDING",
+            "CANCEL_CLOSE_PENDING",
+        }:
+            return None
+        return "fill or answer the close request by then", int(s.quote["deadline"])
 
     def _track_close_request(self, quote: Quote) -> None:
         """Which close request the chain shows, and under which close id it is worked."""
