@@ -78,6 +78,37 @@ async def test_a_broker_outage_is_ridden_out_not_parked_in_stuck(hedger) -> None
     await hedger.assert_hedged()
 
 
+async def test_a_broker_outage_near_the_deadline_alerts_at_once(hedger) -> None:  # type: ignore[no-untyped-def]
+    """A broker outage while the locked quote's deadline is 100 s away: the critical
+    `hedge_failing_near_deadline` alert comes with the first failure episode, not after the
+    120 s the ordinary `hedge_failing` waits (by then the deadline would have passed). Once the
+    broker is back (80 s of the deadline left) the quote is opened, hedged."""
+    await hedger.add_fault(kind="http_error", path="/fapi/v1/order$", method="POST", count=None)
+    started = time.monotonic()
+    rows: list = []  # type: ignore[type-arg]
+    try:
+        quote_id = await hedger.send_quote(deadline_in=100)
+        while time.monotonic() - started < 75 and not rows:
+            await asyncio.sleep(1)
+            rows = await hedger.ledger(
+                "SELECT severity, message FROM alerts WHERE kind = 'hedge_failing_near_deadline'"
+                " AND message LIKE :m",
+                m=f"intent {quote_id}: %",
+            )
+        seen_after = time.monotonic() - started
+    finally:
+        await hedger.clear_faults()
+    assert rows, "no hedge_failing_near_deadline alert within 75 s of a broker outage"
+    assert seen_after < 75 and rows[0][0] == "critical", (seen_after, rows)
+    assert "deadline in" in rows[0][1] and "open on chain by then" in rows[0][1], rows
+    await hedger.wait_chain(quote_id, OPEN, timeout=120)  # before its deadline
+    await hedger.assert_hedged()
+    await hedger.request_close(quote_id)
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED})
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    await hedger.assert_hedged()
+
+
 async def test_a_resting_limit_hedge_costs_a_bounded_history(hedger) -> None:  # type: ignore[no-untyped-def]
     """Waiting for fills lives in a heartbeating activity, not in a timer loop in the history."""
     await hedger.freeze_prices()
