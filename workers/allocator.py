@@ -12,6 +12,12 @@ positions went from 0 to 1,000, while the bytes in use stayed at 42 MB.
 Fixing the threshold (any `mallopt(M_MMAP_THRESHOLD, ...)` turns the dynamic adjustment off)
 keeps those blocks in their own mappings. An operator's own `MALLOC_MMAP_THRESHOLD_` wins; on
 a C library other than glibc this does nothing.
+
+What it bought, measured the same way (a 2,000-position run stopped at 1,689): free-but-held
+heap bytes 4.5 MB at 300 positions and 13 MB at 1,450 (27 MB at 1,000 without it), and the
+ops worker's RSS 8-13 MB lower up to 1,000 positions. From about 1,500 positions its RSS
+reached the same 204 MB as without it: the rest of the growth is outside malloc's heap
+(Python's own object arenas and other mappings, +10 MB over the run).
 """
 
 from __future__ import annotations
