@@ -88,6 +88,7 @@ class HedgeState:
     quote_id: int
     hedge_status: str = HedgeStatus.RECEIVED.value
     chain_status: str | None = None
+    quote: dict[str, Any] | None = None  # the chain quote as last read (`quote_summary`)
     legs: list[BrokerLeg] = field(default_factory=list)
     events_applied: list[str] = field(default_factory=list)
     event_hashes: dict[str, str] = field(default_factory=dict)  # applied key -> block hash
@@ -120,6 +121,10 @@ S = TypeVar("S", bound=HedgeState)
 class HedgeWorkflow(Generic[S]):
     KIND: ClassVar[str] = "hedge"  # how alerts name this workflow ("intent", "position")
     SEQ_BASE: ClassVar[int] = 0  # orders ledger writes across workflows of one quote
+    # While the chain shows the quote in one of these statuses, its deadline is at stake
+    # (`_deadline_at_stake`), and this is what beating it decides.
+    DEADLINE_STATUSES: ClassVar[frozenset[str]] = frozenset()
+    DEADLINE_MEANS: ClassVar[str] = ""
 
     def __init__(self) -> None:
         self._state: S | None = None
@@ -301,8 +306,12 @@ class HedgeWorkflow(Generic[S]):
 
     def _deadline_at_stake(self) -> tuple[str, int] | None:
         """The protocol deadline (chain time) the hedge's next step must beat, and what it
-        decides; None when no deadline is at stake. Each workflow says which."""
-        return None
+        decides; None when no deadline is at stake (`DEADLINE_STATUSES`)."""
+        s = self._state
+        assert s is not None
+        if s.quote is None or s.quote.get("status") not in self.DEADLINE_STATUSES:
+            return None
+        return self.DEADLINE_MEANS, int(s.quote["deadline"])
 
     def _saw_chain_time(self, chain_now: int) -> None:
         """Remember the chain's clock against the workflow's (for `_deadline_at_stake`)."""

@@ -99,7 +99,6 @@ DEADLINE_MARGIN_SECONDS = 20  # stop hedging this long before the deadline: time
 
 @dataclass
 class IntentState(HedgeState):
-    quote: dict[str, Any] | None = None
     chain_time: int = 0
     decided: bool = False
     decision: str | None = None
@@ -189,6 +188,10 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
 
     SEQ_BASE = 0
     UNWIND_MEANS = "give the quote up: flatten the broker, then release or cancel it on chain"
+    # Locked by us: after the quote's deadline anyone may expire it, and whatever the broker
+    # holds for it must then be unwound.
+    DEADLINE_STATUSES = frozenset({QuoteStatus.LOCKED.name, QuoteStatus.CANCEL_PENDING.name})
+    DEADLINE_MEANS = "open on chain by then or the quote expires"
 
     def _on_unwind(self) -> None:
         if self._state is not None:
@@ -422,15 +425,6 @@ class IntentWorkflow(HedgeWorkflow[IntentState]):
         s.chain_status = quote.status.name
         s.chain_time = now
         self._saw_chain_time(now)
-
-    def _deadline_at_stake(self) -> tuple[str, int] | None:
-        """Locked by us: after the quote's deadline anyone may expire it, and whatever the
-        broker holds for it must then be unwound."""
-        s = self._state
-        assert s is not None
-        if s.quote is None or s.quote.get("status") not in {"LOCKED", "CANCEL_PENDING"}:
-            return None
-        return "open on chain by then or the quote expires", int(s.quote["deadline"])
 
     def _is_ours(self, quote: Quote) -> bool:
         assert self._state is not None

@@ -127,7 +127,6 @@ class PositionState(HedgeState):
     broker_market: str = ""
     tick_size: str = "0.01"
     min_acceptable_quote_value: str = "0"
-    quote: dict[str, Any] | None = None
     close_id: int = 0  # the close request being worked (from its event, else a local number)
     close_key: str | None = None  # "<requested close price, wei>:<deadline>" of that request
     close_ids_seen: dict[str, int] = field(default_factory=dict)  # close key -> closeId (events)
@@ -161,6 +160,10 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
     KIND = "position"
     SEQ_BASE = 10**12  # a position's ledger writes are newer than its intent's
     UNWIND_MEANS = "stop working the current close request; the broker goes back to the chain"
+    # A close request being worked: after its deadline PartyA may force-close at the requested
+    # price (or the request lapses) whatever the broker did.
+    DEADLINE_STATUSES = frozenset(status.name for status in CLOSING)
+    DEADLINE_MEANS = "fill or answer the close request by then"
 
     def __init__(self) -> None:
         super().__init__()
@@ -410,18 +413,6 @@ class PositionWorkflow(HedgeWorkflow[PositionState]):
         if previous != s.chain_status and s.started:
             self._record(quote)
         return quote, now
-
-    def _deadline_at_stake(self) -> tuple[str, int] | None:
-        """A close request being worked: after its deadline PartyA may force-close at the
-        requested price (or the request lapses) whatever the broker did."""
-        s = self._state
-        assert s is not None
-        if s.quote is None or s.quote.get("status") not in {
-            "CLOSE_PENDING",
-            "CANCEL_CLOSE_PENDING",
-        }:
-            return None
-        return "fill or answer the close request by then", int(s.quote["deadline"])
 
     def _track_close_request(self, quote: Quote) -> None:
         """Which close request the chain shows, and under which close id it is worked."""

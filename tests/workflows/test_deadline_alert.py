@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporalio import workflow
@@ -63,24 +63,26 @@ def _drive(
     return clock, rows, asked
 
 
-def _intent(status: str, deadline_in: float) -> IntentWorkflow:
-    wf = IntentWorkflow()
-    wf._state = IntentState(31337, 7)
+W = TypeVar("W", IntentWorkflow, PositionWorkflow)
+
+
+def _workflow(kind: type[W], status: str, deadline_in: float) -> W:
+    """A workflow of `kind` on its own fresh state, the chain showing the quote in `status`."""
+    wf = kind()
+    wf._state = (IntentState if kind is IntentWorkflow else PositionState)(31337, 7)
     wf._state.quote = {
         "status": status,
         "deadline": int(WALL.timestamp()) + CHAIN_AHEAD + int(deadline_in),
     }
     return wf
+
+
+def _intent(status: str, deadline_in: float) -> IntentWorkflow:
+    return _workflow(IntentWorkflow, status, deadline_in)
 
 
 def _position(status: str, deadline_in: float) -> PositionWorkflow:
-    wf = PositionWorkflow()
-    wf._state = PositionState(31337, 8)
-    wf._state.quote = {
-        "status": status,
-        "deadline": int(WALL.timestamp()) + CHAIN_AHEAD + int(deadline_in),
-    }
-    return wf
+    return _workflow(PositionWorkflow, status, deadline_in)
 
 
 def _saw_chain(wf: HedgeWorkflow[Any]) -> None:
@@ -93,6 +95,18 @@ async def _fail(wf: HedgeWorkflow[Any]) -> None:
 
 def _kinds(rows: list[AlertRow]) -> list[tuple[str, str]]:
     return [(r.kind, r.severity) for r in rows]
+
+
+async def _one_failure(
+    monkeypatch: pytest.MonkeyPatch, wf: HedgeWorkflow[Any], *, patched: bool = True,
+    chain_seen: bool = True,
+) -> tuple[list[AlertRow], list[str]]:  # fmt: skip
+    """The alerts of one failure right after the chain was read, and the patches asked."""
+    _, rows, asked = _drive(monkeypatch, wf, patched=patched)
+    if chain_seen:
+        _saw_chain(wf)
+    await _fail(wf)
+    return rows, asked
 
 
 async def test_a_locked_intent_failing_60_s_before_its_deadline_alerts_at_once(
@@ -141,29 +155,20 @@ async def test_a_deadline_far_off_waits_for_the_usual_failing_alert(
 
 
 async def test_a_deadline_already_past_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    wf = _intent("CANCEL_PENDING", deadline_in=-10)
-    _, rows, _ = _drive(monkeypatch, wf)
-    _saw_chain(wf)
-    await _fail(wf)
+    rows, _ = await _one_failure(monkeypatch, _intent("CANCEL_PENDING", deadline_in=-10))
     assert "deadline passed 10 s ago" in rows[0].message
 
 
 async def test_a_pending_intent_has_no_deadline_at_stake(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not locked by us yet: missing its deadline loses a trade, it leaves nothing unhedged."""
-    wf = _intent("PENDING", deadline_in=10)
-    _, rows, _ = _drive(monkeypatch, wf)
-    _saw_chain(wf)
-    await _fail(wf)
+    rows, _ = await _one_failure(monkeypatch, _intent("PENDING", deadline_in=10))
     assert rows == []
 
 
 async def test_a_position_failing_on_a_close_request_near_its_deadline_alerts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wf = _position("CLOSE_PENDING", deadline_in=45)
-    _, rows, _ = _drive(monkeypatch, wf)
-    _saw_chain(wf)
-    await _fail(wf)
+    rows, _ = await _one_failure(monkeypatch, _position("CLOSE_PENDING", deadline_in=45))
     assert _kinds(rows) == [("hedge_failing_near_deadline", "critical")]
     assert "close request" in rows[0].message
 
@@ -171,25 +176,18 @@ async def test_a_position_failing_on_a_close_request_near_its_deadline_alerts(
 async def test_an_open_position_without_a_close_request_has_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wf = _position("OPENED", deadline_in=5)  # the open deadline, long irrelevant
-    _, rows, _ = _drive(monkeypatch, wf)
-    _saw_chain(wf)
-    await _fail(wf)
+    # the open deadline, long irrelevant
+    rows, _ = await _one_failure(monkeypatch, _position("OPENED", deadline_in=5))
     assert rows == []
 
 
 async def test_runs_started_before_the_patch_keep_their_history(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    wf = _intent("LOCKED", deadline_in=30)
-    _, rows, asked = _drive(monkeypatch, wf, patched=False)
-    _saw_chain(wf)
-    await _fail(wf)
+    rows, asked = await _one_failure(monkeypatch, _intent("LOCKED", deadline_in=30), patched=False)
     assert rows == [] and asked == [DEADLINE_ALERT_PATCH]
 
 
 async def test_no_chain_time_seen_yet_means_no_guess(monkeypatch: pytest.MonkeyPatch) -> None:
-    wf = _intent("LOCKED", deadline_in=30)
-    _, rows, _ = _drive(monkeypatch, wf)
-    await _fail(wf)
+    rows, _ = await _one_failure(monkeypatch, _intent("LOCKED", deadline_in=30), chain_seen=False)
     assert rows == []
