@@ -831,4 +831,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from hedger.exits import finish  # the bench ran Temporal's SDK: no interpreter teardown
+
+    finish(main())

@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import os
-import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
@@ -37,6 +35,7 @@ from api.operator import (
 )
 from config.settings import ConfigError, Settings, load_settings
 from domain.enums import TradingState
+from hedger.exits import finish
 from interfaces.risk import TradingStateChange
 
 ops_app = typer.Typer(
@@ -45,14 +44,8 @@ ops_app = typer.Typer(
 )
 
 
-def _flush_and_exit(code: int) -> NoReturn:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 # Replaced by in-process tests, which cannot survive os._exit.
-exit_process: Callable[[int], NoReturn] = _flush_and_exit
+exit_process: Callable[[int], NoReturn] = finish
 
 
 def _settings() -> Settings:

@@ -31,6 +31,7 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from config.settings import load_settings
+from hedger.exits import run_then_exit
 from workers.runtime import run_until_stopped, run_worker
 
 ADDRESS, QUEUE, START = sys.argv[1], sys.argv[2], sys.argv[3] == "start"
@@ -79,7 +80,9 @@ async def main() -> None:
     print("STOPPED", flush=True)
 
 
-asyncio.run(main())
+# Ends as every `hedger worker` command does: no interpreter teardown once Temporal's native
+# runtime has run (it can abort there, sdk-python#300; a plain asyncio.run exit did, in CI).
+run_then_exit(main())
 """
 
 
