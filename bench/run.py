@@ -831,6 +831,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from hedger.exits import finish  # the bench ran Temporal's SDK: no interpreter teardown
+    from devnet.stack.process import exit_now  # it ran Temporal's SDK: no interpreter teardown
 
-    finish(main())
+    exit_now(main())

@@ -10,10 +10,9 @@ from pathlib import Path
 import typer
 
 from devnet.paths import state_dir
-from devnet.stack.process import StackError, pid_alive
+from devnet.stack.process import StackError, exit_now, pid_alive
 from devnet.stack.stack import LocalStack, StackPorts, read_status, stop_running_stack
 from devnet.stack.supervisor import Supervisor
-from hedger.exits import finish  # these commands ran Temporal's SDK: no interpreter teardown
 
 stack_app = typer.Typer(
     help="The embedded local stack (Temporal, Postgres, anvil), on 127.0.0.1.", no_args_is_help=True
@@ -78,7 +77,7 @@ def demo(
         intents, exit_when_done, summary_json, seed, traders, timeout=timeout,
         settle_timeout=settle_timeout, free_ports=free_ports,
     )  # fmt: skip
-    finish(run_demo(options, log=lambda line: typer.echo(line, err=True)))
+    exit_now(run_demo(options, log=lambda line: typer.echo(line, err=True)))
 
 
 def chaos_command(
@@ -140,7 +139,7 @@ def chaos_command(
 
     code = run_demo(options, log=log, chaos=monkey)
     log(f"chaos: done in {time.monotonic() - started:.0f}s, exit {code} (summary {summary})")
-    finish(code)
+    exit_now(code)
 
 
 def _announce(stack: LocalStack) -> None:
@@ -186,8 +185,8 @@ def stack_up(
         stack.run_foreground(on_ready=on_ready)
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
-        finish(1)
-    finish(0)
+        exit_now(1)
+    exit_now(0)
 
 
 @stack_app.command("down")

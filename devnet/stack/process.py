@@ -13,11 +13,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 
 class StackError(RuntimeError):
@@ -42,6 +43,15 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
 
 
 _HANDED_OUT: set[int] = set()
+
+
+def exit_now(code: int) -> NoReturn:
+    """Leave the process without interpreter teardown (flushed first): a command that ran
+    Temporal's SDK in process can abort there (sdk-python#300). `hedger.exits.finish` is the
+    CLI's own; devnet never imports the CLI."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
