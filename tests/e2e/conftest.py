@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +28,7 @@ from config.settings import load_settings
 from devnet.demo import HedgerProcesses, ensure_deployment, hedger_env
 from devnet.stack.process import free_port
 from devnet.stack.stack import LocalStack, StackPorts
+from devnet.traders.chain import PartyAChain, TxFailed
 from domain.enums import OrderType, PositionType, QuoteStatus
 from domain.ids import intent_workflow_id, position_workflow_id
 
@@ -122,19 +123,49 @@ class Hedger:
         deadline_in: int = 3600,
         account: int = 5,
         symbol_id: int = 1,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> int:
-        """Post an intent at the oracle's mark price: MARKET with `slippage`, LIMIT at mark·(1∓offset)."""
+        """Post an intent at the oracle's mark price: MARKET with `slippage`, LIMIT at mark·(1∓offset).
+        `before_send` runs once, between the first signature and its sendQuote."""
         from adapters.muon.client import MuonClient
-        from devnet.traders.brain import SendQuote
 
         chain = self.trader(account)
-        async with MuonClient([self.muon_url]) as muon:
-            sig = await muon.party_a_upnl_and_price_sig(
-                party_a=chain.address,
-                chain_id=self.chain_id,
-                symmio=self.symmio,
-                symbol_id=symbol_id,
-            )
+        for attempt in range(3):
+            nonce = await asyncio.to_thread(self._party_a_nonce, chain)
+            async with MuonClient([self.muon_url]) as muon:
+                sig = await muon.party_a_upnl_and_price_sig(
+                    party_a=chain.address,
+                    chain_id=self.chain_id,
+                    symmio=self.symmio,
+                    symbol_id=symbol_id,
+                )
+            if before_send is not None and attempt == 0:
+                await before_send()
+            try:
+                return await self._send_quote_signed(
+                    chain, sig, side, order_type, quantity, slippage, price_offset, leverage,
+                    deadline_in, symbol_id,
+                )  # fmt: skip
+            except TxFailed:
+                # The signature binds PartyA's nonce: the hedger opening or closing one of this
+                # PartyA's positions between signing and mining moves it (LibMuon: TSS not
+                # verified). A front-end signs again; any other revert is the test's failure.
+                if attempt == 2 or await asyncio.to_thread(self._party_a_nonce, chain) == nonce:
+                    raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _party_a_nonce(chain: PartyAChain) -> int:
+        (nonce,) = chain.call("nonceOfPartyA(address)", ["uint256"], chain.address)
+        return int(nonce)
+
+    async def _send_quote_signed(
+        self, chain: PartyAChain, sig: Any, side: PositionType, order_type: OrderType,
+        quantity: Decimal, slippage: Decimal, price_offset: Decimal | None, leverage: int,
+        deadline_in: int, symbol_id: int,
+    ) -> int:  # fmt: skip
+        from devnet.traders.brain import SendQuote
+
         mark = Decimal(sig.price) / WAD
         sign = 1 if side == PositionType.LONG else -1
         if order_type == OrderType.MARKET:

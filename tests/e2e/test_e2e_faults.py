@@ -170,6 +170,24 @@ async def test_a_close_seen_before_its_event_is_closed_once(hedger) -> None:  # 
     await hedger.assert_hedged()
 
 
+async def test_a_quote_signed_before_the_hedger_moved_its_party_a_nonce_is_signed_again(
+    hedger,
+) -> None:  # type: ignore[no-untyped-def]
+    """sendQuote's signature binds PartyA's nonce, which the hedger's openPosition of another
+    of that PartyA's quotes moves: a sendQuote signed before it reverts (LibMuon: TSS not
+    verified). The postgres-outage test's second intent failed so when the suite ran two
+    stacks at once. The harness signs again, as a front-end does."""
+    account = hedger.new_account()
+
+    async def open_another() -> None:
+        other = await hedger.send_quote(account=account)
+        await hedger.wait_chain(other, OPEN, account=account)
+
+    quote_id = await hedger.send_quote(account=account, before_send=open_another)
+    await hedger.wait_chain(quote_id, OPEN, account=account)
+    await hedger.assert_hedged()
+
+
 async def test_a_postgres_outage_holds_no_hedge_up(hedger) -> None:  # type: ignore[no-untyped-def]
     """With the ledger down for 60 s, intents posted meanwhile are locked, hedged and opened
     before it is back (nothing a hedge does waits on it, the transaction journal included),
