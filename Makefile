@@ -37,8 +37,11 @@ chaos: deps
 bench: deps
 	$(BIN)/python -m bench.run $(ARGS)
 
+# The suite runs in TEST_WORKERS pytest-xdist processes, a test directory per process at a time
+# (tests/conftest.py): most tests wait on the chain, Temporal or a broker, not on the CPU.
+TEST_WORKERS ?= 2
 test: deps lint
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(ARGS)
 
 lint: deps
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
@@ -16,6 +17,37 @@ from devnet.stack.anvil import Anvil, start_anvil
 from devnet.stack.postgres import Postgres, start_postgres
 from devnet.stack.process import free_port
 from devnet.stack.temporal import TemporalDevServer, start_temporal
+
+# `make test` runs the suite in pytest-xdist processes, one test directory per process at a
+# time (`--dist loadscope` with the scheduler below): a directory's files share session fixtures
+# (an e2e stack, a contract chain) and run in the order they ran in serially, which some rely on
+# (a test that leaves a position unhedged on purpose comes after those that check the
+# invariant). The longest directories go first (`--no-loadscope-reorder` keeps this order), so
+# no process is left with a long one at the end.
+LONGEST_FIRST = ("e2e", "api", "foundation", "chain", "workflows", "chaos", "audit", "listeners")
+
+
+def _directory(nodeid: str) -> str:
+    parts = nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_directory(item.nodeid), len(rank)))  # stable
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope`, a test directory being the scope (not a module or class)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByDirectory(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _directory(nodeid)
+
+    return ByDirectory(config, log)
 
 
 @pytest.fixture(scope="session")
