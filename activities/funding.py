@@ -98,7 +98,7 @@ class FundingActivities(FundingApi):
                         )
         except RpcUnavailable as exc:
             raise ApplicationError(f"RpcUnavailable: {exc}", type="RpcUnavailable") from exc
-        return FundingSnapshot(symbols, sorted(quotes, key=lambda q: q.quote_id))
+        return snapshot_page(symbols, quotes, request)
 
     async def _markets(self, names: list[str]) -> dict[str, str]:
         """SYMMIO symbol name → the broker's unified symbol, for the names the broker lists."""
@@ -151,3 +151,16 @@ class FundingActivities(FundingApi):
                     f"the broker's funding interval of {market}: {exc}", type="BrokerBadResponse"
                 ) from exc
         return intervals
+
+
+def snapshot_page(
+    symbols: list[FundingSymbol], quotes: list[FundingQuote], request: FundingSnapshotRequest
+) -> FundingSnapshot:
+    """The quotes `request` asks for, by id: those after `after_quote_id`, at most
+    `max_quotes` of them (`more` when some were left out)."""
+    later = sorted((q for q in quotes if q.quote_id > request.after_quote_id),
+                   key=lambda q: q.quote_id)  # fmt: skip
+    limit = request.max_quotes
+    if limit is not None and len(later) > limit:
+        return FundingSnapshot(symbols, later[:limit], more=True)
+    return FundingSnapshot(symbols, later)

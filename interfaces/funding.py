@@ -16,6 +16,8 @@ FUNDING_BATCH_SIZE = 50
 # PartyAs per funding snapshot: one snapshot of every open quote (about 150 bytes each) would
 # pass Temporal's 2 MB payload limit at about 14,000 positions, and funding would stop.
 FUNDING_PARTY_A_PAGE = 50
+# Quotes per funding snapshot at most: one PartyA's own open quotes pass that limit too.
+FUNDING_QUOTE_PAGE = 2000
 # the broker's funding interval when it does not say (Binance: 8 h, except the symbols its
 # `fundingInfo` lists)
 DEFAULT_BROKER_FUNDING_INTERVAL = 8 * 3600
@@ -58,12 +60,16 @@ class FundingSnapshotRequest:
     party_b: str
     # only these PartyAs' quotes (None: every PartyA the ledger knows, in one snapshot)
     party_as: list[str] | None = None
+    # only their quotes with a larger id, the `max_quotes` lowest of them (None: all)
+    after_quote_id: int = 0
+    max_quotes: int | None = None
 
 
 @dataclass(frozen=True)
 class FundingSnapshot:
     symbols: list[FundingSymbol] = field(default_factory=list)
-    quotes: list[FundingQuote] = field(default_factory=list)
+    quotes: list[FundingQuote] = field(default_factory=list)  # by quote id
+    more: bool = False  # `max_quotes` cut them short: ask again after the last one
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from interfaces.funding import (
         FUNDING_BATCH_SIZE,
         FUNDING_PARTY_A_PAGE,
+        FUNDING_QUOTE_PAGE,
         FUNDING_WORKFLOW,
         BrokerRatesRequest,
         FundingApi,
@@ -59,6 +60,9 @@ PATCH_BROKER_INTERVAL = "funding-broker-interval"
 # The open quotes are read FUNDING_PARTY_A_PAGE PartyAs per snapshot (and charged page by page):
 # one snapshot of every PartyA passed Temporal's 2 MB payload limit at about 14,000 positions.
 PATCH_PARTY_A_PAGES = "funding-party-a-pages"
+# ... and at most FUNDING_QUOTE_PAGE quotes per snapshot: one PartyA with about 14,000 open
+# positions passed the limit on its own.
+PATCH_QUOTE_PAGES = "funding-quote-pages"
 DETAIL_CHARGES = 20  # charges listed in the Temporal UI's current details
 CHARGE_TIMEOUT = timedelta(seconds=120)
 CHARGE_HEARTBEAT = timedelta(seconds=15)
@@ -97,9 +101,20 @@ class FundingWorkflow:
             )  # fmt: skip
             pages = [party_as[i : i + FUNDING_PARTY_A_PAGE]
                      for i in range(0, len(party_as), FUNDING_PARTY_A_PAGE)]  # fmt: skip
+            by_quote = bool(pages) and workflow.patched(PATCH_QUOTE_PAGES)
             for page in pages:
-                snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b, page))
-                await self._charge_due(params, snap, now)
+                if not by_quote:
+                    snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b, page))
+                    await self._charge_due(params, snap, now)
+                    continue
+                after = 0
+                while True:
+                    snap = await self._snapshot(ops_q, FundingSnapshotRequest(
+                        party_b, page, after_quote_id=after, max_quotes=FUNDING_QUOTE_PAGE))  # fmt: skip
+                    await self._charge_due(params, snap, now)
+                    if not snap.more or not snap.quotes:
+                        break
+                    after = snap.quotes[-1].quote_id
         else:  # runs started before the patch: one snapshot of every PartyA, then the time
             snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b))
             now = await self._chain_time(chain_q)

@@ -328,3 +328,39 @@ async def test_a_charge_pending_when_its_worker_dies_is_not_sent_again(
     assert result.already_done
     assert _charged(_charges(symmio, start)) == {qid: _w(Decimal("0.001"))}
     assert _quote(symmio, qid).last_funding_payment_timestamp == boundary
+
+
+async def test_quotes_read_a_page_at_a_time_are_each_charged_once(
+    temporal_client: Client, chain_worker: tuple[str, Any], funding_queue: tuple[str, Any, Any],
+    symmio: DevnetSymmio, anvil: Anvil, admin: ExchangeAdmin, record_history: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """FUNDING_QUOTE_PAGE quotes per snapshot (one here): a PartyA whose quotes span several
+    snapshots has each charged once, none skipped, by the real read activity on anvil."""
+    import interfaces.funding
+
+    monkeypatch.setattr(interfaces.funding, "FUNDING_QUOTE_PAGE", 1)  # the sandbox re-imports
+    _, party_as, alerts = funding_queue
+    a4 = _party_a(anvil, symmio)
+    mine = []
+    for side in (PositionType.LONG, PositionType.SHORT, PositionType.LONG):
+        qid = _send_quote(symmio, a4[0], side)
+        ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                      {"quote_id": qid, "allocate_first": "5000"}))  # fmt: skip
+        ok(await call(temporal_client, chain_worker, "chain_open_position",
+                      {"quote_id": qid, "filled_amount": str(QTY), "opened_price": str(PRICE)}))  # fmt: skip
+        mine.append(qid)
+    party_as.add(a4[1].lower())
+    await admin.set_funding_rate("BTCUSDT", "0.001")
+    boundary = (symmio.now() // EPOCH + 1) * EPOCH
+    _warp_to(symmio, boundary + 30)
+    start = symmio.w3.eth.block_number
+    done = await _run(temporal_client, chain_worker, funding_queue, record_history, "quote-pages")
+    charged = _charged(_charges(symmio, start))  # a quote charged twice fails here
+    assert set(mine) <= set(charged)
+    assert [c.quote_ids for c in done.charges if c.party_a.lower() == a4[1].lower()] == [
+        [q] for q in mine
+    ]  # one snapshot page each
+    assert all(_quote(symmio, q).last_funding_payment_timestamp == boundary for q in mine)
+    assert (await _run(temporal_client, chain_worker, funding_queue)).charges == []
+    assert alerts == []
