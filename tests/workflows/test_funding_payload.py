@@ -25,6 +25,7 @@ from interfaces.funding import (
     FUNDING_QUOTE_PAGE,
     FundingInput,
     FundingQuote,
+    FundingResult,
     FundingSnapshot,
     FundingSnapshotRequest,
     FundingSymbol,
@@ -76,10 +77,8 @@ async def chain_time() -> ChainTime:
     return ChainTime(block_number=1, timestamp=NOW)
 
 
-async def test_a_funding_run_over_15000_positions_reads_them_page_by_page(
-    temporal_client: Client,
-) -> None:
-    reads = Reads()
+async def _run(temporal_client: Client, reads: Reads) -> FundingResult:
+    """One funding run, its reads by `reads`, on queues of its own."""
     queue = f"funding-payload-{uuid.uuid4().hex[:8]}"
     chain_q, ops_q = f"{queue}-chain", f"{queue}-ops"
     async with (
@@ -91,6 +90,14 @@ async def test_a_funding_run_over_15000_positions_reads_them_page_by_page(
             FundingWorkflow.run, FundingInput(31337, chain_queue=chain_q, ops_queue=ops_q),
             id=queue, task_queue=queue,
         )  # fmt: skip
+    return result
+
+
+async def test_a_funding_run_over_15000_positions_reads_them_page_by_page(
+    temporal_client: Client,
+) -> None:
+    reads = Reads()
+    result = await _run(temporal_client, reads)
     assert result.chain_time == NOW and result.charges == []
     # every PartyA in one page of FUNDING_PARTY_A_PAGE, asked again until its quotes are read
     assert all(p is not None for p in reads.pages)
@@ -108,17 +115,7 @@ async def test_one_party_a_with_15000_positions_is_read_page_by_page(
     """One PartyA's open quotes alone passed the payload limit: its snapshot was one page."""
     one = [PARTY_AS[0]]
     reads = Reads(one, per_party_a=15_000)
-    queue = f"funding-payload-one-{uuid.uuid4().hex[:8]}"
-    chain_q, ops_q = f"{queue}-chain", f"{queue}-ops"
-    async with (
-        Worker(temporal_client, task_queue=queue, workflows=[FundingWorkflow]),
-        Worker(temporal_client, task_queue=chain_q, activities=[party_b_address, chain_time]),
-        Worker(temporal_client, task_queue=ops_q, activities=[reads.party_as, reads.snapshot]),
-    ):
-        result = await temporal_client.execute_workflow(
-            FundingWorkflow.run, FundingInput(31337, chain_queue=chain_q, ops_queue=ops_q),
-            id=queue, task_queue=queue,
-        )  # fmt: skip
+    result = await _run(temporal_client, reads)
     assert result.chain_time == NOW and result.charges == []
     assert all(r.party_as == one and r.max_quotes == FUNDING_QUOTE_PAGE for r in reads.requests)
     # each page starts after the last quote of the one before: every quote read once
