@@ -102,15 +102,12 @@ class FundingWorkflow:
             pages = [party_as[i : i + FUNDING_PARTY_A_PAGE]
                      for i in range(0, len(party_as), FUNDING_PARTY_A_PAGE)]  # fmt: skip
             by_quote = bool(pages) and workflow.patched(PATCH_QUOTE_PAGES)
+            limit = FUNDING_QUOTE_PAGE if by_quote else None  # None: one snapshot per page
             for page in pages:
-                if not by_quote:
-                    snap = await self._snapshot(ops_q, FundingSnapshotRequest(party_b, page))
-                    await self._charge_due(params, snap, now)
-                    continue
                 after = 0
                 while True:
                     snap = await self._snapshot(ops_q, FundingSnapshotRequest(
-                        party_b, page, after_quote_id=after, max_quotes=FUNDING_QUOTE_PAGE))  # fmt: skip
+                        party_b, page, after_quote_id=after, max_quotes=limit))  # fmt: skip
                     await self._charge_due(params, snap, now)
                     if not snap.more or not snap.quotes:
                         break
