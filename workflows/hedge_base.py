@@ -72,8 +72,19 @@ WAKE_KEPT_PATCH = FAST_PATH_PATCH  # developed as "wake-kept-until-facts-read"
 # Runs started before it wrote every ledger row in an activity of its own (three history events
 # and a workflow task each); from it on, the rows a workflow task writes go in one batch.
 BATCH_WRITES_PATCH = FAST_PATH_PATCH  # developed as "batched-ledger-writes"
+# Runs started before it woke on every chain_event signal, a copy of a log already applied
+# included: three listeners deliver each log, and a lagging one's copy (its chain_events
+# record not yet visible) cost a whole look at the chain and the broker. From it on such a copy
+# is still queued (`_drain_logs` skips it) but wakes nothing. The marker is written only by a
+# run that receives such a copy.
+QUIET_DUPLICATE_LOGS_PATCH = "quiet-duplicate-logs"
 POLL_WINDOW_SECONDS = 30.0  # one fill-poll activity waits at most this long
 PAUSE_RECHECK_SECONDS = 5.0  # while the protocol pauses PartyB actions, look again this often
+
+
+def _log_key(log: ChainLog) -> str:
+    """A log's identity across listeners: (block, tx, log index)."""
+    return f"{log.block_number}:{log.tx_hash}:{log.log_index}"
 
 
 class NeedsOperator(Exception):
@@ -139,7 +150,17 @@ class HedgeWorkflow(Generic[S]):
     @workflow.signal(name="chain_event")
     def chain_event(self, log: ChainLog) -> None:
         self._pending_logs.append(log)
+        if self._applied_already(log) and workflow.patched(QUIET_DUPLICATE_LOGS_PATCH):
+            return
         self._wake.set()
+
+    def _applied_already(self, log: ChainLog) -> bool:
+        """Is `log` a copy of one `_drain_logs` applied (same key, same block)?"""
+        s = self._state
+        if s is None or log.removed:
+            return False
+        key = _log_key(log)
+        return key in s.events_applied and s.event_hashes.get(key) == log.block_hash
 
     @workflow.signal(name="broker_order_update")
     def broker_order_update(self, snapshot: OrderSnapshot) -> None:
@@ -364,7 +385,7 @@ class HedgeWorkflow(Generic[S]):
         if workflow.patched(WAKE_KEPT_PATCH):
             self._wake.clear()  # what woke us is read now; a signal from here on is news
         for log in self._pending_logs:
-            key = f"{log.block_number}:{log.tx_hash}:{log.log_index}"
+            key = _log_key(log)
             orphan = f"{key}@{log.block_hash}"
             if log.removed:
                 if key in s.events_applied and s.event_hashes.get(key) in (None, log.block_hash):

@@ -63,3 +63,20 @@ def test_a_removed_log_never_applied_is_not_applied() -> None:
     assert s is not None
     _feed(wf, replace(log, removed=True))
     assert s.events_applied == [] and s.close_ids_seen == {}
+
+
+def test_a_copy_of_an_applied_log_wakes_nothing() -> None:
+    """Three listeners deliver each log: a lagging one's copy of a log already applied is
+    queued (and skipped) but does not wake the workflow for another look at the chain."""
+    wf, log = _workflow(), _close_request_log()
+    wf.chain_event(log)
+    assert wf._wake.is_set()
+    wf._drain_logs()
+    assert not wf._wake.is_set()
+    wf.chain_event(replace(log, source="subgraph"))
+    assert not wf._wake.is_set()
+    wf.chain_event(replace(log, block_hash="0x" + "bb" * 32))  # the same event in another block
+    assert wf._wake.is_set()
+    wf._drain_logs()
+    wf.chain_event(replace(log, removed=True))  # a reorg took it away
+    assert wf._wake.is_set()
