@@ -70,14 +70,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from eth_utils.address import to_checksum_address
 from prometheus_client import Counter, Gauge
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from adapters.chain.client import BlockInfo, ChainClient
+from adapters.chain.client import BlockInfo, ChainClient, PartyBBalanceInfo
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted, TxTimeout
 from adapters.chain.journal import (
     DROPPED,
@@ -380,6 +380,34 @@ class _AlreadyDone(Exception):
     """Raised inside a send when the chain shows the action done right before sending."""
 
 
+class _InLockRead(Generic[T]):
+    """A read that `_transact` starts inside the pair lock together with its quote read (one
+    round trip for both); the send awaits it when it needs the value, or reads afresh."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
+        self._read = read
+        self._task: asyncio.Future[T] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._read())
+
+    async def result(self) -> T:
+        """The value read beside the quote (read now when it was not started)."""
+        if self._task is None:
+            return await self._read()
+        return await self._task
+
+    def discard(self) -> None:
+        """Cancel it if still running, and consume its failure (the send did not need it)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
+
+
 # ------------------------------------------------------------------ activities
 
 
@@ -520,10 +548,14 @@ class ChainReads:
     async def _available(self, party_a: str) -> Decimal:
         return (await self._available_signed(party_a))[0]
 
-    async def _available_signed(self, party_a: str) -> tuple[Decimal, SingleUpnlSig | None]:
+    async def _available_signed(
+        self, party_a: str, info_read: Awaitable[PartyBBalanceInfo] | None = None
+    ) -> tuple[Decimal, SingleUpnlSig | None]:
         """PartyB's balance available for quotes of `party_a`, and the uPnl_B signature it
-        counted (None when the oracle did not answer: the uPnL is taken as 0)."""
-        info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+        counted (None when the oracle did not answer: the uPnL is taken as 0). `info_read`:
+        the balance read already under way (else one is started)."""
+        if info_read is None:
+            info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
         info, sig = await asyncio.gather(info_read, self._upnl_sig(party_a), return_exceptions=True)
         if isinstance(info, BaseException):
             raise info
@@ -642,7 +674,10 @@ class ChainActivities(ChainReads, ChainApi):
             # the allocation check counts PartyB's signed uPnL (the carried signature, or one
             # fetched in this attempt): an allocation moves no nonce and no uPnL, so that
             # signature is the one the lock sends
-            sig = await self._ensure_allocation(quote, Decimal(req.allocate_first), carried)
+            sig = await self._ensure_allocation(
+                quote, Decimal(req.allocate_first), carried,
+                balance=balance if same_address(req.party_a, quote.party_a) else None,
+            )  # fmt: skip
             if sig is None:
                 sig = await self._muon(self._upnl_sig(quote.party_a))
             try:
@@ -657,9 +692,19 @@ class ChainActivities(ChainReads, ChainApi):
                          quote.id, exc.reason)  # fmt: skip
                 return await lock_with(await self._muon(self._upnl_sig(quote.party_a)))
 
+        # PartyB's balance for the PartyA (the allocation check's input) is read beside the
+        # quote inside the pair lock when the PartyA is known: one round trip less per lock
+        balance = (
+            _InLockRead(lambda: self._rpc(
+                self.client.balance_info_of_party_b(self.party_b, req.party_a)
+            ))
+            if req.party_a and Decimal(req.allocate_first) > 0
+            else None
+        )  # fmt: skip
         result = await self._transact(
-            PLANS["lock_quote"], req.quote_id, send, party_a=req.party_a or None
-        )
+            PLANS["lock_quote"], req.quote_id, send, party_a=req.party_a or None,
+            alongside=balance,
+        )  # fmt: skip
         return await self._with_facts(result)
 
     @activity.defn(name="chain_unlock_quote")
@@ -957,10 +1002,11 @@ class ChainActivities(ChainReads, ChainApi):
     async def _transact(
         self, plan: _Plan, quote_id: int, send: Callable[[Quote], Awaitable[TxOutcome]], *,
         key: str | None = None, done: Callable[[Quote], bool] | None = None,
-        party_a: str | None = None,
+        party_a: str | None = None, alongside: _InLockRead[Any] | None = None,
     ) -> TxResult:  # fmt: skip
         """`party_a`: the quote's PartyA when the caller knows it (the pair lock needs no read
-        first; the quote is read inside the lock either way)."""
+        first; the quote is read inside the lock either way). `alongside`: a read the send
+        needs, started inside the lock with the quote read."""
 
         def already(quote: Quote) -> bool:
             return plan.done(quote, self.party_b) or (done is not None and done(quote))
@@ -976,32 +1022,45 @@ class ChainActivities(ChainReads, ChainApi):
                     return TxResult(plan.action, quote_id, earlier, already_done=True)
                 # 2. the chain state (read again: we may have waited for the pair lock)
                 _phase(f"{plan.action} quote {quote_id}: reading the chain")
-                quote, block = await self._quote_and_block(quote_id)
-                now = block.timestamp
-                if already(quote):
-                    return TxResult(plan.action, quote_id, None, already_done=True)
-                why = plan.possible(quote, self.party_b, now)
-                if why is not None:
-                    raise invalid_state(why)
-                # 3. fresh signature + send, inside this attempt
-                read_at = _READ_AT.set(now)
+                if alongside is not None:
+                    alongside.start()
                 try:
-                    outcome = await send(quote)
-                except _AlreadyDone:
-                    return TxResult(plan.action, quote_id, None, already_done=True)
-                except TxReverted as exc:
-                    after = await self._quote(quote_id)
-                    if already(after):
-                        return TxResult(plan.action, quote_id, None, already_done=True)
-                    if exc.reason not in RETRYABLE_REVERTS:
-                        now = (await self._rpc(self.client.latest_block())).timestamp
-                        why = plan.possible(after, self.party_b, now)
-                        if why is not None:
-                            raise invalid_state(f"{why} ({exc.reason})") from exc
-                    raise self._revert_error(exc) from exc
+                    return await self._decide_and_send(plan, quote_id, send, already)
                 finally:
-                    _READ_AT.reset(read_at)
-                return TxResult(plan.action, quote_id, outcome.tx_hash)
+                    if alongside is not None:
+                        alongside.discard()
+
+    async def _decide_and_send(
+        self, plan: _Plan, quote_id: int, send: Callable[[Quote], Awaitable[TxOutcome]],
+        already: Callable[[Quote], bool],
+    ) -> TxResult:  # fmt: skip
+        """Inside the pair lock: judge the quote as the chain has it now, then send."""
+        quote, block = await self._quote_and_block(quote_id)
+        now = block.timestamp
+        if already(quote):
+            return TxResult(plan.action, quote_id, None, already_done=True)
+        why = plan.possible(quote, self.party_b, now)
+        if why is not None:
+            raise invalid_state(why)
+        # 3. fresh signature + send, inside this attempt
+        read_at = _READ_AT.set(now)
+        try:
+            outcome = await send(quote)
+        except _AlreadyDone:
+            return TxResult(plan.action, quote_id, None, already_done=True)
+        except TxReverted as exc:
+            after = await self._quote(quote_id)
+            if already(after):
+                return TxResult(plan.action, quote_id, None, already_done=True)
+            if exc.reason not in RETRYABLE_REVERTS:
+                now = (await self._rpc(self.client.latest_block())).timestamp
+                why = plan.possible(after, self.party_b, now)
+                if why is not None:
+                    raise invalid_state(f"{why} ({exc.reason})") from exc
+            raise self._revert_error(exc) from exc
+        finally:
+            _READ_AT.reset(read_at)
+        return TxResult(plan.action, quote_id, outcome.tx_hash)
 
     async def _resume(
         self, action: str, quote_id: int | None, *, key: str | None = None
@@ -1189,8 +1248,9 @@ class ChainActivities(ChainReads, ChainApi):
         return req.sig.to_sig()
 
     async def _ensure_allocation(
-        self, quote: Quote, allocate_first: Decimal, carried: SingleUpnlSig | None = None
-    ) -> SingleUpnlSig | None:
+        self, quote: Quote, allocate_first: Decimal, carried: SingleUpnlSig | None = None,
+        *, balance: _InLockRead[PartyBBalanceInfo] | None = None,
+    ) -> SingleUpnlSig | None:  # fmt: skip
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
         what the quote locks — up to that, capped at `allocate_first`. Returns the uPnL
         signature the available balance counted (`carried` when given, else one fetched now;
@@ -1199,7 +1259,8 @@ class ChainActivities(ChainReads, ChainApi):
         Idempotent per quote: the allocation is journaled under the quote, and one already
         made for it (any attempt, any lock activity of the quote) that is pending is awaited,
         one mined counts — no second allocation is sent; otherwise the chain's available
-        balance decides."""
+        balance decides: `balance` when given (read inside the pair lock with the quote) and
+        no allocation of the quote was pending meanwhile, else read now."""
         if allocate_first <= 0:
             return carried
         action = alloc_action(quote.party_a)
@@ -1210,14 +1271,21 @@ class ChainActivities(ChainReads, ChainApi):
             for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
                 if await self._outcome_of([r for r in rows if r.nonce == nonce]) is not None:
                     return carried
+            if rows:  # an allocation was pending when the balance was read: read it again
+                balance = None
         elif await self._resume_in_process(action, quote.id, None) is not None:
             return carried
+        info_read = (
+            balance.result()
+            if balance is not None
+            else self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
+        )
         sig: SingleUpnlSig | None
         if carried is not None:
-            info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
+            info = await info_read
             available, sig = info.available_for_quote(from_wei18(carried.upnl)), carried
         else:
-            available, sig = await self._available_signed(quote.party_a)
+            available, sig = await self._available_signed(quote.party_a, info_read)
         # Keep headroom above what the lock needs: the open's solvency check counts the signed
         # uPnL, and a price move between lock and open must not make it revert.
         target = quote.locked_values.total_for_party_b * 2

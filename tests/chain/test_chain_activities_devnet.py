@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from chain_helpers import funded_key
 from conftest import PRICE
 from devnet_diamond import DevnetSymmio, devnet_diamond_fixtures
 from temporalio.client import Client
 from test_chain_activities import call, ok, status_of, tx_rows, wait_rows
 
+from devnet.stack.anvil import Anvil
 from domain.enums import QuoteStatus
 
 pytestmark = pytest.mark.usefixtures("chain_worker")
@@ -160,3 +162,39 @@ async def test_open_facts_with_the_events_hints_read_at_once_and_the_quote_decid
     stranger = "0x" + "11" * 20
     assert await facts_with(party_a=stranger, symbol_id=plain["quote"]["symbol_id"] + 1) == plain
     assert await facts_with(party_a=stranger, symbol_id=0) == plain  # no symbol: not hinted
+
+
+async def test_a_lock_told_the_party_a_allocates_from_the_balance_read_beside_the_quote(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    party_a: tuple[str, str], hedger_key: tuple[str, str], anvil: Anvil,
+) -> None:  # fmt: skip
+    """Told the PartyA, the lock reads PartyB's balance for the pair inside the pair lock with
+    the quote (one round trip) and allocates up to twice what the lock needs, once; a PartyA hint the quote
+    contradicts never counts that PartyA's balance: the quote's own PartyA is allocated for."""
+    key, trader = funded_key(anvil)
+    symmio.trader(key).fund(100_000 * 10**18)
+
+    def allocated(who: str) -> int:
+        return int(symmio.contract.functions.allocatedBalanceOfPartyB(hedger_key[1], who).call())
+
+    first = symmio.send_quote(key)
+    assert allocated(trader) == 0
+    locked = ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                           {"quote_id": first, "allocate_first": "5000", "party_a": trader}))  # fmt: skip
+    assert locked["tx_hash"] and status_of(symmio, first) == QuoteStatus.LOCKED
+    after_first = allocated(trader)
+    assert after_first > 0
+    second = symmio.send_quote(key)  # the same quote: half the allocation is free, topped up
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": second, "allocate_first": "5000", "party_a": trader}))  # fmt: skip
+    assert status_of(symmio, second) == QuoteStatus.LOCKED
+    assert allocated(trader) == after_first * 3 // 2  # up to twice what the lock needs, once
+
+    key_c, other = funded_key(anvil)
+    symmio.trader(key_c).fund(100_000 * 10**18)
+    hinted = symmio.send_quote(key_c)
+    theirs = allocated(party_a[1])
+    ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                  {"quote_id": hinted, "allocate_first": "5000", "party_a": party_a[1]}))  # fmt: skip
+    assert status_of(symmio, hinted) == QuoteStatus.LOCKED
+    assert allocated(other) > 0 and allocated(party_a[1]) == theirs
