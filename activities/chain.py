@@ -630,8 +630,12 @@ class ChainActivities(ChainReads, ChainApi):
         close_top_up: bool = True,
         close_top_up_margin: Decimal = Decimal(1),
         close_settle_upnl: bool = True,
+        lock_top_up_to: Decimal = Decimal(0),
     ) -> None:
         super().__init__(client, muon, party_b=sender.address, chain_id=chain_id)
+        # a lock that must allocate tops PartyB's headroom for the PartyA up to at least this
+        # (the balance manager's band target): the next locks of that PartyA send no allocation
+        self.lock_top_up_to = lock_top_up_to
         # top up the allocation for the PartyA before a close fill it could not pay otherwise
         self.close_top_up = close_top_up
         self.close_top_up_margin = close_top_up_margin
@@ -1252,8 +1256,8 @@ class ChainActivities(ChainReads, ChainApi):
         *, balance: _InLockRead[PartyBBalanceInfo] | None = None,
     ) -> SingleUpnlSig | None:  # fmt: skip
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
-        what the quote locks — up to that, capped at `allocate_first`. Returns the uPnL
-        signature the available balance counted (`carried` when given, else one fetched now;
+        what the quote locks — up to that or `lock_top_up_to` if higher, capped at
+        `allocate_first`. Returns the uPnL signature the available balance counted (`carried` when given, else one fetched now;
         None when Muon did not answer).
 
         Idempotent per quote: the allocation is journaled under the quote, and one already
@@ -1288,9 +1292,11 @@ class ChainActivities(ChainReads, ChainApi):
             available, sig = await self._available_signed(quote.party_a, info_read)
         # Keep headroom above what the lock needs: the open's solvency check counts the signed
         # uPnL, and a price move between lock and open must not make it revert.
-        target = quote.locked_values.total_for_party_b * 2
-        if available >= target:
+        needed = quote.locked_values.total_for_party_b * 2
+        if available >= needed:
             return sig
+        # an allocation is a transaction mined before the lock: make it one for many locks
+        target = max(needed, self.lock_top_up_to)
         amount = min(allocate_first, target - available)
         await self._send(action, quote.id, "allocateForPartyB",
                          [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip

@@ -82,6 +82,8 @@ class FloorConfig:
     collateral: Decimal = Decimal(1_000_000)
     poll_interval: float = 0.02  # receipt and order-fill polls
     gas_limit: int = 3_000_000  # fixed: no estimate round trip
+    # an allocation tops the headroom up to at least this (the hedger's band target)
+    top_up_to: Decimal = Decimal(0)
     max_fee_gwei: int = 100
     priority_fee_gwei: int = 1
     step_timeout: float = 30.0  # a receipt or fill taking longer: an error (a LIMIT: cancelled)
@@ -388,7 +390,8 @@ class FloorBot:
 
     async def _ensure_allocation(self, quote: ev.SendQuote) -> None:
         """The hedger's rule (activities/chain.py `_ensure_allocation`), without the signed uPnL:
-        allocate up to twice what the quote locks when the allocation for this PartyA is below."""
+        when the allocation for this PartyA is below twice what the quote locks, allocate up to
+        that or `top_up_to` if higher."""
         raw = await self.chain.request(
             "eth_call",
             [{"to": self.chain.address,
@@ -401,10 +404,10 @@ class FloorBot:
             pending_locked=LockedValues.from_wei(*values[5:9]),
         )
         available = info.available_for_quote()
-        target = from_wei18(quote.cva + quote.lf + quote.party_bmm) * 2
-        if available >= target:
+        needed = from_wei18(quote.cva + quote.lf + quote.party_bmm) * 2
+        if available >= needed:
             return
-        amount = to_wei18(target - available)
+        amount = to_wei18(max(needed, self.config.top_up_to) - available)
         data = calldata("allocateForPartyB", amount, to_checksum_address(quote.party_a))
         await self._checked(self._send_raw(self.chain.address, data), "allocateForPartyB")
 

@@ -236,7 +236,9 @@ class Settings(BaseSettings):
     # Allocation bands per PartyA on PartyB's headroom (partyBAvailableForQuote): below `low`
     # allocate up to `target`, above `high` deallocate down to it (after the deallocate cooldown,
     # keeping `margin` above locked + pending + losses). target 0 = off; high 0 = never
-    # deallocate. `balance_dry_run`: only report what it would do.
+    # deallocate. `balance_dry_run`: only report what it would do. A lock that must allocate
+    # first tops the headroom up to `target` too (not just to twice what it locks), so the
+    # PartyA's next locks send no allocation before them.
     balance_allocation_low: Decimal = Field(Decimal(0), ge=0)
     balance_allocation_target: Decimal = Field(Decimal(0), ge=0)
     balance_allocation_high: Decimal = Field(Decimal(0), ge=0)

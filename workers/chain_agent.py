@@ -136,6 +136,7 @@ def build_agent(
         client, sender, muon, journal, chain_id=settings.chain_id,
         close_top_up=settings.close_top_up, close_top_up_margin=settings.close_top_up_margin,
         close_settle_upnl=settings.close_settle_upnl,
+        lock_top_up_to=settings.balance_allocation_target,
     )  # fmt: skip
     return ChainAgent(client, sender, muon, engine, activities, journal, mirror)
 

@@ -198,3 +198,31 @@ async def test_a_lock_told_the_party_a_allocates_from_the_balance_read_beside_th
                   {"quote_id": hinted, "allocate_first": "5000", "party_a": party_a[1]}))  # fmt: skip
     assert status_of(symmio, hinted) == QuoteStatus.LOCKED
     assert allocated(other) > 0 and allocated(party_a[1]) == theirs
+
+
+async def test_a_lock_that_allocates_tops_up_to_the_band_target(
+    temporal_client: Client, chain_worker: tuple[str, Any], symmio: DevnetSymmio,
+    hedger_key: tuple[str, str], anvil: Anvil,
+) -> None:  # fmt: skip
+    """With an allocation band target, the lock that must allocate allocates up to it in one
+    transaction, and the PartyA's next locks allocate nothing (a transaction less before each)."""
+    key, trader = funded_key(anvil)
+    symmio.trader(key).fund(100_000 * 10**18)
+    activities = chain_worker[1].activities
+    activities.lock_top_up_to = Decimal(300)
+    try:
+        first = symmio.send_quote(key)
+        ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                      {"quote_id": first, "allocate_first": "5000", "party_a": trader}))  # fmt: skip
+        allocated = symmio.contract.functions.allocatedBalanceOfPartyB(hedger_key[1], trader)
+        assert allocated.call() == 300 * 10**18
+        sent = symmio.w3.eth.get_transaction_count(hedger_key[1])
+        for _ in range(2):
+            quote_id = symmio.send_quote(key)
+            ok(await call(temporal_client, chain_worker, "chain_lock_quote",
+                          {"quote_id": quote_id, "allocate_first": "5000", "party_a": trader}))  # fmt: skip
+            assert status_of(symmio, quote_id) == QuoteStatus.LOCKED
+        assert symmio.w3.eth.get_transaction_count(hedger_key[1]) == sent + 2  # the locks alone
+        assert allocated.call() == 300 * 10**18
+    finally:
+        activities.lock_top_up_to = Decimal(0)
