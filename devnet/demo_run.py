@@ -23,6 +23,8 @@ from devnet.demo import DemoOptions, HedgerProcesses, write_summary
 from devnet.stack.stack import LocalStack
 from devnet.stack.supervisor import Supervisor
 
+WORKERS_READY_SECONDS = 120.0  # a worker that polls by then is slow; later, the demo gives up
+
 
 class ChaosHook(Protocol):
     """What the chaos monkey plugs into a run (see `devnet.chaos`)."""
@@ -109,6 +111,8 @@ async def drive(
     )
     watcher = ChainWatcher(reader, scope.first_quote_id)
     traders_by_address = {t.chain.address.lower(): t for t in sim.traders}
+    if processes.running:  # the hedger's own processes (a test may run none: nothing to wait for)
+        await _hedger_polling(scope, log)
     started = time.monotonic()
     chaos_stop = asyncio.Event()
     chaos_task = asyncio.create_task(chaos.run(chaos_stop)) if chaos is not None else None
@@ -292,6 +296,22 @@ def print_stuck(summary: dict[str, Any], log: Callable[[str], None]) -> None:
         log(
             f"demo: position validator: {validator['open']} open finding(s) {validator['open_by_kind']}"
         )
+
+
+async def _hedger_polling(scope: RunScope, log: Callable[[str], None]) -> None:
+    """Trade only once every worker polls its task queue: an intent posted while the chain
+    worker still starts waits for it, and the traders' wind-down cancels it meanwhile (the
+    5-intent demo then opened nothing on a slow machine)."""
+    from temporalio.client import Client
+
+    from devnet.stack.pollers import wait_for_pollers
+
+    if scope.temporal_address is None:
+        return
+    waited = time.monotonic()
+    client = await Client.connect(scope.temporal_address, namespace=scope.namespace)
+    await wait_for_pollers(client, timeout=WORKERS_READY_SECONDS)
+    log(f"demo: every hedger task queue polled after {time.monotonic() - waited:.1f}s")
 
 
 async def _validator_view(scope: RunScope, timeout: float = 45.0) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from config.settings import load_settings
 from devnet.demo import HedgerProcesses, ensure_deployment, hedger_env
+from devnet.stack.pollers import wait_for_pollers
 from devnet.stack.process import free_port
 from devnet.stack.stack import LocalStack, StackPorts
 from devnet.traders.chain import PartyAChain, TxFailed
@@ -506,7 +507,7 @@ async def hedger(e2e_stack: tuple[LocalStack, str, HedgerProcesses]) -> AsyncIte
     client = await connect(load_settings(temporal_address=stack.info["temporal"]["address"]))
     engine = create_async_engine(stack.running_url("postgres"), pool_pre_ping=True)
     harness = Hedger(stack, symmio, processes, client, engine)
-    await _wait_for_pollers(client)
+    await wait_for_pollers(client)
     # A still market: MARKET intents are priced off the oracle's mark with a 1% bound, and a
     # random walk on a loaded machine could move past it between signing and hedging (the
     # hedger then correctly lets the quote go, but the test wants a deterministic open).
@@ -524,7 +525,7 @@ async def _hedger_ready(hedger: Hedger) -> None:
     A test that restarts the hedger's processes (tests/e2e/test_listeners.py) returns once
     they are started, not listening; the next test must not race them."""
     await _wait_for_api(hedger)
-    await _wait_for_pollers(hedger.client)
+    await wait_for_pollers(hedger.client)
 
 
 async def _wait_for_api(hedger: Hedger, timeout: float = 60) -> None:
@@ -541,40 +542,6 @@ async def _wait_for_api(hedger: Hedger, timeout: float = 60) -> None:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.25)
-
-
-async def _wait_for_pollers(client: Client, timeout: float = 60) -> None:
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    from interfaces.temporal import TaskQueues
-
-    wanted = [
-        (TaskQueues.WORKFLOWS, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-        (TaskQueues.RISK, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
-        (TaskQueues.CHAIN, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        (TaskQueues.BROKER, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-        (TaskQueues.OPS, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
-    ]
-    deadline = time.monotonic() + timeout
-    missing = wanted
-    while time.monotonic() < deadline:
-        missing = []
-        for name, kind in wanted:
-            reply = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=client.namespace,
-                    task_queue=TaskQueue(name=name),
-                    task_queue_type=kind,
-                )
-            )
-            if not reply.pollers:
-                missing.append((name, kind))
-        if not missing:
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"no pollers on {missing} (see the hedger logs)")
 
 
 def _logs(path: Path) -> str:
