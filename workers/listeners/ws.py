@@ -320,6 +320,9 @@ class WsListener:
                 await self.delivery.deliver(raw, c.source)
                 self.window.note_log(raw)
                 caught += 1
+                # counted as delivered: a session that fails later in the catch-up keeps them
+                self.stats["caught_up"] += 1
+                WS_CAUGHT_UP.labels(c.source).inc()
             position = high
             self.cursor = await self._advance(high)
         if c.confirmations > 0 and head > max(position, target):
@@ -331,9 +334,7 @@ class WsListener:
         self.window.note_block(head, latest.hash, latest.timestamp)
         if self.cursor is not None:
             observe_lag(c.source, head, self.cursor, self.window.timestamp(self.cursor))
-        self.stats["caught_up"] += caught
         if caught:
-            WS_CAUGHT_UP.labels(c.source).inc(caught)
             log.info("%s: caught up %s logs up to block %s", c.cursor_name, caught, head)
 
     async def _advance(self, block: int) -> int:
