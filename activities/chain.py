@@ -382,7 +382,7 @@ class _AlreadyDone(Exception):
 
 class _InLockRead(Generic[T]):
     """A read that `_transact` starts inside the pair lock together with its quote read (one
-    round trip for both); the send awaits it when it needs the value, or reads afresh."""
+    round trip for both); the send awaits it when it needs the value."""
 
     def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
         self._read = read
@@ -392,9 +392,8 @@ class _InLockRead(Generic[T]):
         self._task = asyncio.ensure_future(self._read())
 
     async def result(self) -> T:
-        """The value read beside the quote (read now when it was not started)."""
-        if self._task is None:
-            return await self._read()
+        """The value read beside the quote (`start` ran: the send runs after the quote read)."""
+        assert self._task is not None, "an in-lock read awaited before _transact started it"
         return await self._task
 
     def discard(self) -> None:
@@ -548,6 +547,10 @@ class ChainReads:
     async def _available(self, party_a: str) -> Decimal:
         return (await self._available_signed(party_a))[0]
 
+    async def _balance_info(self, party_a: str) -> PartyBBalanceInfo:
+        """`balanceInfoOfPartyB` of our PartyB towards `party_a`."""
+        return await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+
     async def _available_signed(
         self, party_a: str, info_read: Awaitable[PartyBBalanceInfo] | None = None
     ) -> tuple[Decimal, SingleUpnlSig | None]:
@@ -555,7 +558,7 @@ class ChainReads:
         counted (None when the oracle did not answer: the uPnL is taken as 0). `info_read`:
         the balance read already under way (else one is started)."""
         if info_read is None:
-            info_read = self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+            info_read = self._balance_info(party_a)
         info, sig = await asyncio.gather(info_read, self._upnl_sig(party_a), return_exceptions=True)
         if isinstance(info, BaseException):
             raise info
@@ -699,9 +702,7 @@ class ChainActivities(ChainReads, ChainApi):
         # PartyB's balance for the PartyA (the allocation check's input) is read beside the
         # quote inside the pair lock when the PartyA is known: one round trip less per lock
         balance = (
-            _InLockRead(lambda: self._rpc(
-                self.client.balance_info_of_party_b(self.party_b, req.party_a)
-            ))
+            _InLockRead(lambda: self._balance_info(req.party_a))
             if req.party_a and Decimal(req.allocate_first) > 0
             else None
         )  # fmt: skip
@@ -929,7 +930,7 @@ class ChainActivities(ChainReads, ChainApi):
         """Read-only: PartyB's allocation and locked values towards `party_a` and the oracle's
         signed uPnL of PartyB, and the buffer to the liquidation threshold."""
         who = to_checksum_address(party_a)
-        info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, who))
+        info = await self._balance_info(who)
         sig = await self._muon(self._upnl_sig(who))
         upnl = from_wei18(sig.upnl)
         locked = info.locked.cva + info.locked.lf
@@ -969,7 +970,7 @@ class ChainActivities(ChainReads, ChainApi):
                             return RebalanceResult(who, kind, "", "", "sent by an earlier attempt",
                                                    tx_hash=earlier, already_done=True)  # fmt: skip
                 _phase(f"rebalance {who}: reading the chain and the oracle")
-                info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, party_a))
+                info = await self._balance_info(party_a)
                 sig = await self._muon(self._upnl_sig(party_a))
                 free = await self._rpc(self.client.balance_of(self.party_b))
                 block = await self._rpc(self.client.latest_block())
@@ -1257,8 +1258,8 @@ class ChainActivities(ChainReads, ChainApi):
     ) -> SingleUpnlSig | None:  # fmt: skip
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
         what the quote locks — up to that or `lock_top_up_to` if higher, capped at
-        `allocate_first`. Returns the uPnL signature the available balance counted (`carried` when given, else one fetched now;
-        None when Muon did not answer).
+        `allocate_first`. Returns the uPnL signature the available balance counted (`carried`
+        when given, else one fetched now; None when Muon did not answer).
 
         Idempotent per quote: the allocation is journaled under the quote, and one already
         made for it (any attempt, any lock activity of the quote) that is pending is awaited,
@@ -1279,11 +1280,7 @@ class ChainActivities(ChainReads, ChainApi):
                 balance = None
         elif await self._resume_in_process(action, quote.id, None) is not None:
             return carried
-        info_read = (
-            balance.result()
-            if balance is not None
-            else self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
-        )
+        info_read = balance.result() if balance is not None else self._balance_info(quote.party_a)
         sig: SingleUpnlSig | None
         if carried is not None:
             info = await info_read
@@ -1320,7 +1317,7 @@ class ChainActivities(ChainReads, ChainApi):
         action = alloc_action(quote.party_a)
         _phase(f"close top-up quote {quote.id}: waiting for pending allocations")
         await self._await_allocations(action, quote.id)
-        info = await self._rpc(self.client.balance_info_of_party_b(self.party_b, quote.party_a))
+        info = await self._balance_info(quote.party_a)
         facts = CloseSettlementFacts(
             position_type=quote.position_type, opened_price=quote.opened_price,
             open_quantity=quote.quantity - quote.closed_amount, quote_locked=quote.locked_values,

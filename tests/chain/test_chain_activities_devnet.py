@@ -169,8 +169,9 @@ async def test_a_lock_told_the_party_a_allocates_from_the_balance_read_beside_th
     party_a: tuple[str, str], hedger_key: tuple[str, str], anvil: Anvil,
 ) -> None:  # fmt: skip
     """Told the PartyA, the lock reads PartyB's balance for the pair inside the pair lock with
-    the quote (one round trip) and allocates up to twice what the lock needs, once; a PartyA hint the quote
-    contradicts never counts that PartyA's balance: the quote's own PartyA is allocated for."""
+    the quote (one round trip) and allocates up to twice what the lock needs, once; a PartyA
+    hint the quote contradicts never counts that PartyA's balance: the quote's own PartyA is
+    allocated for."""
     key, trader = funded_key(anvil)
     symmio.trader(key).fund(100_000 * 10**18)
 
