@@ -9,7 +9,9 @@ What the broker says about a leg is merged, never copied over (`BrokerLeg.observ
 filled quantity never goes down, and "not found" is read lag until it has repeated for a while
 (`LOST_AFTER_MISSES` look-ups over `LOST_AFTER_SECONDS`); even then the leg is settled by
 cancelling it by client order id, whose answer comes from the exchange's matching engine, so
-an order that still rests can never fill behind the hedger's back.
+an order that still rests can never fill behind the hedger's back. A cancel that answers
+"unknown order" for an order the broker had acknowledged says only that it is no longer open,
+not what it filled: the leg stays unsettled (`not_open`) and is looked up until it is found.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ ZERO = Decimal(0)
 NOT_FOUND = "not_found"
 LOST_AFTER_MISSES = 3  # consecutive "not found" look-ups ...
 LOST_AFTER_SECONDS = 10.0  # ... over at least this long, before the leg is settled by a cancel
+NOT_OPEN_RECHECK_SECONDS = 2.0  # a leg the broker has closed but not shown yet is looked up again
+# Runs started before it took a cancel's "unknown order" for an acknowledged leg as "final,
+# nothing filled": a close (or hedge) that had filled unseen was then placed a second time.
+UNSEEN_FILL_PATCH = "unseen-fill-kept-open"
 
 Record = Callable[["BrokerLeg"], Awaitable[None]]
 
@@ -48,6 +54,9 @@ class BrokerLeg:
     snapshot: OrderSnapshot | None = None
     misses: int = 0  # consecutive look-ups that did not find the order
     first_miss_at: float | None = None  # workflow time of the first of them
+    # the matching engine says the order is no longer open, but no look-up has shown what it
+    # filled yet: it is not final, and it is not cancelled again, only looked up
+    not_open: bool = False
 
     @property
     def filled(self) -> Decimal:
@@ -72,7 +81,7 @@ class BrokerLeg:
             if self.first_miss_at is None:
                 self.first_miss_at = now
             return  # read lag until proven otherwise: keep what we knew
-        self.misses, self.first_miss_at = 0, None
+        self.misses, self.first_miss_at, self.not_open = 0, None, False
         if snap.status == NOT_FOUND:
             self.snapshot = replace(old, status=NOT_FOUND) if old is not None else snap
         elif old is not None and Decimal(snap.filled) < self.filled:
@@ -80,6 +89,19 @@ class BrokerLeg:
             self.snapshot = replace(snap, filled=old.filled, average_price=old.average_price)
         else:
             self.snapshot = snap
+
+    @property
+    def acknowledged(self) -> bool:
+        """The broker has answered for this order: it exists there (or did)."""
+        return self.snapshot is not None and self.snapshot.status not in (NOT_FOUND, "rejected")
+
+    def closed_unseen(self, now: float) -> None:
+        """A cancel answered "unknown order" for this acknowledged order: it is not open, and
+        what it filled is unknown until a look-up finds it (a miss, not a settlement)."""
+        self.not_open = True
+        self.misses += 1
+        if self.first_miss_at is None:
+            self.first_miss_at = now
 
     def looks_lost(self, now: float) -> bool:
         return (
@@ -116,20 +138,41 @@ async def refresh(legs: list[BrokerLeg], record: Record) -> None:
     for leg, snap in zip(open_legs, snapshots, strict=True):
         leg.observe(snap, _now())
     for leg in open_legs:
-        if leg.looks_lost(_now()):
-            leg.observe(
-                await calls.cancel_order(leg.symbol, leg.client_order_id), _now(), settled=True
-            )
+        if leg.looks_lost(_now()) and not leg.not_open:
+            _settle(leg, await calls.cancel_order(leg.symbol, leg.client_order_id))
             await record(leg)
 
 
 async def cancel_working(legs: list[BrokerLeg], record: Record) -> None:
-    """Cancel every working leg, one after the other, recording each answer."""
+    """Cancel every working leg, one after the other, recording each answer. A leg the broker
+    has closed but not shown is looked up instead, after a pause when it is still not found
+    (the caller decides again on what is known, and must not spin)."""
     for leg in legs:
-        if not leg.final:
-            snap = await calls.cancel_order(leg.symbol, leg.client_order_id)
-            leg.observe(snap, _now(), settled=True)
-            await record(leg)
+        if leg.final:
+            continue
+        if leg.not_open:
+            leg.observe(await calls.fetch_order(leg.symbol, leg.client_order_id), _now())
+            if leg.final:
+                await record(leg)
+            else:
+                await workflow.sleep(NOT_OPEN_RECHECK_SECONDS)
+            continue
+        _settle(leg, await calls.cancel_order(leg.symbol, leg.client_order_id))
+        await record(leg)
+
+
+def _settle(leg: BrokerLeg, snap: OrderSnapshot) -> None:
+    """Merge a cancel's answer. "Unknown order" for an order the broker acknowledged means it
+    is no longer open, not that nothing filled: it stays unsettled until a look-up finds it."""
+    if (
+        snap.status == NOT_FOUND
+        and leg.acknowledged
+        and not leg.final
+        and workflow.patched(UNSEEN_FILL_PATCH)
+    ):
+        leg.closed_unseen(_now())
+        return
+    leg.observe(snap, _now(), settled=True)
 
 
 async def place(

@@ -8,6 +8,7 @@ hedger wrote about itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from dataclasses import replace
@@ -21,6 +22,7 @@ from domain import events as ev
 from domain.enums import OrderType, PositionType, QuoteStatus
 from interfaces.workflows import ChainLog
 from workers.listeners.delivery import chain_log_from
+from workflows.broker_legs import UNSEEN_FILL_PATCH
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +47,22 @@ async def _events_since(hedger, workflow_id: str, since: datetime) -> Counter[st
         if first.event_time.ToDatetime(UTC) < since or not started.continued_execution_run_id:
             return counted
         run_id = started.continued_execution_run_id
+
+
+async def _took_patch(hedger, workflow_id: str, patch: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether any run of the workflow recorded `patch`'s marker: the path under test was taken
+    (the safety itself is counted from the simulator and the chain)."""
+    async for run in hedger.client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        handle = hedger.client.get_workflow_handle(workflow_id, run_id=run.run_id)
+        for event in (await handle.fetch_history()).events:
+            if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+                continue
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_patch" and any(
+                json.loads(p.data).get("id") == patch for p in marker.details["patch-data"].payloads
+            ):
+                return True
+    return False
 
 
 def _lock_quote_log(hedger, quote_id: int) -> ChainLog:  # type: ignore[no-untyped-def]
@@ -205,6 +223,53 @@ async def test_a_close_seen_before_its_event_is_closed_once(hedger) -> None:  # 
     await hedger.wait_workflow(hedger.position(quote_id), timeout=90)
     assert await hedger.broker_traded(quote_id) == 0
     await hedger.assert_hedged()
+
+
+async def test_a_close_order_that_filled_unseen_is_not_placed_again(hedger, record_history) -> None:  # type: ignore[no-untyped-def]
+    """A resting close order fills while every look-up by id says "does not exist" (read lag)
+    and the user stream is down. Cancelling it answers "unknown order": it is no longer open,
+    but that says nothing of what it filled. The hedger took it for an order that filled
+    nothing and placed a second close, then bought the excess back (quote 16 of a chaos run:
+    h16c9n1 SELL, h16c9n2 SELL, h16c9n3 BUY). It must look the order up until it is found."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(side=PositionType.SHORT, quantity=Decimal("0.01"))
+    await hedger.wait_chain(quote_id, OPEN)
+    await hedger.wait_workflow(hedger.intent(quote_id))
+    mark = await hedger.mark_price()
+    # A LIMIT close (a buy) below the market: the hedger's close order rests.
+    await hedger.request_close(
+        quote_id,
+        order_type=OrderType.LIMIT,
+        price=(mark * Decimal("0.95")).quantize(Decimal("0.01")),
+    )
+    await hedger.wait_state(
+        hedger.position(quote_id), lambda s: any(leg["purpose"] == "close" for leg in s["legs"])
+    )
+    blind = {"count": None, "duration": 40}
+    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", **blind)
+    await hedger.add_fault(kind="ws_drop", **blind)
+    try:
+        await hedger.set_price((mark * Decimal("0.94")).quantize(Decimal("0.01")))  # it fills
+        await asyncio.sleep(40)
+    finally:
+        await hedger.clear_faults()
+    await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=120)
+    await hedger.set_price(mark)
+    await hedger.wait_workflow(hedger.position(quote_id), timeout=90)
+    closes = [
+        o["clientOrderId"]
+        for o in await hedger.broker_orders(quote_id)
+        if "c" in o["clientOrderId"]
+    ]
+    assert len(closes) == 1, f"a close that filled unseen was placed again: {closes}"
+    assert await _took_patch(hedger, hedger.position(quote_id).id, UNSEEN_FILL_PATCH), (
+        "the close order was never taken for closed and unseen: the test did not test it"
+    )
+    assert await hedger.broker_traded(quote_id) == 0
+    await hedger.assert_hedged()
+    await record_history(
+        hedger.position(quote_id), "PositionWorkflow", "unseen-fill-kept-open", every_run=True
+    )
 
 
 async def test_a_quote_signed_before_the_hedger_moved_its_party_a_nonce_is_signed_again(
