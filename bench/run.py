@@ -68,6 +68,9 @@ TRADERS = 24  # PartyAs posting in parallel (each sends one transaction at a tim
 # The allocation band target (USD per PartyA) of the hedger and, the same rule, of the floor: a
 # lock that must allocate tops up to it, so a PartyA's next locks send no allocation first.
 ALLOCATION_TARGET = Decimal(5_000)
+# The floor's fixed gas limit, which the hedger is given too: it still pre-flights each
+# transaction, with one eth_call at that limit instead of an estimate.
+GAS_LIMIT = 3_000_000
 # Open positions per PartyA at most in the positions phase: every uPnL signature (the trader's
 # and the hedger's) reads all of a PartyA's positions, so 10,000 positions on 24 PartyAs made
 # each Muon call ~40x dearer and the phase crawled at 0.8 opens/s.
@@ -314,6 +317,7 @@ class Bench:
         env["HEDGER_API_PORT"] = str(free_port())
         env.update(risk_limits(self.options.positions))
         env["HEDGER_BALANCE_ALLOCATION_TARGET"] = str(ALLOCATION_TARGET)
+        env["HEDGER_CHAIN_GAS_LIMIT"] = str(GAS_LIMIT)
         self.env = env
         self.processes = HedgerProcesses(self.state, env, log)
         self.processes.start()
@@ -691,7 +695,7 @@ class Bench:
             muon_urls=[self.stack.info["oracle"]["url"]], private_key=floor_key,
             admin_key=DEFAULT_ADMIN_KEY, exchange_url=self.floor_exchange.url,
             exchange_api_key="devnet-api-key", exchange_secret="devnet-api-secret",
-            top_up_to=ALLOCATION_TARGET,
+            top_up_to=ALLOCATION_TARGET, gas_limit=GAS_LIMIT,
             broker_rate_limit_ms=int(self.env["HEDGER_BROKER_RATE_LIMIT_MS"])
             if self.env.get("HEDGER_BROKER_RATE_LIMIT_MS") else None,
         ))  # fmt: skip

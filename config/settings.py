@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     symmio_address: str | None = None
     private_key: SecretStr = SecretStr(DEVNET_HEDGER_KEY)
     confirmations: int = Field(1, ge=0)
+    # a fixed gas limit for every transaction of ours: each is pre-flighted with one eth_call at
+    # that limit instead of eth_estimateGas (unset: estimate, and send 130 % of the estimate)
+    chain_gas_limit: int | None = Field(None, ge=21_000, le=30_000_000)
     # the listeners: their own confirmation depth (the poller's default: `confirmations`) and
     # how many recent blocks they remember to detect a reorg by block hash
     poll_confirmations: int | None = Field(None, ge=0)

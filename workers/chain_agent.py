@@ -31,7 +31,7 @@ from activities.chain import ChainActivities
 from adapters.chain.abi import AbiEntry
 from adapters.chain.client import ChainClient
 from adapters.chain.journal import JournalLocked, JournalMirror, LocalJournal
-from adapters.chain.sender import TransactionSender
+from adapters.chain.sender import FeePolicy, TransactionSender
 from adapters.muon.client import MuonClient
 from config.settings import ConfigError, Settings
 from interfaces.temporal import TaskQueues
@@ -116,6 +116,7 @@ def build_agent(
         # retryable "TxPending" and the retry resumes the same transaction
         receipt_timeout=RECEIPT_TIMEOUT_SECONDS,
         stuck_after=STUCK_AFTER_SECONDS,
+        fees=FeePolicy(fixed_gas_limit=settings.chain_gas_limit),
     )
     journal = LocalJournal.open_for(
         settings.chain_journal_directory(), chain_id=settings.chain_id, signer=sender.address

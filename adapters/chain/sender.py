@@ -20,7 +20,8 @@
   those same-call hashes can satisfy the wait; if the nonce is consumed by none of them,
   `TxDropped`.
 * **Reverts**: a status-0 receipt is replayed with ``eth_call`` at its block to get the reason
-  (`TxReverted(reason, tx_hash)`); a pre-flight ``eth_estimateGas`` that reverts is journaled
+  (`TxReverted(reason, tx_hash)`); a pre-flight that reverts (``eth_estimateGas``, or
+  ``eth_call`` at `FeePolicy.fixed_gas_limit` when one is set) is journaled
   (``reverted_preflight``, no nonce) and raises `TxReverted(reason, None)`; nothing is signed.
 """
 
@@ -90,6 +91,10 @@ class FeePolicy:
     bump_percent: int = 25  # per replacement (nodes require >= 10 %)
     gas_limit_percent: int = 130  # estimate × this / 100
     fallback_gas_limit: int = 3_000_000  # when the caller skips the estimate
+    # When set, every transaction gets this gas limit and is pre-flighted with one `eth_call`
+    # at that limit (one execution) instead of `eth_estimateGas` (a search of several); a call
+    # that fails is estimated after all, so an out-of-gas at the limit costs time, not a revert.
+    fixed_gas_limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +215,21 @@ class TransactionSender:
             raise TxReverted(self._reason(exc), None) from exc
         return int(result, 16)
 
+    async def preflight(self, *, to: str, data: str, value: int = 0) -> int:
+        """The gas limit to send with, after a pre-flight that raises `TxReverted(reason, None)`
+        on a revert: `eth_call` at `FeePolicy.fixed_gas_limit` when set (an estimate decides
+        when the call fails: the limit may be what was short), else the estimate × the margin."""
+        fixed = self.fees.fixed_gas_limit
+        if fixed is not None:
+            call = self._call_object(to, data, value) | {"gas": hex(fixed)}
+            try:
+                await self.client.request("eth_call", [call, "pending"])
+                return fixed
+            except JsonRpcError:
+                pass
+        estimate = await self.simulate(to=to, data=data, value=value)
+        return max(fixed or 0, estimate * self.fees.gas_limit_percent // 100)
+
     async def broadcast(
         self,
         *,
@@ -227,11 +247,10 @@ class TransactionSender:
         try:
             if gas is None:
                 try:
-                    estimate = await self.simulate(to=to, data=data, value=value)
+                    gas = await self.preflight(to=to, data=data, value=value)
                 except TxReverted as exc:
                     await self._preflight_reverted(action, quote_id, exc.reason, tag)
                     raise
-                gas = estimate * self.fees.gas_limit_percent // 100
             max_fee, tip = await fees
         finally:
             if not fees.done():

@@ -222,3 +222,38 @@ async def test_the_background_sweep_settles_a_row_nobody_waits_for(
         assert [r.status for r in rows if r.tx_hash == row.tx_hash] == ["mined"]
     finally:
         await second.close()
+
+
+async def test_a_configured_gas_limit_sends_the_hedge_without_an_estimate(
+    chain_settings: Settings, symmio: SymmioUnderTest, party_a: tuple[str, str],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """HEDGER_CHAIN_GAS_LIMIT reaches the sender: allocate, lock, open and close on the
+    contract each go out at that limit, pre-flighted by one eth_call, never estimated."""
+    settings = agent_settings(chain_settings, chain_gas_limit=2_500_000,
+                              chain_journal_dir=str(tmp_path))  # fmt: skip
+    agent = make_agent(settings, symmio)
+    asked: list[str] = []
+    request = agent.client.request
+
+    async def spy(method: str, params: list[Any]) -> Any:
+        asked.append(method)
+        return await request(method, params)
+
+    agent.client.request = spy  # type: ignore[method-assign]
+    env = ActivityEnvironment()
+    try:
+        q = symmio.send_quote(party_a[0])
+        locked = await env.run(agent.activities.lock_quote, LockRequest(q, "1000"))
+        opened = await env.run(agent.activities.open_position, OpenRequest(q, "0.01", "60050"))
+        symmio.request_to_close(party_a[0], q, PRICE - 100, Decimal("0.01"))
+        filled = await env.run(agent.activities.fill_close_request,
+                               CloseFillRequest(q, "0.01", "59990", closed_amount_before="0"))  # fmt: skip
+        assert status_of(symmio, q) == QuoteStatus.CLOSED
+        hashes = [locked.tx_hash, opened.tx_hash, filled.tx_hash]
+        gas = [symmio.w3.eth.get_transaction(h)["gas"] for h in hashes if h]  # type: ignore[arg-type]
+        assert gas == [2_500_000] * 3
+        assert "eth_estimateGas" not in asked
+        assert asked.count("eth_sendRawTransaction") <= asked.count("eth_call")
+    finally:
+        await agent.close()

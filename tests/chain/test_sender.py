@@ -20,7 +20,7 @@ from eth_account import Account
 from adapters.chain.client import ChainClient
 from adapters.chain.errors import RpcUnavailable, TxDropped, TxReverted
 from adapters.chain.journal import NO_TAG, TxTag
-from adapters.chain.sender import TransactionSender, receipt_poll_delay
+from adapters.chain.sender import FeePolicy, TransactionSender, receipt_poll_delay
 from devnet.stack.anvil import Anvil
 from devnet.stack.process import free_port
 
@@ -147,6 +147,60 @@ async def test_revert_reason_before_and_after_broadcast(anvil: Anvil, client: Ch
     with pytest.raises(TxReverted) as panic:
         await sender.send(to=panicker, data="0x", action="x", gas=100_000)
     assert panic.value.reason.startswith("Panic(0x11")
+
+
+# Init code of a contract whose every call stores 1 at the slot of the block number: a fresh
+# slot per block (about 43,000 gas a call with anvil's automine).
+STORE_PER_BLOCK = "0x6005600c60003960056000f3" + "6001435500"
+
+
+def _methods_asked(client: ChainClient) -> list[str]:
+    """The JSON-RPC methods the client is asked from now on, in order (a spy, not a stand-in)."""
+    asked: list[str] = []
+    request = client.request
+
+    async def spy(method: str, params: list[Any]) -> Any:
+        asked.append(method)
+        return await request(method, params)
+
+    client.request = spy  # type: ignore[method-assign]
+    return asked
+
+
+async def test_a_fixed_gas_limit_is_pre_flighted_by_one_call_not_an_estimate(
+    anvil: Anvil, client: ChainClient
+) -> None:
+    key, _ = funded_key(anvil)
+    journal = Journal(client)
+    sender = make_sender(client, key, journal, fees=FeePolicy(fixed_gas_limit=200_000))
+    storer = deploy_raw(anvil, STORE_PER_BLOCK)
+    asked = _methods_asked(client)
+    outcome = await sender.send(to=storer, data="0x", action="store", quote_id=1)
+    assert outcome.status == 1
+    tx: Any = anvil.rpc("eth_getTransactionByHash", [outcome.tx_hash])
+    assert int(tx["gas"], 16) == 200_000
+    assert "eth_estimateGas" not in asked and asked.count("eth_call") == 1, asked
+    # a revert is still caught before anything is signed
+    reverter = deploy_raw(anvil, error_string_revert_code(REVERT_MESSAGE))
+    with pytest.raises(TxReverted) as pre:
+        await sender.send(to=reverter, data="0x12345678", action="lock_quote", quote_id=7)
+    assert pre.value.reason == REVERT_MESSAGE and pre.value.tx_hash is None
+    assert journal.preflight == [("lock_quote", 7, REVERT_MESSAGE)]
+    assert [e[4] for e in journal.entries] == [1]  # only the store was signed
+
+
+async def test_a_fixed_gas_limit_too_low_for_the_call_is_estimated_instead(
+    anvil: Anvil, client: ChainClient
+) -> None:
+    key, _ = funded_key(anvil)
+    sender = make_sender(client, key, Journal(client), fees=FeePolicy(fixed_gas_limit=25_000))
+    storer = deploy_raw(anvil, STORE_PER_BLOCK)
+    asked = _methods_asked(client)
+    outcome = await sender.send(to=storer, data="0x", action="store")
+    assert outcome.status == 1 and outcome.gas_used > 25_000
+    tx: Any = anvil.rpc("eth_getTransactionByHash", [outcome.tx_hash])
+    assert int(tx["gas"], 16) >= outcome.gas_used
+    assert asked.index("eth_call") < asked.index("eth_estimateGas"), asked
 
 
 async def _wait_for(predicate: Any, limit: float = 10.0) -> None:
