@@ -272,6 +272,37 @@ async def test_a_close_order_that_filled_unseen_is_not_placed_again(hedger, reco
     )
 
 
+async def test_a_hedge_that_filled_unseen_is_not_taken_for_nothing_on_a_cancel(hedger) -> None:  # type: ignore[no-untyped-def]
+    """The opening side of the unseen fill: a resting LIMIT hedge fills while look-ups by id
+    miss and the user stream is down, and the trader then asks to cancel. Cancelling the order
+    answers "unknown order"; taken as "filled nothing", the hedger accepted the cancel and left
+    the broker position naked. It must look the order up, then open or unwind: hedged."""
+    await hedger.freeze_prices()
+    quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
+    first = await _order_open(hedger, quote_id)
+    mark = await hedger.mark_price()
+    blind = {"count": None, "duration": 30}
+    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", **blind)
+    await hedger.add_fault(kind="ws_drop", **blind)
+    try:
+        await hedger.set_price(Decimal(first["price"]) * Decimal("0.99"))  # it fills
+        await asyncio.sleep(2)
+        await asyncio.to_thread(hedger.trader().request_to_cancel_quote, quote_id)
+        await asyncio.sleep(28)
+    finally:
+        await hedger.clear_faults()
+    await hedger.wait_workflow(hedger.intent(quote_id), timeout=120)
+    await hedger.set_price(mark)
+    await hedger.assert_hedged()
+    assert await _took_patch(hedger, hedger.intent(quote_id).id, UNSEEN_FILL_PATCH), (
+        "the hedge order was never taken for closed and unseen: the test did not test it"
+    )
+    if hedger.quote(quote_id).status in OPEN:
+        await hedger.request_close(quote_id)
+        await hedger.wait_chain(quote_id, {QuoteStatus.CLOSED}, timeout=90)
+        await hedger.assert_hedged()
+
+
 async def test_a_quote_signed_before_the_hedger_moved_its_party_a_nonce_is_signed_again(
     hedger,
 ) -> None:  # type: ignore[no-untyped-def]
