@@ -71,6 +71,10 @@ class ExchangeAdmin:
     async def set_price(self, symbol: str, price: Decimal | str, freeze: bool = True) -> None:
         await self._post("/admin/price", {"symbol": symbol, "price": str(price), "freeze": freeze})
 
+    async def touch_price(self, symbol: str, price: Decimal | str) -> None:
+        """Trade at `price` for one match, then back (one chunk of a crossed LIMIT order)."""
+        await self._post("/admin/price/touch", {"symbol": symbol, "price": str(price)})
+
     async def step_prices(self, steps: int = 1) -> dict[str, str]:
         result: dict[str, str] = await self._post("/admin/price/step", {"steps": steps})
         return result

@@ -81,6 +81,14 @@ def add_admin_routes(app: FastAPI, sim: Simulator) -> None:
         eng.set_price(symbol, Decimal(str(body["price"])), bool(body.get("freeze", True)))
         return {"symbol": symbol, "price": fmt(eng.markets[symbol].path.mid)}
 
+    @app.post("/admin/price/touch")
+    async def touch_price(body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        symbol = str(body["symbol"])
+        if symbol not in eng.markets:
+            raise HTTPException(404, f"unknown symbol {symbol}")
+        eng.touch_price(symbol, Decimal(str(body["price"])))
+        return {"symbol": symbol, "price": fmt(eng.markets[symbol].path.mid)}
+
     @app.post("/admin/price/step")
     async def step_price(body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, str]:
         for _ in range(int((body or {}).get("steps", 1))):

@@ -254,6 +254,16 @@ class Engine:
         self.market(symbol).path.set(price, freeze)
         self.match_resting()
 
+    def touch_price(self, symbol: str, price: Decimal) -> None:
+        """The market trades at `price` for one match, then is back where it was: a crossed
+        LIMIT order fills one chunk, however long the caller would take between two
+        `set_price` calls (each tick while crossed fills another)."""
+        path = self.market(symbol).path
+        before, frozen = path.mid, path.frozen
+        path.set(price, True)
+        self.match_resting()
+        path.set(before, frozen)
+
     # ----------------------------------------------------------------- account
     def unrealized(self, m: Market) -> Decimal:
         p = m.position

@@ -285,6 +285,17 @@ class Hedger:
             body = {"symbol": symbol, "price": str(price), "freeze": True}
             (await client.post(f"{self.exchange_url}/admin/price", json=body)).raise_for_status()
 
+    async def touch_price(self, price: Decimal, symbol: str = "BTCUSDT") -> None:
+        """The exchange trades at `price` for one match and is back at once: a crossed resting
+        LIMIT order fills exactly one chunk, whatever the host's timing."""
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            body = {"symbol": symbol, "price": str(price)}
+            (
+                await client.post(f"{self.exchange_url}/admin/price/touch", json=body)
+            ).raise_for_status()
+
     async def freeze_prices(self, frozen: bool = True) -> None:
         """Stop (or restart) the exchange's price walk, so a passive order stays passive."""
         import httpx

@@ -291,13 +291,13 @@ async def test_limit_partial_fill_opens_what_filled(hedger) -> None:  # type: ig
             await asyncio.sleep(0.5)
             orders = await hedger.broker_orders(quote_id)
         (order,) = orders
-        mark = await hedger.mark_price()
         # 18 s before the deadline (inside the hedger's margin) a chunk fills: the fill wakes
         # the hedger, which cancels the rest and opens what filled. (The chain's clock jumps
         # here; the hedger notices the jump on its next look at the chain.)
         hedger.warp(102)
-        await hedger.set_price(Decimal(order["price"]) - 1)  # crosses: a 300 USD chunk fills
-        await hedger.set_price(mark)  # and back at once: the rest of the order keeps resting
+        # crosses for one match: a 300 USD chunk fills, the rest of the order keeps resting (two
+        # set_price calls let a chunk fill per 0.25 s tick between them: under load, all of it)
+        await hedger.touch_price(Decimal(order["price"]) - 1)
         view = await hedger.wait_chain(quote_id, OPEN, timeout=60)
         assert 0 < view.quantity < 2 * 10**16  # what filled; the rest moved to the child quote
         assert await hedger.wait_workflow(hedger.intent(quote_id)) == "opened"
