@@ -17,6 +17,20 @@ from devnet.stack.anvil import Anvil
 REVERT_MESSAGE = "PartyBFacet: Invalid state"
 
 
+def methods_asked(client: Any) -> list[str]:
+    """The JSON-RPC methods `client` (a `ChainClient`) is asked from now on, in order: a spy on
+    the real client, not a stand-in."""
+    asked: list[str] = []
+    request = client.request
+
+    async def spy(method: str, params: list[Any]) -> Any:
+        asked.append(method)
+        return await request(method, params)
+
+    client.request = spy
+    return asked
+
+
 def funded_key(anvil: Anvil, ether: int = 1000) -> tuple[str, str]:
     """A fresh private key and its address, with `ether` ETH on the test chain."""
     key = "0x" + secrets.token_hex(32)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from chain_helpers import TcpProxy, chain_calls
+from chain_helpers import TcpProxy, chain_calls, methods_asked
 from conftest import PRICE, SymmioUnderTest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -23,7 +23,13 @@ from test_chain_activities import journal_rows, status_of, tx_rows, wait_rows
 
 from config.settings import Settings, load_settings
 from domain.enums import QuoteStatus
-from interfaces.chain import AllocateRequest, CloseFillRequest, LockRequest, OpenRequest
+from interfaces.chain import (
+    AllocateRequest,
+    CloseFillRequest,
+    LockRequest,
+    OpenRequest,
+    TxResult,
+)
 from workers.chain_agent import ChainAgent, build_agent
 
 
@@ -35,6 +41,21 @@ def make_agent(settings: Settings, symmio: SymmioUnderTest) -> ChainAgent:
     agent = build_agent(settings, abi=symmio.abi)
     agent.sender.poll_interval = 0.05
     return agent
+
+
+async def _lock_open_close(
+    agent: ChainAgent, symmio: SymmioUnderTest, party_a: str
+) -> tuple[int, tuple[TxResult, TxResult, TxResult]]:
+    """A new quote of `party_a` locked, opened, asked to close and closed by the agent's
+    activities: the quote id and the three transactions' results."""
+    env = ActivityEnvironment()
+    q = symmio.send_quote(party_a)
+    locked = await env.run(agent.activities.lock_quote, LockRequest(q, "1000"))
+    opened = await env.run(agent.activities.open_position, OpenRequest(q, "0.01", "60050"))
+    symmio.request_to_close(party_a, q, PRICE - 100, Decimal("0.01"))
+    filled = await env.run(agent.activities.fill_close_request,
+                           CloseFillRequest(q, "0.01", "59990", closed_amount_before="0"))  # fmt: skip
+    return q, (locked, opened, filled)
 
 
 @pytest.fixture
@@ -55,14 +76,8 @@ async def test_lock_open_close_go_through_while_postgres_is_down(
     settings = agent_settings(chain_settings, database_url=pg_proxy.url_for(database_url),
                               chain_journal_dir=str(tmp_path))  # fmt: skip
     agent = make_agent(settings, symmio)  # the proxy is down: connection refused
-    env = ActivityEnvironment()
     try:
-        q = symmio.send_quote(party_a[0])
-        locked = await env.run(agent.activities.lock_quote, LockRequest(q, "1000"))
-        opened = await env.run(agent.activities.open_position, OpenRequest(q, "0.01", "60050"))
-        symmio.request_to_close(party_a[0], q, PRICE - 100, Decimal("0.01"))
-        filled = await env.run(agent.activities.fill_close_request,
-                               CloseFillRequest(q, "0.01", "59990", closed_amount_before="0"))  # fmt: skip
+        q, (locked, opened, filled) = await _lock_open_close(agent, symmio, party_a[0])
         assert locked.tx_hash and opened.tx_hash and filled.tx_hash
         assert status_of(symmio, q) == QuoteStatus.CLOSED
         # nothing could reach Postgres
@@ -233,22 +248,9 @@ async def test_a_configured_gas_limit_sends_the_hedge_without_an_estimate(
     settings = agent_settings(chain_settings, chain_gas_limit=2_500_000,
                               chain_journal_dir=str(tmp_path))  # fmt: skip
     agent = make_agent(settings, symmio)
-    asked: list[str] = []
-    request = agent.client.request
-
-    async def spy(method: str, params: list[Any]) -> Any:
-        asked.append(method)
-        return await request(method, params)
-
-    agent.client.request = spy  # type: ignore[method-assign]
-    env = ActivityEnvironment()
+    asked = methods_asked(agent.client)
     try:
-        q = symmio.send_quote(party_a[0])
-        locked = await env.run(agent.activities.lock_quote, LockRequest(q, "1000"))
-        opened = await env.run(agent.activities.open_position, OpenRequest(q, "0.01", "60050"))
-        symmio.request_to_close(party_a[0], q, PRICE - 100, Decimal("0.01"))
-        filled = await env.run(agent.activities.fill_close_request,
-                               CloseFillRequest(q, "0.01", "59990", closed_amount_before="0"))  # fmt: skip
+        q, (locked, opened, filled) = await _lock_open_close(agent, symmio, party_a[0])
         assert status_of(symmio, q) == QuoteStatus.CLOSED
         hashes = [locked.tx_hash, opened.tx_hash, filled.tx_hash]
         gas = [symmio.w3.eth.get_transaction(h)["gas"] for h in hashes if h]  # type: ignore[arg-type]

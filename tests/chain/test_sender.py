@@ -13,6 +13,7 @@ from chain_helpers import (
     deploy_raw,
     error_string_revert_code,
     funded_key,
+    methods_asked,
     panic_code,
 )
 from eth_account import Account
@@ -154,19 +155,6 @@ async def test_revert_reason_before_and_after_broadcast(anvil: Anvil, client: Ch
 STORE_PER_BLOCK = "0x6005600c60003960056000f3" + "6001435500"
 
 
-def _methods_asked(client: ChainClient) -> list[str]:
-    """The JSON-RPC methods the client is asked from now on, in order (a spy, not a stand-in)."""
-    asked: list[str] = []
-    request = client.request
-
-    async def spy(method: str, params: list[Any]) -> Any:
-        asked.append(method)
-        return await request(method, params)
-
-    client.request = spy  # type: ignore[method-assign]
-    return asked
-
-
 async def test_a_fixed_gas_limit_is_pre_flighted_by_one_call_not_an_estimate(
     anvil: Anvil, client: ChainClient
 ) -> None:
@@ -174,7 +162,7 @@ async def test_a_fixed_gas_limit_is_pre_flighted_by_one_call_not_an_estimate(
     journal = Journal(client)
     sender = make_sender(client, key, journal, fees=FeePolicy(fixed_gas_limit=200_000))
     storer = deploy_raw(anvil, STORE_PER_BLOCK)
-    asked = _methods_asked(client)
+    asked = methods_asked(client)
     outcome = await sender.send(to=storer, data="0x", action="store", quote_id=1)
     assert outcome.status == 1
     tx: Any = anvil.rpc("eth_getTransactionByHash", [outcome.tx_hash])
@@ -195,7 +183,7 @@ async def test_a_fixed_gas_limit_too_low_for_the_call_is_estimated_instead(
     key, _ = funded_key(anvil)
     sender = make_sender(client, key, Journal(client), fees=FeePolicy(fixed_gas_limit=25_000))
     storer = deploy_raw(anvil, STORE_PER_BLOCK)
-    asked = _methods_asked(client)
+    asked = methods_asked(client)
     outcome = await sender.send(to=storer, data="0x", action="store")
     assert outcome.status == 1 and outcome.gas_used > 25_000
     tx: Any = anvil.rpc("eth_getTransactionByHash", [outcome.tx_hash])

@@ -49,6 +49,14 @@ async def _events_since(hedger, workflow_id: str, since: datetime) -> Counter[st
         run_id = started.continued_execution_run_id
 
 
+async def _blind_to_orders(hedger, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """For `seconds`, every look-up of an order by id says "does not exist" (read lag) and the
+    user streams are down: the hedger cannot see its orders fill."""
+    window = {"count": None, "duration": seconds}
+    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", **window)
+    await hedger.add_fault(kind="ws_drop", **window)
+
+
 async def _took_patch(hedger, workflow_id: str, patch: str) -> bool:  # type: ignore[no-untyped-def]
     """Whether any run of the workflow recorded `patch`'s marker: the path under test was taken
     (the safety itself is counted from the simulator and the chain)."""
@@ -245,9 +253,7 @@ async def test_a_close_order_that_filled_unseen_is_not_placed_again(hedger, reco
     await hedger.wait_state(
         hedger.position(quote_id), lambda s: any(leg["purpose"] == "close" for leg in s["legs"])
     )
-    blind = {"count": None, "duration": 40}
-    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", **blind)
-    await hedger.add_fault(kind="ws_drop", **blind)
+    await _blind_to_orders(hedger, seconds=40)
     try:
         await hedger.set_price((mark * Decimal("0.94")).quantize(Decimal("0.01")))  # it fills
         await asyncio.sleep(40)
@@ -281,9 +287,7 @@ async def test_a_hedge_that_filled_unseen_is_not_taken_for_nothing_on_a_cancel(h
     quote_id = await hedger.send_quote(order_type=OrderType.LIMIT, price_offset=Decimal("0.05"))
     first = await _order_open(hedger, quote_id)
     mark = await hedger.mark_price()
-    blind = {"count": None, "duration": 30}
-    await hedger.add_fault(kind="lookup_miss", path="/fapi/v1/order$", method="GET", **blind)
-    await hedger.add_fault(kind="ws_drop", **blind)
+    await _blind_to_orders(hedger, seconds=30)
     try:
         await hedger.set_price(Decimal(first["price"]) * Decimal("0.99"))  # it fills
         await asyncio.sleep(2)
