@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.broker import throttle
+
 # Binance keeps one host per API family; these are the families a USD-M client may call.
 _REST_PATHS = {
     "fapiPublic": "/fapi/v1",
@@ -138,6 +140,7 @@ def make_exchange(config: BrokerConfig) -> Any:
     if config.rate_limit_ms is not None:
         params["rateLimit"] = config.rate_limit_ms
     exchange = klass(params)
+    throttle.install(exchange)  # ccxt's own throttler makes every request after a pause wait
     if config.sandbox:
         exchange.set_sandbox_mode(True)
     if config.demo:
