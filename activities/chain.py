@@ -33,7 +33,12 @@ Exactly-once rules (DESIGN §3) — every transaction activity:
 
 The allocation inside `lockQuote` is journaled under the quote: a retried lock (any attempt,
 any activity of the quote) that finds one pending waits for it, one mined counts, and no second
-one is sent; otherwise the chain's available balance for the PartyA decides.
+one is sent; otherwise the chain's available balance for the PartyA decides. The lock goes out
+right behind its allocation, at the next nonce, without waiting for the allocation's receipt
+(the allocation's wait runs alongside, replacing it when stuck): the lock's pre-flight runs
+against the node's pending state. A node whose pending state lacks the allocation (many RPC
+providers pre-flight against the latest block) refuses that pre-flight; the lock then waits for
+the allocation's receipt and pre-flights once more (`LOCK_PREFLIGHT_AWAITED_ALLOCATION`).
 
 A close fill that PartyB's allocation for the PartyA could not pay (PartyA in profit beyond
 it: protocol-core's solvency-after-close and realised-profit checks, `domain.settlement`) is
@@ -90,7 +95,7 @@ from adapters.chain.journal import (
     LocalJournal,
     TxTag,
 )
-from adapters.chain.sender import TransactionSender, TxOutcome
+from adapters.chain.sender import PendingTx, TransactionSender, TxOutcome
 from adapters.muon.client import MuonClient, MuonError, MuonUnavailable
 from domain.balance import (
     ALLOCATE,
@@ -148,6 +153,11 @@ CHAIN_TX_REVERTS = Counter(
 CARRIED_SIG_REFUSED = Counter(
     "hedger_chain_lock_carried_sig_refused_total",
     "lockQuote pre-flights that refused the decision's uPnL signature (a fresh one was sent)",
+)
+LOCK_PREFLIGHT_AWAITED_ALLOCATION = Counter(
+    "hedger_chain_lock_preflight_awaited_allocation_total",
+    "lockQuote pre-flights refused while the allocation sent right before it was not yet mined "
+    "(the node's pending state lacked it): the lock waited for the allocation and tried again",
 )
 PARTY_B_LIQUIDATION_BUFFER = Gauge(
     "hedger_partyb_liquidation_buffer",
@@ -378,6 +388,15 @@ def _is_retry() -> bool:
 
 class _AlreadyDone(Exception):
     """Raised inside a send when the chain shows the action done right before sending."""
+
+
+@dataclass
+class _AllocationInFlight:
+    """An allocation broadcast right before its lock; the wait for its receipt runs alongside
+    (replacing it when stuck) while the lock is sent behind it."""
+
+    pending: PendingTx
+    waiting: asyncio.Task[TxOutcome]
 
 
 class _InLockRead(Generic[T]):
@@ -673,22 +692,24 @@ class ChainActivities(ChainReads, ChainApi):
     @activity.defn(name="chain_lock_quote")
     async def lock_quote(self, req: LockRequest) -> TxResult:
         async def send(quote: Quote) -> TxOutcome:
-            def lock_with(sig: SingleUpnlSig) -> Awaitable[TxOutcome]:
-                return self._send("lock_quote", quote.id, "lockQuote",
-                                  [quote.id, sig.to_abi_tuple()])  # fmt: skip
-
             carried = self._carried_sig(req)
             # the allocation check counts PartyB's signed uPnL (the carried signature, or one
             # fetched in this attempt): an allocation moves no nonce and no uPnL, so that
             # signature is the one the lock sends
-            sig = await self._ensure_allocation(
+            sig, allocation = await self._ensure_allocation(
                 quote, Decimal(req.allocate_first), carried,
                 balance=balance if same_address(req.party_a, quote.party_a) else None,
             )  # fmt: skip
+            return await self._behind(allocation, lock_signed(quote, sig, carried, allocation))
+
+        async def lock_signed(
+            quote: Quote, sig: SingleUpnlSig | None, carried: SingleUpnlSig | None,
+            allocation: _AllocationInFlight | None,
+        ) -> TxOutcome:  # fmt: skip
             if sig is None:
                 sig = await self._muon(self._upnl_sig(quote.party_a))
             try:
-                return await lock_with(sig)
+                return await lock_with(quote, sig, allocation)
             except TxReverted as exc:
                 # the pre-flight refused the carried signature (a nonce moved since it was
                 # signed, or it expired): nothing was sent; send a fresh one
@@ -697,7 +718,28 @@ class ChainActivities(ChainReads, ChainApi):
                 CARRIED_SIG_REFUSED.inc()
                 log.info("lock quote %s: carried signature refused (%s); fetching a fresh one",
                          quote.id, exc.reason)  # fmt: skip
-                return await lock_with(await self._muon(self._upnl_sig(quote.party_a)))
+                fresh = await self._muon(self._upnl_sig(quote.party_a))
+                return await lock_with(quote, fresh, allocation)
+
+        async def lock_with(
+            quote: Quote, sig: SingleUpnlSig, allocation: _AllocationInFlight | None
+        ) -> TxOutcome:
+            unmined = allocation is not None and not allocation.waiting.done()
+            try:
+                return await self._send("lock_quote", quote.id, "lockQuote",
+                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+            except TxReverted as exc:
+                if not unmined or exc.tx_hash is not None:
+                    raise
+                assert allocation is not None
+                # pre-flighted before the allocation sent right before it was mined: the node's
+                # pending state may lack the allocation; wait for it, then pre-flight again
+                LOCK_PREFLIGHT_AWAITED_ALLOCATION.inc()
+                log.info("lock quote %s: pre-flight refused (%s) before its allocation was "
+                         "mined; waiting for the allocation", quote.id, exc.reason)  # fmt: skip
+                await allocation.waiting
+                return await self._send("lock_quote", quote.id, "lockQuote",
+                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
 
         # PartyB's balance for the PartyA (the allocation check's input) is read beside the
         # quote inside the pair lock when the PartyA is known: one round trip less per lock
@@ -1224,21 +1266,28 @@ class ChainActivities(ChainReads, ChainApi):
                 settled += 1
         return settled
 
-    async def _send(
+    async def _broadcast(
         self, action: str, quote_id: int | None, fn: str, args: list[Any], *,
         key: str | None = None,
-    ) -> TxOutcome:  # fmt: skip
-        data = self.client.encode(fn, args)
-        _phase(f"{action}: sending {fn} and waiting for its receipt")
+    ) -> PendingTx:  # fmt: skip
+        """Pre-flight, journal and broadcast `fn`; its receipt is the caller's to wait for."""
         return await self._chain(
-            self.sender.send(
+            self.sender.broadcast(
                 to=self.client.address,
-                data=data,
+                data=self.client.encode(fn, args),
                 action=action,
                 quote_id=quote_id,
                 tag=TxTag(origin=_origin(), key=key),
             )  # fmt: skip
         )
+
+    async def _send(
+        self, action: str, quote_id: int | None, fn: str, args: list[Any], *,
+        key: str | None = None,
+    ) -> TxOutcome:  # fmt: skip
+        _phase(f"{action}: sending {fn} and waiting for its receipt")
+        pending = await self._broadcast(action, quote_id, fn, args, key=key)
+        return await self._chain(self.sender.wait(pending))
 
     @staticmethod
     def _carried_sig(req: LockRequest) -> SingleUpnlSig | None:
@@ -1255,11 +1304,13 @@ class ChainActivities(ChainReads, ChainApi):
     async def _ensure_allocation(
         self, quote: Quote, allocate_first: Decimal, carried: SingleUpnlSig | None = None,
         *, balance: _InLockRead[PartyBBalanceInfo] | None = None,
-    ) -> SingleUpnlSig | None:  # fmt: skip
+    ) -> tuple[SingleUpnlSig | None, _AllocationInFlight | None]:  # fmt: skip
         """allocateForPartyB before lockQuote when the allocation for this PartyA is below twice
         what the quote locks — up to that or `lock_top_up_to` if higher, capped at
         `allocate_first`. Returns the uPnL signature the available balance counted (`carried`
-        when given, else one fetched now; None when Muon did not answer).
+        when given, else one fetched now; None when Muon did not answer) and, when it sent an
+        allocation, the wait for its receipt, already running (the lock is sent behind it
+        without waiting: `_behind`).
 
         Idempotent per quote: the allocation is journaled under the quote, and one already
         made for it (any attempt, any lock activity of the quote) that is pending is awaited,
@@ -1267,19 +1318,19 @@ class ChainActivities(ChainReads, ChainApi):
         balance decides: `balance` when given (read inside the pair lock with the quote) and
         no allocation of the quote was pending meanwhile, else read now."""
         if allocate_first <= 0:
-            return carried
+            return carried, None
         action = alloc_action(quote.party_a)
         if self.journal is not None:
             rows = await self.journal.find(action, quote.id, statuses=(PENDING, MINED))
             if any(r.status == MINED for r in rows):
-                return carried
+                return carried, None
             for nonce in sorted({r.nonce for r in rows if r.nonce is not None}):
                 if await self._outcome_of([r for r in rows if r.nonce == nonce]) is not None:
-                    return carried
+                    return carried, None
             if rows:  # an allocation was pending when the balance was read: read it again
                 balance = None
         elif await self._resume_in_process(action, quote.id, None) is not None:
-            return carried
+            return carried, None
         info_read = balance.result() if balance is not None else self._balance_info(quote.party_a)
         sig: SingleUpnlSig | None
         if carried is not None:
@@ -1291,13 +1342,49 @@ class ChainActivities(ChainReads, ChainApi):
         # uPnL, and a price move between lock and open must not make it revert.
         needed = quote.locked_values.total_for_party_b * 2
         if available >= needed:
-            return sig
+            return sig, None
         # an allocation is a transaction mined before the lock: make it one for many locks
         target = max(needed, self.lock_top_up_to)
         amount = min(allocate_first, target - available)
-        await self._send(action, quote.id, "allocateForPartyB",
-                         [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
-        return sig
+        pending = await self._broadcast(action, quote.id, "allocateForPartyB",
+                                        [to_wei18(amount), to_checksum_address(quote.party_a)])  # fmt: skip
+        waiting = asyncio.ensure_future(self._chain(self.sender.wait(pending)))
+        return sig, _AllocationInFlight(pending, waiting)
+
+    async def _behind(
+        self, allocation: _AllocationInFlight | None, sending: Awaitable[TxOutcome]
+    ) -> TxOutcome:
+        """`sending` (the lock) sent right behind `allocation`, then the allocation's outcome:
+        journaled either way, never left to run unobserved. When the lock failed as well, the
+        allocation's failure is the error (it is why); after a lock that was mined it is logged
+        (the lock did not need it)."""
+        if allocation is None:
+            return await sending
+        try:
+            outcome = await sending
+        except asyncio.CancelledError:
+            allocation.waiting.cancel()
+            raise
+        except Exception as lock_failed:
+            try:
+                await allocation.waiting
+            except Exception as allocation_failed:
+                log.info("lock failed (%s) after its allocation failed", lock_failed)
+                raise allocation_failed from lock_failed
+            raise
+        waiting: Awaitable[TxOutcome] = allocation.waiting
+        if not allocation.waiting.done():
+            # the lock was mined, so the allocation (the nonce before it) was: look for its
+            # receipt now rather than at its wait's next poll
+            allocation.waiting.cancel()
+            await asyncio.wait([allocation.waiting])
+            waiting = self._chain(self.sender.wait(allocation.pending))
+        try:
+            await waiting
+        except (TxReverted, ApplicationError) as exc:
+            log.warning("allocation before lock tx %s did not land (%s); the lock was mined",
+                        outcome.tx_hash, exc)  # fmt: skip
+        return outcome
 
     async def _top_up_for_close(
         self, quote: Quote, amount: int, price: int, sig: Any, key: str | None
@@ -1420,7 +1507,7 @@ class ChainActivities(ChainReads, ChainApi):
         )
 
     @staticmethod
-    async def _chain(awaitable: Awaitable[TxOutcome]) -> TxOutcome:
+    async def _chain(awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except (sqlite3.Error, JournalLocked) as exc:

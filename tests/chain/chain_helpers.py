@@ -135,7 +135,8 @@ class TcpProxy:
 
 def chain_calls(symmio: Any, sender: str, fn_name: str, from_block: int) -> list[dict[str, Any]]:
     """Every transaction `sender` got mined on the contract calling `fn_name` since `from_block`,
-    read from the blocks themselves (not from any journal): [{hash, args, status}]."""
+    read from the blocks themselves (not from any journal): [{hash, args, status, block, index}]
+    in chain order."""
     w3 = symmio.w3
     found = []
     for number in range(from_block, w3.eth.block_number + 1):
@@ -150,7 +151,8 @@ def chain_calls(symmio: Any, sender: str, fn_name: str, from_block: int) -> list
                 receipt = w3.eth.get_transaction_receipt(tx["hash"])
                 found.append(
                     {"hash": "0x" + bytes(tx["hash"]).hex(), "args": args,
-                     "status": int(receipt["status"])}
+                     "status": int(receipt["status"]), "block": number,
+                     "index": int(tx["transactionIndex"])}
                 )  # fmt: skip
     return found
 
