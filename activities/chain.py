@@ -724,10 +724,13 @@ class ChainActivities(ChainReads, ChainApi):
         async def lock_with(
             quote: Quote, sig: SingleUpnlSig, allocation: _AllocationInFlight | None
         ) -> TxOutcome:
+            def lock() -> Awaitable[TxOutcome]:
+                return self._send("lock_quote", quote.id, "lockQuote",
+                                  [quote.id, sig.to_abi_tuple()])  # fmt: skip
+
             unmined = allocation is not None and not allocation.waiting.done()
             try:
-                return await self._send("lock_quote", quote.id, "lockQuote",
-                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+                return await lock()
             except TxReverted as exc:
                 if not unmined or exc.tx_hash is not None:
                     raise
@@ -738,8 +741,7 @@ class ChainActivities(ChainReads, ChainApi):
                 log.info("lock quote %s: pre-flight refused (%s) before its allocation was "
                          "mined; waiting for the allocation", quote.id, exc.reason)  # fmt: skip
                 await allocation.waiting
-                return await self._send("lock_quote", quote.id, "lockQuote",
-                                        [quote.id, sig.to_abi_tuple()])  # fmt: skip
+                return await lock()
 
         # PartyB's balance for the PartyA (the allocation check's input) is read beside the
         # quote inside the pair lock when the PartyA is known: one round trip less per lock
